@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            build kmod/esptun.ko (W=1) and userspace/esptun
+# make check      install what is missing, build, run every test in a guest
+# make sparse     build the module under sparse (C=2)
+# make install    install the module (updates/) and the tool
+# make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
+
+# The running kernel's headers when it has them, else the newest installed
+# (machines whose running kernel is a sandbox without headers).
+KVER_RUNNING := $(shell uname -r)
+ifneq ($(wildcard /lib/modules/$(KVER_RUNNING)/build),)
+KDIR ?= /lib/modules/$(KVER_RUNNING)/build
+else
+KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+endif
+
+TOP := $(CURDIR)
+KMAKE = $(MAKE) -C $(KDIR) M=$(TOP)
+
+all: module tool
+
+module: check-kdir
+	$(KMAKE) W=1 modules
+
+tool:
+	$(MAKE) -C userspace
+
+check-kdir:
+	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
+	  echo "No kernel headers found: apt-get install linux-headers-amd64, or make KDIR=..." >&2; \
+	  exit 1; }
+
+sparse: check-kdir
+	$(KMAKE) W=1 C=2 modules
+
+install: all
+	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
+	$(MAKE) -C userspace install
+	-depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
+
+checkpatch:
+	selftests/checkpatch
+
+check:
+	selftests/check
+
+clean:
+	-test -d "$(KDIR)" && $(KMAKE) clean
+	$(MAKE) -C userspace clean
+	$(MAKE) -C selftests clean
+
+.PHONY: all module tool check-kdir sparse install checkpatch check clean

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _ESPTUN_DEVICE_H
+#define _ESPTUN_DEVICE_H
+
+#include <linux/list.h>
+#include <linux/netdevice.h>
+#include <net/ip.h>
+#include <net/net_namespace.h>
+
+/*
+ * Worst-case encapsulation overhead: an outer IPv6 header (40), UDP
+ * encapsulation (8, RFC 3948), ESP header (8), the explicit IV (8), at most
+ * 3 bytes of padding, the ESP trailer (2) and the ICV (16).
+ */
+#define ESPTUN_MAX_OVERHEAD	85
+/*
+ * Default MTU: a 1500-byte outer path minus ESPTUN_MAX_OVERHEAD leaves 1415;
+ * 1418 needs no padding (1418 + 2 is a multiple of 4), so it fits as well.
+ * Over IPv4 without NAT-T, 1446 fits (AWS's figure for AES-GCM).
+ */
+#define ESPTUN_DEFAULT_MTU	1418
+/* The largest inner packet whose ESP packet still fits an IP datagram. */
+#define ESPTUN_MAX_MTU		(IP_MAX_MTU - ESPTUN_MAX_OVERHEAD)
+
+/**
+ * struct esptun_dev - private part of an esptun net_device
+ * @dev: the net_device
+ * @link_net: namespace the outer (ESP) packets live in: the one the device
+ *	was created from.  The device may move; its transport does not.  A
+ *	reference is not held: the device is deleted before @link_net dies
+ *	(see esptun_net_exit_batch()).
+ * @link_node: entry in the per-@link_net list of devices, under RTNL
+ */
+struct esptun_dev {
+	struct net_device *dev;
+	struct net *link_net;
+	struct list_head link_node;
+};
+
+int esptun_device_init(void);
+void esptun_device_uninit(void);
+bool esptun_is_dev(const struct net_device *dev);
+
+#endif /* _ESPTUN_DEVICE_H */

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers shared by the esptun selftests.  A test sources this file, calls
+# the assertions below and ends with `finish`.  Each assertion prints one
+# "# ok"/"# FAIL" line; the test exits 0 (pass), 1 (fail) or 4 (skip),
+# following kselftest.
+set -u
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+ESPTUN_REPO=${ESPTUN_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ESPTUN_KO=$ESPTUN_REPO/kmod/esptun.ko
+export PATH="$ESPTUN_REPO/userspace:$PATH"
+
+_failed=0
+_checks=0
+_netns=()
+
+log() { echo "# $*"; }
+pass() { _checks=$((_checks + 1)); echo "# ok: $*"; }
+fail() { _checks=$((_checks + 1)); _failed=1; echo "# FAIL: $*"; }
+
+skip_all() {
+	echo "# SKIP: $*"
+	exit $KSFT_SKIP
+}
+
+# check DESC CMD...: CMD succeeds.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$desc"
+	else
+		fail "$desc: \`$*\` exited $?: $(tr '\n' ' ' <<<"$out")"
+	fi
+}
+
+# check_err DESC PATTERN CMD...: CMD fails with status 1 and its output
+# matches the extended regular expression PATTERN.
+check_err() {
+	local desc=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		fail "$desc: \`$*\` succeeded: $(tr '\n' ' ' <<<"$out")"
+	elif ! grep -Eq -- "$pat" <<<"$out"; then
+		fail "$desc: \`$*\` exited $rc without /$pat/: $(tr '\n' ' ' <<<"$out")"
+	else
+		pass "$desc"
+	fi
+}
+
+# check_eq DESC ACTUAL EXPECTED
+check_eq() {
+	if [ "$2" == "$3" ]; then
+		pass "$1"
+	else
+		fail "$1: got \"$2\", expected \"$3\""
+	fi
+}
+
+# Namespaces created with new_netns are deleted at exit.
+new_netns() {
+	local ns
+	for ns in "$@"; do
+		ip netns add "$ns" || { fail "ip netns add $ns"; finish; }
+		ip -n "$ns" link set lo up
+		_netns+=("$ns")
+	done
+}
+
+_cleanup() {
+	local ns
+	for ns in "${_netns[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+trap _cleanup EXIT
+
+require_module() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (run through selftests/vm/run)"
+	[ -d /sys/module/esptun ] || skip_all "esptun module not loaded (run through selftests/vm/run)"
+}
+
+# Devices created and destroyed since the kernel log mark set by
+# leak_mark, from the module's debug messages.
+leak_mark() {
+	echo "module esptun +p" > /sys/kernel/debug/dynamic_debug/control ||
+		fail "cannot enable esptun debug messages"
+	_mark="esptun-selftest-mark-$RANDOM$RANDOM"
+	echo "$_mark" > /dev/kmsg
+}
+
+# leak_check DESC MIN: at least MIN devices were created since leak_mark and
+# every one of them has been freed.
+leak_check() {
+	local created destroyed i
+	for i in $(seq 50); do
+		created=$(dmesg | sed -n "/$_mark/,\$p" | grep -c 'esptun: .*: created$')
+		destroyed=$(dmesg | sed -n "/$_mark/,\$p" | grep -c 'esptun: .*: destroyed$')
+		[ "$created" -eq "$destroyed" ] && break
+		sleep 0.1
+	done
+	if [ "$created" -lt "$2" ]; then
+		fail "$1: only $created devices created, expected at least $2"
+	elif [ "$created" -eq "$destroyed" ]; then
+		pass "$1 ($created devices created, all freed)"
+	else
+		fail "$1: $created devices created, $destroyed freed"
+	fi
+}
+
+finish() {
+	if [ $_failed -ne 0 ]; then
+		exit $KSFT_FAIL
+	fi
+	[ $_checks -gt 0 ] || { echo "# FAIL: no assertion ran"; exit $KSFT_FAIL; }
+	exit $KSFT_PASS
+}

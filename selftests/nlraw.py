@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Send one hand-built request to the esptun generic netlink family and print
+the kernel's answer, so that tests can send what the esptun tool never would.
+
+usage: nlraw.py [--dump] [--reserved N] CMD [TYPE:FORMAT:VALUE ...]
+
+CMD is a command number or name (dev-get).  FORMAT is u8, u16, u32, u64,
+str (NUL-terminated), raw (no NUL) or hex.  Prints "ok N" (N reply messages)
+or "error ERRNO_NAME: EXTACK" and exits 0 either way; 2 on usage errors.
+"""
+import errno
+import os
+import socket
+import struct
+import sys
+
+NETLINK_GENERIC = 16
+SOL_NETLINK = 270
+NETLINK_EXT_ACK = 11
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
+NLM_F_ACK_TLVS = 0x200
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
+NLMSGERR_ATTR_MSG = 1
+COMMANDS = {"dev-get": 1}
+
+
+def attr(atype, payload):
+    hdr = struct.pack("=HH", 4 + len(payload), atype)
+    return hdr + payload + b"\0" * ((4 - len(payload) % 4) % 4)
+
+
+def parse_attrs(data):
+    attrs = {}
+    while len(data) >= 4:
+        alen, atype = struct.unpack("=HH", data[:4])
+        if alen < 4:
+            break
+        attrs[atype & 0x3FFF] = data[4:alen]
+        data = data[(alen + 3) & ~3:]
+    return attrs
+
+
+class Genl:
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
+                                  NETLINK_GENERIC)
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+        self.sock.bind((0, 0))
+        self.seq = 1
+
+    def request(self, family, cmd, payload, flags, reserved=0):
+        self.seq += 1
+        body = struct.pack("=BBH", cmd, 1, reserved) + payload
+        hdr = struct.pack("=IHHII", 16 + len(body), family,
+                          NLM_F_REQUEST | flags, self.seq, 0)
+        self.sock.send(hdr + body)
+        replies = []
+        while True:
+            data = self.sock.recv(65536)
+            while data:
+                mlen, mtype, mflags, _, _ = struct.unpack("=IHHII", data[:16])
+                msg = data[16:mlen]
+                data = data[(mlen + 3) & ~3:]
+                if mtype == NLMSG_ERROR:
+                    err = struct.unpack("=i", msg[:4])[0]
+                    text = ""
+                    if mflags & NLM_F_ACK_TLVS:
+                        # capped: the original request's header only
+                        orig_len = struct.unpack("=I", msg[4:8])[0]
+                        off = 4 + 16 if mflags & 0x100 else 4 + orig_len
+                        tlv = parse_attrs(msg[off:])
+                        if NLMSGERR_ATTR_MSG in tlv:
+                            text = tlv[NLMSGERR_ATTR_MSG].rstrip(b"\0").decode()
+                    return err, text, replies
+                if mtype == NLMSG_DONE:
+                    return 0, "", replies
+                replies.append(msg)
+
+    def family(self, name):
+        err, text, replies = self.request(
+            GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
+            attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0"), NLM_F_ACK)
+        if err or not replies:
+            sys.exit("nlraw: family %s not found: %s" % (name, os.strerror(-err)))
+        return struct.unpack("=H", parse_attrs(replies[0][4:])[CTRL_ATTR_FAMILY_ID][:2])[0]
+
+
+def encode(spec):
+    atype, fmt, value = spec.split(":", 2)
+    packers = {"u8": "=B", "u16": "=H", "u32": "=I", "u64": "=Q"}
+    if fmt in packers:
+        payload = struct.pack(packers[fmt], int(value, 0))
+    elif fmt == "str":
+        payload = value.encode() + b"\0"
+    elif fmt == "raw":
+        payload = value.encode()
+    elif fmt == "hex":
+        payload = bytes.fromhex(value)
+    else:
+        raise ValueError("unknown format " + fmt)
+    return attr(int(atype, 0), payload)
+
+
+def main(argv):
+    flags, reserved = NLM_F_ACK, 0
+    while argv and argv[0].startswith("--"):
+        if argv[0] == "--dump":
+            flags = NLM_F_DUMP
+            argv = argv[1:]
+        elif argv[0] == "--reserved":
+            reserved = int(argv[1], 0)
+            argv = argv[2:]
+        else:
+            break
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        cmd = COMMANDS.get(argv[0]) or int(argv[0], 0)
+        payload = b"".join(encode(a) for a in argv[1:])
+    except ValueError as e:
+        print("nlraw: %s" % e, file=sys.stderr)
+        return 2
+    genl = Genl()
+    err, text, replies = genl.request(genl.family("esptun"), cmd, payload,
+                                      flags, reserved)
+    if err:
+        print("error %s: %s" % (errno.errorcode.get(-err, str(-err)), text))
+    else:
+        print("ok %d" % len(replies))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The esptun tool: help, errors, show and show --json.
+. "$(dirname "$0")/lib.sh"
+require_module
+
+check "esptun help" sh -c 'esptun help | grep -q "^Usage: esptun COMMAND"'
+check "esptun --help" sh -c 'esptun --help | grep -q "^Usage: esptun COMMAND"'
+check "esptun show help" sh -c 'esptun show help | grep -q "^Usage: esptun show \[DEV\] \[--json\]"'
+check "esptun help show" sh -c 'esptun help show | grep -q "^Usage: esptun show"'
+check_err "unknown command" '^esptun: unknown command "frob"; try "esptun help"$' esptun frob
+check_err "help for an unknown command" '^esptun: unknown command "frob"' esptun help frob
+check_err "unknown option" '^esptun: show: unknown option "--yaml"$' esptun show --yaml
+check_err "extra argument" '^esptun: show: unexpected argument "b"$' esptun show a b
+check_err "over-long device name" '^esptun: show: device name ".*" is too long$' \
+	esptun show abcdefghijklmnopq
+out=$(esptun frob 2>&1)
+check_eq "errors are one line" "$(wc -l <<<"$out")" 1
+
+new_netns a
+ip -n a link add dummy0 type dummy 2>/dev/null || ip -n a link add dummy0 type veth
+in_a() { ip netns exec a "$@"; }
+check_eq "show with no device prints nothing" "$(in_a esptun show)" ""
+check_eq "show --json with no device prints []" "$(in_a esptun show --json)" "[]"
+check_err "show of a missing device names the kernel's reason" \
+	'^esptun: show nope: no such device \(No such device\)$' in_a esptun show nope
+check_err "show of a non-esptun device" \
+	'^esptun: show dummy0: not an esptun device' in_a esptun show dummy0
+
+ip -n a link add esp0 type esptun
+ip -n a link add 'we"ird\' type esptun
+check_eq "show lists devices" "$(in_a esptun show | grep '^interface:')" \
+"interface: esp0
+interface: we\"ird\\"
+check_eq "show DEV" "$(in_a esptun show esp0)" "interface: esp0"
+check_eq "no arguments means show" "$(in_a esptun)" "$(in_a esptun show)"
+json=$(in_a esptun show --json)
+check_eq "show --json is valid JSON naming the devices" \
+	"$(python3 -c 'import json,sys; print(" ".join(d["ifname"] for d in json.load(sys.stdin)))' <<<"$json")" \
+	'esp0 we"ird\'
+check_eq "show DEV --json" \
+	"$(in_a esptun show esp0 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["ifname"], d[0]["tunnels"])')" \
+	"1 esp0 []"
+finish

@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side test of the test bed itself: selftests/vm/run passes the
+# command's exit status through and fails when the guest kernel WARNs.
+. "$(dirname "$0")/lib.sh"
+
+run=$ESPTUN_REPO/selftests/vm/run
+warn_ko=$ESPTUN_REPO/selftests/vm/warn/esptun_warn.ko
+[ -x "$(command -v qemu-system-x86_64)" ] || skip_all "qemu-system-x86_64 missing"
+[ -f "$warn_ko" ] || skip_all "$warn_ko not built"
+
+out=$("$run" true 2>&1); rc=$?
+check_eq "vm/run true exits 0" "$rc" 0
+out=$("$run" false 2>&1); rc=$?
+check_eq "vm/run false exits 1" "$rc" 1
+out=$("$run" sh -c 'echo "out put"; exit 7' 2>&1); rc=$?
+check_eq "vm/run passes any exit status through" "$rc" 7
+check_eq "vm/run passes the command's output" "$(tr -d '\r' <<<"$out")" "out put"
+out=$("$run" sh -c 'pwd; echo "$PATH"; test -d /sys/module/esptun' 2>&1); rc=$?
+check_eq "vm/run loads the module" "$rc" 0
+check_eq "vm/run runs in the repository root" "$(sed -n 1p <<<"$out")" "$ESPTUN_REPO"
+case "$(sed -n 2p <<<"$out")" in
+"$ESPTUN_REPO/userspace:"*) pass "userspace/ leads PATH in the guest" ;;
+*) fail "userspace/ not first on PATH: $(sed -n 2p <<<"$out")" ;;
+esac
+out=$("$run" sh -c 'touch .vm-ro-probe 2>/dev/null && exit 1; touch /tmp/x /run/x' 2>&1); rc=$?
+rm -f "$ESPTUN_REPO/.vm-ro-probe"
+check_eq "host root read-only, /tmp and /run writable" "$rc" 0
+out=$("$run" insmod "$warn_ko" 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && grep -q "guest kernel reported a problem" <<<"$out" &&
+   grep -q "deliberate warning" <<<"$out"; then
+	pass "a WARN in the guest fails the run (exit $rc) and shows the splat"
+else
+	fail "a WARN in the guest did not fail the run: exit $rc: $out"
+fi
+out=$(ESPTUN_VM_TIMEOUT=20 "$run" sleep 120 2>&1); rc=$?
+check_eq "a hung guest is killed at the timeout" "$rc" 124
+finish

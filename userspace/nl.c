@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libnl-3 plumbing for the esptun family: connect, resolve, send and
+ * receive with the kernel's extended ACK text kept for the error message.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/esptun.h>
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
+#include "nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+int esptun_nl_open(struct esptun_nl *nl)
+{
+	int one = 1, ret;
+
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk)
+		return -ENOMEM;
+	ret = genl_connect(nl->sk);
+	if (ret) {
+		ret = -nl_syserr2nlerr(ret);
+		goto err;
+	}
+	/* Ask for error text, and for the request not to be echoed back. */
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+	nl->family = genl_ctrl_resolve(nl->sk, ESPTUN_FAMILY_NAME);
+	if (nl->family < 0) {
+		ret = -ENOENT;
+		goto err;
+	}
+	return 0;
+err:
+	nl_socket_free(nl->sk);
+	nl->sk = NULL;
+	return ret;
+}
+
+void esptun_nl_close(struct esptun_nl *nl)
+{
+	nl_socket_free(nl->sk);
+	nl->sk = NULL;
+}
+
+struct nl_msg *esptun_nl_msg(struct esptun_nl *nl, int cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			 flags, cmd, ESPTUN_FAMILY_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+struct talk {
+	esptun_nl_parse_t parse;
+	void *arg;
+	int err;
+	int done;
+	char *errmsg;
+	size_t errlen;
+};
+
+static int talk_valid(struct nl_msg *msg, void *arg)
+{
+	struct talk *t = arg;
+	int ret;
+
+	if (!t->parse)
+		return NL_OK;
+	ret = t->parse(msg, t->arg);
+	if (ret < 0) {
+		t->err = ret;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+static int talk_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)err - 1;
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	struct talk *t = arg;
+	int len, off;
+
+	(void)nla;
+	t->err = err->error;
+	t->done = 1;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	off = sizeof(*err);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - off;
+	if (len <= 0)
+		return NL_STOP;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)err + off), len, NULL))
+		return NL_STOP;
+	if (tb[NLMSGERR_ATTR_MSG])
+		snprintf(t->errmsg, t->errlen, "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int talk_finish(struct nl_msg *msg, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)msg;
+	t->done = 1;
+	return NL_STOP;
+}
+
+int esptun_nl_talk(struct esptun_nl *nl, struct nl_msg *msg,
+		   esptun_nl_parse_t parse, void *arg,
+		   char *errmsg, size_t errlen)
+{
+	struct talk t = {
+		.parse = parse, .arg = arg, .errmsg = errmsg, .errlen = errlen,
+	};
+	struct nl_cb *cb;
+	int ret;
+
+	if (errlen)
+		errmsg[0] = '\0';
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, talk_valid, &t);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, talk_finish, &t);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, talk_finish, &t);
+	nl_cb_err(cb, NL_CB_CUSTOM, talk_error, &t);
+
+	/* Dumps end with NLMSG_DONE; other requests with an ACK. */
+	if (!(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP))
+		nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
+	ret = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0) {
+		nl_cb_put(cb);
+		return -EIO;
+	}
+	while (!t.done && !t.err) {
+		ret = nl_recvmsgs(nl->sk, cb);
+		if (ret == -NLE_DUMP_INTR) {
+			t.err = -EINTR;
+			break;
+		}
+		if (ret < 0 && !t.err) {
+			t.err = -EIO;
+			break;
+		}
+	}
+	nl_cb_put(cb);
+	return t.err;
+}
