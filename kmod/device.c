@@ -9,35 +9,68 @@
 #include <net/rtnetlink.h>
 
 #include "device.h"
+#include "esp.h"
+#include "tunnel.h"
+#include "tx.h"
 
 static unsigned int esptun_net_id __read_mostly;
 
-/* Devices whose outer packets live in a namespace, so that they can be
- * deleted with it even when they were moved elsewhere.  Under RTNL.
- */
-struct esptun_net {
-	struct list_head devs;
-};
-
 static struct rtnl_link_ops esptun_link_ops;
+
+struct esptun_net *esptun_net(const struct net *net)
+{
+	return net_generic(net, esptun_net_id);
+}
 
 bool esptun_is_dev(const struct net_device *dev)
 {
 	return dev->rtnl_link_ops == &esptun_link_ops;
 }
 
-static netdev_tx_t esptun_xmit(struct sk_buff *skb, struct net_device *dev)
+/**
+ * esptun_device_update_carrier() - carrier on while a tunnel is usable
+ * @esp: the device, under RTNL
+ *
+ * Routing daemons see a device without a usable tunnel as down.
+ */
+void esptun_device_update_carrier(struct esptun_dev *esp)
 {
-	/* No tunnel to carry the packet yet. */
-	dev->stats.tx_dropped++;
-	kfree_skb(skb);
-	return NETDEV_TX_OK;
+	struct esptun_tunnel *tun;
+
+	ASSERT_RTNL();
+	list_for_each_entry(tun, &esp->tunnels, dev_node) {
+		if (esptun_tunnel_usable(tun)) {
+			netif_carrier_on(esp->dev);
+			return;
+		}
+	}
+	netif_carrier_off(esp->dev);
 }
 
 static int esptun_dev_init(struct net_device *dev)
 {
+	struct esptun_dev *esp = netdev_priv(dev);
+	int ret;
+
+	INIT_LIST_HEAD(&esp->tunnels);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
-	return dev->tstats ? 0 : -ENOMEM;
+	if (!dev->tstats)
+		return -ENOMEM;
+	esp->stats = esptun_stats_alloc();
+	if (!esp->stats)
+		goto err_tstats;
+	ret = gro_cells_init(&esp->gro_cells, dev);
+	if (ret)
+		goto err_stats;
+	return 0;
+
+err_stats:
+	free_percpu(esp->stats);
+	esp->stats = NULL;
+err_tstats:
+	free_percpu(dev->tstats);
+	dev->tstats = NULL;
+	return -ENOMEM;
 }
 
 /* Called on every unregistration path (ip link del, netns exit, module
@@ -48,22 +81,51 @@ static void esptun_dev_uninit(struct net_device *dev)
 	struct esptun_dev *esp = netdev_priv(dev);
 
 	ASSERT_RTNL();
+	esptun_tunnel_del_all(esp);
+	gro_cells_destroy(&esp->gro_cells);
 	list_del_init(&esp->link_node);
 }
 
 static void esptun_destruct(struct net_device *dev)
 {
+	struct esptun_dev *esp = netdev_priv(dev);
+
+	free_percpu(esp->stats);
 	free_percpu(dev->tstats);
 	/* The selftests pair this line with "created" to find leaks. */
 	pr_debug("%s: destroyed\n", dev->name);
+}
+
+/* Drops by cause, on top of the packet and byte counts. */
+static void esptun_get_stats64(struct net_device *dev,
+			       struct rtnl_link_stats64 *s)
+{
+	struct esptun_dev *esp = netdev_priv(dev);
+	u64 c[__ESPTUN_CTR_MAX];
+
+	dev_get_tstats64(dev, s);
+	esptun_stats_sum(esp->stats, c);
+	s->rx_errors += c[ESPTUN_CTR_RX_AUTH_FAIL] + c[ESPTUN_CTR_RX_MALFORMED];
+	s->rx_dropped += c[ESPTUN_CTR_RX_REPLAY] + c[ESPTUN_CTR_RX_NO_SA] +
+			 c[ESPTUN_CTR_RX_DROPS];
+	s->tx_errors += c[ESPTUN_CTR_TX_ERRORS] + c[ESPTUN_CTR_TX_NO_TUNNEL];
+	s->tx_carrier_errors += c[ESPTUN_CTR_TX_NO_TUNNEL];
+	s->tx_dropped += c[ESPTUN_CTR_TX_SEQ_EXHAUSTED] +
+			 c[ESPTUN_CTR_TX_TOO_BIG];
 }
 
 static const struct net_device_ops esptun_netdev_ops = {
 	.ndo_init		= esptun_dev_init,
 	.ndo_uninit		= esptun_dev_uninit,
 	.ndo_start_xmit		= esptun_xmit,
-	.ndo_get_stats64	= dev_get_tstats64,
+	.ndo_get_stats64	= esptun_get_stats64,
 };
+
+/* Checksums and segmentation are done in software, once, before
+ * encryption: taking GSO packets saves the stack segmenting them earlier.
+ */
+#define ESPTUN_FEATURES (NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_SG | \
+			 NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA)
 
 static const struct device_type esptun_device_type = {
 	.name = KBUILD_MODNAME,
@@ -75,7 +137,12 @@ static void esptun_setup(struct net_device *dev)
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
 	dev->priv_flags |= IFF_NO_QUEUE;
-	dev->features |= NETIF_F_LLTX;
+	dev->features |= NETIF_F_LLTX | ESPTUN_FEATURES;
+	dev->hw_features |= ESPTUN_FEATURES;
+	dev->hw_enc_features |= ESPTUN_FEATURES;
+	dev->needed_headroom = LL_MAX_HEADER + sizeof(struct ipv6hdr) +
+			       ESPTUN_ESP_HLEN;
+	dev->needed_tailroom = 3 + 2 + ESPTUN_ICV_LEN;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;
 	dev->mtu = ESPTUN_DEFAULT_MTU;
@@ -91,7 +158,7 @@ static int esptun_newlink(struct net *src_net, struct net_device *dev,
 			  struct nlattr *tb[], struct nlattr *data[],
 			  struct netlink_ext_ack *extack)
 {
-	struct esptun_net *en = net_generic(src_net, esptun_net_id);
+	struct esptun_net *en = esptun_net(src_net);
 	struct esptun_dev *esp = netdev_priv(dev);
 	int ret;
 
@@ -127,9 +194,11 @@ static struct rtnl_link_ops esptun_link_ops __read_mostly = {
 
 static int __net_init esptun_net_init(struct net *net)
 {
-	struct esptun_net *en = net_generic(net, esptun_net_id);
+	struct esptun_net *en = esptun_net(net);
 
 	INIT_LIST_HEAD(&en->devs);
+	INIT_LIST_HEAD(&en->tunnels);
+	hash_init(en->sa_in);
 	return 0;
 }
 
@@ -146,7 +215,7 @@ static void __net_exit esptun_net_exit_batch(struct list_head *net_list)
 
 	rtnl_lock();
 	list_for_each_entry(net, net_list, exit_list) {
-		en = net_generic(net, esptun_net_id);
+		en = esptun_net(net);
 		list_for_each_entry_safe(esp, tmp, &en->devs, link_node)
 			unregister_netdevice_queue(esp->dev, &kill);
 	}

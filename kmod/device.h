@@ -2,10 +2,14 @@
 #ifndef _ESPTUN_DEVICE_H
 #define _ESPTUN_DEVICE_H
 
+#include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/netdevice.h>
+#include <net/gro_cells.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
+
+#include "stats.h"
 
 /*
  * Worst-case encapsulation overhead: an outer IPv6 header (40), UDP
@@ -30,15 +34,38 @@
  *	reference is not held: the device is deleted before @link_net dies
  *	(see esptun_net_exit_batch()).
  * @link_node: entry in the per-@link_net list of devices, under RTNL
+ * @tunnels: the device's tunnels, ordered by id; RCU for the data path,
+ *	changed under RTNL
+ * @stats: device-wide drop counters by cause (rx_errors/rx_dropped sum them)
+ * @gro_cells: where decapsulated packets enter the stack
  */
 struct esptun_dev {
 	struct net_device *dev;
 	struct net *link_net;
 	struct list_head link_node;
+	struct list_head tunnels;
+	struct esptun_stats __percpu *stats;
+	struct gro_cells gro_cells;
+};
+
+#define ESPTUN_SPI_HASH_BITS	8
+
+/**
+ * struct esptun_net - esptun's state in a network namespace
+ * @devs: devices whose transport (@link_net) is this namespace, under RTNL
+ * @tunnels: their tunnels, for ICMP errors and unclaimed ESP; RCU, RTNL
+ * @sa_in: inbound SAs by SPI; RCU for the data path, changed under RTNL
+ */
+struct esptun_net {
+	struct list_head devs;
+	struct list_head tunnels;
+	DECLARE_HASHTABLE(sa_in, ESPTUN_SPI_HASH_BITS);
 };
 
 int esptun_device_init(void);
 void esptun_device_uninit(void);
 bool esptun_is_dev(const struct net_device *dev);
+struct esptun_net *esptun_net(const struct net *net);
+void esptun_device_update_carrier(struct esptun_dev *esp);
 
 #endif /* _ESPTUN_DEVICE_H */

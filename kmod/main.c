@@ -10,30 +10,47 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "rx.h"
+#include "sa.h"
 
 static int __init esptun_mod_init(void)
 {
 	int ret;
 
-	ret = esptun_device_init();
+	ret = esptun_sa_init();
 	if (ret)
 		return ret;
-	ret = esptun_genl_init();
+	ret = esptun_device_init();
+	if (ret)
+		goto err_sa;
+	ret = esptun_rx_init();
 	if (ret)
 		goto err_device;
+	ret = esptun_genl_init();
+	if (ret)
+		goto err_rx;
 	pr_info("loaded, netlink family %s v%d\n", ESPTUN_FAMILY_NAME,
 		ESPTUN_FAMILY_VERSION);
 	return 0;
 
+err_rx:
+	esptun_rx_uninit();
 err_device:
 	esptun_device_uninit();
+err_sa:
+	esptun_sa_uninit();
 	return ret;
 }
 
+/* Reverse order: no new requests, no new packets, no devices (their
+ * tunnels and SAs go with them), then wait for the last SA frees.
+ */
 static void __exit esptun_mod_exit(void)
 {
 	esptun_genl_uninit();
+	esptun_rx_uninit();
 	esptun_device_uninit();
+	esptun_sa_uninit();
 }
 
 module_init(esptun_mod_init);

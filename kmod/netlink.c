@@ -1,20 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "esptun" generic netlink family (uapi/linux/esptun.h,
- * uapi/esptun.yaml).
+ * uapi/esptun.yaml).  Every command runs under RTNL, which also guards the
+ * devices' tunnel lists and SA tables; every refusal says why in extack.
  */
 #include <linux/esptun.h>
 #include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
 #include <net/genetlink.h>
+#include <net/ipv6.h>
 
 #include "device.h"
 #include "netlink.h"
+#include "sa.h"
+#include "tunnel.h"
 
 static struct genl_family esptun_genl_family;
 
-static const struct nla_policy esptun_policy[ESPTUN_A_MAX + 1] = {
-	[ESPTUN_A_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1),
-	[ESPTUN_A_IFNAME]	= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
+/* Bumped under RTNL on every tunnel or SA change: dumps see it as
+ * NLM_F_DUMP_INTR.
+ */
+static u32 esptun_nl_genid;
+
+static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
+	[ESPTUN_A_TUNNEL_ID]		= { .type = NLA_U32 },
+	[ESPTUN_A_TUNNEL_LOCAL_IPV4]	= { .type = NLA_BE32 },
+	[ESPTUN_A_TUNNEL_LOCAL_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[ESPTUN_A_TUNNEL_REMOTE_IPV4]	= { .type = NLA_BE32 },
+	[ESPTUN_A_TUNNEL_REMOTE_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+};
+
+static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {
+	[ESPTUN_A_SA_TUNNEL_ID]		= { .type = NLA_U32 },
+	[ESPTUN_A_SA_DIR]		= NLA_POLICY_MAX(NLA_U8, ESPTUN_SA_DIR_OUT),
+	[ESPTUN_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, 1),
+	[ESPTUN_A_SA_KEY]		= { .type = NLA_BINARY, .len = 32 + ESPTUN_SALT_LEN },
+	[ESPTUN_A_SA_ESN]		= { .type = NLA_FLAG },
+	[ESPTUN_A_SA_REPLAY_WINDOW]	= NLA_POLICY_MAX(NLA_U32, ESPTUN_REPLAY_MAX),
+	[ESPTUN_A_SA_SEQ]		= { .type = NLA_U64 },
+};
+
+#define ESPTUN_DEV_POLICY \
+	[ESPTUN_A_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1), \
+	[ESPTUN_A_IFNAME]	= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 }
+
+static const struct nla_policy esptun_dev_policy[ESPTUN_A_MAX + 1] = {
+	ESPTUN_DEV_POLICY,
+};
+
+static const struct nla_policy esptun_tunnel_cmd_policy[ESPTUN_A_MAX + 1] = {
+	ESPTUN_DEV_POLICY,
+	[ESPTUN_A_TUNNEL]	= NLA_POLICY_NESTED(esptun_tunnel_policy),
+};
+
+static const struct nla_policy esptun_sa_cmd_policy[ESPTUN_A_MAX + 1] = {
+	ESPTUN_DEV_POLICY,
+	[ESPTUN_A_SA]		= NLA_POLICY_NESTED(esptun_sa_policy),
 };
 
 /**
@@ -67,44 +108,177 @@ static struct net_device *esptun_nl_get_dev(struct net *net,
 	return dev;
 }
 
+/* Counters: the ones in @always, and any other that is not zero. */
+static int esptun_nl_put_stats(struct sk_buff *skb, int attrtype,
+			       struct esptun_stats __percpu *stats,
+			       unsigned long always)
+{
+	u64 c[__ESPTUN_CTR_MAX];
+	struct nlattr *nest;
+	int i;
+
+	esptun_stats_sum(stats, c);
+	nest = nla_nest_start(skb, attrtype);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < __ESPTUN_CTR_MAX; i++) {
+		if (!c[i] && !(always & BIT(i)))
+			continue;
+		if (nla_put_u64_64bit(skb, i + 1, c[i], ESPTUN_A_STATS_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+#define ESPTUN_TX_CTRS	(BIT(ESPTUN_CTR_TX_PACKETS) | BIT(ESPTUN_CTR_TX_BYTES))
+#define ESPTUN_RX_CTRS	(BIT(ESPTUN_CTR_RX_PACKETS) | BIT(ESPTUN_CTR_RX_BYTES) | \
+			 BIT(ESPTUN_CTR_RX_REPLAY) | BIT(ESPTUN_CTR_RX_AUTH_FAIL))
+
+static int esptun_nl_put_sa(struct sk_buff *skb, struct esptun_sa *sa)
+{
+	struct nlattr *nest;
+	u64 seq;
+
+	if (sa->dir == ESPTUN_SA_DIR_OUT)
+		seq = min_t(u64, atomic64_read(&sa->seq), esptun_sa_seq_max(sa));
+	else
+		seq = READ_ONCE(sa->replay->top);
+	nest = nla_nest_start(skb, ESPTUN_A_TUNNEL_SA);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, ESPTUN_A_SA_DIR, sa->dir) ||
+	    nla_put_u32(skb, ESPTUN_A_SA_SPI, ntohl(sa->spi)) ||
+	    nla_put_u64_64bit(skb, ESPTUN_A_SA_SEQ, seq, ESPTUN_A_SA_PAD) ||
+	    (sa->esn && nla_put_flag(skb, ESPTUN_A_SA_ESN)) ||
+	    (sa->replay && nla_put_u32(skb, ESPTUN_A_SA_REPLAY_WINDOW,
+				       sa->replay->size)) ||
+	    esptun_nl_put_stats(skb, ESPTUN_A_SA_STATS, sa->stats,
+				sa->dir == ESPTUN_SA_DIR_OUT ? ESPTUN_TX_CTRS :
+							       ESPTUN_RX_CTRS)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
+{
+	struct nlattr *nest;
+	struct esptun_sa *sa;
+	int ret = -EMSGSIZE;
+
+	nest = nla_nest_start(skb, ESPTUN_A_TUNNEL);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, ESPTUN_A_TUNNEL_ID, tun->id) ||
+	    nla_put_u8(skb, ESPTUN_A_TUNNEL_STATE,
+		       esptun_tunnel_usable(tun) ? ESPTUN_TUNNEL_STATE_UP :
+						   ESPTUN_TUNNEL_STATE_DOWN))
+		goto cancel;
+	if (tun->family == AF_INET) {
+		if (nla_put_in_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV4, tun->local.v4) ||
+		    nla_put_in_addr(skb, ESPTUN_A_TUNNEL_REMOTE_IPV4, tun->remote.v4))
+			goto cancel;
+	} else {
+		if (nla_put_in6_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV6, &tun->local.v6) ||
+		    nla_put_in6_addr(skb, ESPTUN_A_TUNNEL_REMOTE_IPV6, &tun->remote.v6))
+			goto cancel;
+	}
+	if (esptun_nl_put_stats(skb, ESPTUN_A_TUNNEL_STATS, tun->stats,
+				ESPTUN_TX_CTRS | ESPTUN_RX_CTRS))
+		goto cancel;
+	sa = rtnl_dereference(tun->tx_sa);
+	if (sa && esptun_nl_put_sa(skb, sa))
+		goto cancel;
+	list_for_each_entry(sa, &tun->rx_sas, tunnel_node)
+		if (esptun_nl_put_sa(skb, sa))
+			goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return ret;
+}
+
+/**
+ * esptun_nl_fill_dev() - one message about a device, from tunnel *@cursor
+ * @skb: the message buffer
+ * @dev: the device, under RTNL
+ * @cb: the dump, or NULL for a reply
+ * @portid: netlink port of the requester
+ * @seq: sequence number of the request
+ * @cursor: index of the first tunnel to put; advanced past those put
+ *
+ * Return: 0 when the device is complete, -EMSGSIZE when more messages are
+ * needed (the message holds at least one tunnel) or nothing fitted.
+ */
 static int esptun_nl_fill_dev(struct sk_buff *skb, struct net_device *dev,
 			      struct netlink_callback *cb, u32 portid, u32 seq,
-			      int flags)
+			      long *cursor)
 {
+	struct esptun_dev *esp = netdev_priv(dev);
+	struct esptun_tunnel *tun;
+	long i = 0;
+	int put = 0;
 	void *hdr;
 
-	hdr = genlmsg_put(skb, portid, seq, &esptun_genl_family, flags,
-			  ESPTUN_CMD_DEV_GET);
+	ASSERT_RTNL();
+	hdr = genlmsg_put(skb, portid, seq, &esptun_genl_family,
+			  cb ? NLM_F_MULTI : 0, ESPTUN_CMD_DEV_GET);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, ESPTUN_A_IFINDEX, dev->ifindex) ||
-	    nla_put_string(skb, ESPTUN_A_IFNAME, dev->name)) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
+	    nla_put_string(skb, ESPTUN_A_IFNAME, dev->name) ||
+	    (!*cursor && esptun_nl_put_stats(skb, ESPTUN_A_STATS, esp->stats, 0)))
+		goto cancel;
+	list_for_each_entry(tun, &esp->tunnels, dev_node) {
+		if (i++ < *cursor)
+			continue;
+		if (esptun_nl_put_tunnel(skb, tun)) {
+			if (!put)
+				goto cancel;
+			genlmsg_end(skb, hdr);
+			return -EMSGSIZE;
+		}
+		put++;
+		(*cursor)++;
 	}
 	genlmsg_end(skb, hdr);
+	*cursor = 0;
 	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
 }
 
 static int esptun_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net_device *dev;
 	struct sk_buff *msg;
+	long cursor = 0;
 	int ret;
 
 	dev = esptun_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	rtnl_lock();
 	ret = esptun_nl_fill_dev(msg, dev, NULL, info->snd_portid,
-				 info->snd_seq, 0);
+				 info->snd_seq, &cursor);
+	rtnl_unlock();
 	if (ret) {
+		NL_SET_ERR_MSG(info->extack,
+			       "the device does not fit one message: dump it");
 		nlmsg_free(msg);
 		goto out;
 	}
@@ -114,9 +288,9 @@ out:
 	return ret;
 }
 
-/* cb->args[0]: esptun devices already dumped; cb->args[1]: filtered dump
- * done.  A concurrent change of the namespace's device list sets
- * NLM_F_DUMP_INTR through cb->seq.
+/*
+ * cb->args[0]: esptun devices completely dumped; cb->args[1]: tunnels of
+ * the next device already dumped.  Runs under RTNL, one message at a time.
  */
 static int esptun_nl_dev_get_dumpit(struct sk_buff *skb,
 				    struct netlink_callback *cb)
@@ -125,44 +299,267 @@ static int esptun_nl_dev_get_dumpit(struct sk_buff *skb,
 	struct net *net = sock_net(skb->sk);
 	u32 portid = NETLINK_CB(cb->skb).portid;
 	u32 seq = cb->nlh->nlmsg_seq;
-	struct net_device *dev;
+	struct net_device *dev, *only = NULL;
 	long idx = 0;
 	int ret = 0;
 
 	if (info->attrs[ESPTUN_A_IFINDEX] || info->attrs[ESPTUN_A_IFNAME]) {
-		if (cb->args[1])
-			return 0;
-		dev = esptun_nl_get_dev(net, info->attrs, cb->extack);
-		if (IS_ERR(dev))
-			return PTR_ERR(dev);
-		ret = esptun_nl_fill_dev(skb, dev, cb, portid, seq, NLM_F_MULTI);
-		dev_put(dev);
-		if (ret)
-			return ret;
-		cb->args[1] = 1;
-		return skb->len;
+		only = esptun_nl_get_dev(net, info->attrs, cb->extack);
+		if (IS_ERR(only))
+			return PTR_ERR(only);
 	}
 
-	rcu_read_lock();
-	cb->seq = READ_ONCE(net->dev_base_seq);
-	for_each_netdev_rcu(net, dev) {
-		if (!esptun_is_dev(dev))
+	rtnl_lock();
+	cb->seq = READ_ONCE(net->dev_base_seq) + esptun_nl_genid;
+	for_each_netdev(net, dev) {
+		if (!esptun_is_dev(dev) || (only && dev != only))
 			continue;
-		if (idx++ < cb->args[0])
+		if (idx < cb->args[0]) {
+			idx++;
 			continue;
-		ret = esptun_nl_fill_dev(skb, dev, cb, portid, seq,
-					 NLM_F_MULTI);
-		if (ret) {
-			idx--;
-			break;
 		}
+		ret = esptun_nl_fill_dev(skb, dev, cb, portid, seq, &cb->args[1]);
+		if (ret)
+			break;
+		idx++;
 	}
-	rcu_read_unlock();
+	rtnl_unlock();
+	if (only)
+		dev_put(only);
 	cb->args[0] = idx;
-	/* A device too big for an empty message would loop forever. */
+	/* Nothing fitted an empty buffer: say so rather than loop. */
 	if (ret && !skb->len)
 		return ret;
 	return skb->len;
+}
+
+/* For commands that change a device: it, under RTNL, or an ERR_PTR. */
+static struct esptun_dev *esptun_nl_lock_dev(struct genl_info *info)
+{
+	struct net_device *dev;
+
+	dev = esptun_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
+	if (IS_ERR(dev))
+		return ERR_CAST(dev);
+	rtnl_lock();
+	/* Unregistered while we waited for RTNL: gone. */
+	if (dev->reg_state != NETREG_REGISTERED) {
+		rtnl_unlock();
+		dev_put(dev);
+		NL_SET_ERR_MSG(info->extack, "no such device");
+		return ERR_PTR(-ENODEV);
+	}
+	return netdev_priv(dev);
+}
+
+static void esptun_nl_unlock_dev(struct esptun_dev *esp, int ret)
+{
+	if (!ret)
+		esptun_nl_genid++;
+	rtnl_unlock();
+	dev_put(esp->dev);
+}
+
+/* Parse the nested @attrtype of a request; it is required. */
+static int esptun_nl_nested(struct genl_info *info, int attrtype, int maxtype,
+			    const struct nla_policy *policy, struct nlattr **tb)
+{
+	struct nlattr *nest = info->attrs[attrtype];
+
+	if (!nest) {
+		if (attrtype == ESPTUN_A_TUNNEL)
+			NL_SET_ERR_MSG(info->extack, "a tunnel attribute is required");
+		else
+			NL_SET_ERR_MSG(info->extack, "an SA attribute is required");
+		return -EINVAL;
+	}
+	return nla_parse_nested(tb, maxtype, nest, policy, info->extack);
+}
+
+/* Exactly one of tb[v4], tb[v6], unicast; -ENOENT when neither or both. */
+static int esptun_nl_addr(struct genl_info *info, struct nlattr **tb,
+			  int v4, int v6, sa_family_t *family,
+			  union esptun_addr *addr)
+{
+	struct nlattr *a4 = tb[v4], *a6 = tb[v6];
+
+	if (!!a4 == !!a6)
+		return -ENOENT;
+	memset(addr, 0, sizeof(*addr));
+	if (a4) {
+		addr->v4 = nla_get_in_addr(a4);
+		*family = AF_INET;
+		if (ipv4_is_zeronet(addr->v4) || ipv4_is_multicast(addr->v4) ||
+		    ipv4_is_lbcast(addr->v4)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a4,
+					    "outer addresses must be unicast");
+			return -EINVAL;
+		}
+	} else {
+		addr->v6 = nla_get_in6_addr(a6);
+		*family = AF_INET6;
+		if (ipv6_addr_any(&addr->v6) ||
+		    ipv6_addr_is_multicast(&addr->v6)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a6,
+					    "outer addresses must be unicast");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
+	union esptun_addr local, remote;
+	sa_family_t lfam, rfam;
+	struct esptun_dev *esp;
+	int ret;
+
+	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, ESPTUN_A_TUNNEL_MAX,
+			       esptun_tunnel_policy, tb);
+	if (ret)
+		return ret;
+	if (!tb[ESPTUN_A_TUNNEL_ID]) {
+		NL_SET_ERR_MSG(info->extack, "a tunnel id is required");
+		return -EINVAL;
+	}
+	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_LOCAL_IPV4,
+			     ESPTUN_A_TUNNEL_LOCAL_IPV6, &lfam, &local);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG(info->extack,
+			       "one local address (IPv4 or IPv6) is required");
+	if (ret)
+		return ret == -ENOENT ? -EINVAL : ret;
+	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_REMOTE_IPV4,
+			     ESPTUN_A_TUNNEL_REMOTE_IPV6, &rfam, &remote);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG(info->extack,
+			       "one remote address (IPv4 or IPv6) is required");
+	if (ret)
+		return ret == -ENOENT ? -EINVAL : ret;
+	if (lfam != rfam) {
+		NL_SET_ERR_MSG(info->extack,
+			       "local and remote addresses must be of one family");
+		return -EINVAL;
+	}
+
+	esp = esptun_nl_lock_dev(info);
+	if (IS_ERR(esp))
+		return PTR_ERR(esp);
+	ret = esptun_tunnel_add(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]), lfam,
+				&local, &remote, info->extack);
+	esptun_nl_unlock_dev(esp, ret);
+	return ret;
+}
+
+static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
+	struct esptun_tunnel *tun;
+	struct esptun_dev *esp;
+	int ret;
+
+	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, ESPTUN_A_TUNNEL_MAX,
+			       esptun_tunnel_policy, tb);
+	if (ret)
+		return ret;
+	if (!tb[ESPTUN_A_TUNNEL_ID]) {
+		NL_SET_ERR_MSG(info->extack, "a tunnel id is required");
+		return -EINVAL;
+	}
+	esp = esptun_nl_lock_dev(info);
+	if (IS_ERR(esp))
+		return PTR_ERR(esp);
+	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]));
+	if (tun) {
+		esptun_tunnel_del(tun);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "no tunnel with this id");
+		ret = -ENOENT;
+	}
+	esptun_nl_unlock_dev(esp, ret);
+	return ret;
+}
+
+static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
+	struct esptun_sa_config cfg = { };
+	struct esptun_tunnel *tun;
+	struct esptun_dev *esp;
+	int ret;
+
+	ret = esptun_nl_nested(info, ESPTUN_A_SA, ESPTUN_A_SA_MAX,
+			       esptun_sa_policy, tb);
+	if (ret)
+		goto wipe;
+	if (!tb[ESPTUN_A_SA_TUNNEL_ID] || !tb[ESPTUN_A_SA_DIR] ||
+	    !tb[ESPTUN_A_SA_SPI] || !tb[ESPTUN_A_SA_KEY]) {
+		NL_SET_ERR_MSG(info->extack,
+			       "tunnel id, direction, SPI and key are required");
+		ret = -EINVAL;
+		goto wipe;
+	}
+	cfg.dir = nla_get_u8(tb[ESPTUN_A_SA_DIR]);
+	cfg.spi = htonl(nla_get_u32(tb[ESPTUN_A_SA_SPI]));
+	cfg.key = nla_data(tb[ESPTUN_A_SA_KEY]);
+	cfg.key_len = nla_len(tb[ESPTUN_A_SA_KEY]);
+	cfg.esn = nla_get_flag(tb[ESPTUN_A_SA_ESN]);
+	cfg.replay_window = tb[ESPTUN_A_SA_REPLAY_WINDOW] ?
+		nla_get_u32(tb[ESPTUN_A_SA_REPLAY_WINDOW]) : ESPTUN_REPLAY_DEFAULT;
+	cfg.seq = tb[ESPTUN_A_SA_SEQ] ? nla_get_u64(tb[ESPTUN_A_SA_SEQ]) : 0;
+
+	esp = esptun_nl_lock_dev(info);
+	if (IS_ERR(esp)) {
+		ret = PTR_ERR(esp);
+		goto wipe;
+	}
+	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_SA_TUNNEL_ID]));
+	if (tun) {
+		ret = esptun_sa_add(tun, &cfg, info->extack);
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[ESPTUN_A_SA_TUNNEL_ID],
+				    "no tunnel with this id");
+		ret = -ENOENT;
+	}
+	esptun_nl_unlock_dev(esp, ret);
+wipe:
+	/* The key is in the request buffer: do not leave it there. */
+	if (info->attrs[ESPTUN_A_SA])
+		memzero_explicit(nla_data(info->attrs[ESPTUN_A_SA]),
+				 nla_len(info->attrs[ESPTUN_A_SA]));
+	return ret;
+}
+
+static int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
+	struct esptun_dev *esp;
+	struct esptun_sa *sa;
+	int ret;
+
+	ret = esptun_nl_nested(info, ESPTUN_A_SA, ESPTUN_A_SA_MAX,
+			       esptun_sa_policy, tb);
+	if (ret)
+		return ret;
+	if (!tb[ESPTUN_A_SA_DIR] || !tb[ESPTUN_A_SA_SPI]) {
+		NL_SET_ERR_MSG(info->extack, "direction and SPI are required");
+		return -EINVAL;
+	}
+	esp = esptun_nl_lock_dev(info);
+	if (IS_ERR(esp))
+		return PTR_ERR(esp);
+	sa = esptun_sa_find_dev(esp, nla_get_u8(tb[ESPTUN_A_SA_DIR]),
+				htonl(nla_get_u32(tb[ESPTUN_A_SA_SPI])));
+	if (sa) {
+		esptun_sa_del(sa);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "no SA with this direction and SPI");
+		ret = -ENOENT;
+	}
+	esptun_nl_unlock_dev(esp, ret);
+	return ret;
 }
 
 static const struct genl_ops esptun_genl_ops[] = {
@@ -170,7 +567,35 @@ static const struct genl_ops esptun_genl_ops[] = {
 		.cmd	= ESPTUN_CMD_DEV_GET,
 		.doit	= esptun_nl_dev_get_doit,
 		.dumpit	= esptun_nl_dev_get_dumpit,
-		.policy	= esptun_policy,
+		.policy	= esptun_dev_policy,
+		.maxattr = ESPTUN_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= ESPTUN_CMD_TUNNEL_NEW,
+		.doit	= esptun_nl_tunnel_new_doit,
+		.policy	= esptun_tunnel_cmd_policy,
+		.maxattr = ESPTUN_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= ESPTUN_CMD_TUNNEL_DEL,
+		.doit	= esptun_nl_tunnel_del_doit,
+		.policy	= esptun_tunnel_cmd_policy,
+		.maxattr = ESPTUN_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= ESPTUN_CMD_SA_NEW,
+		.doit	= esptun_nl_sa_new_doit,
+		.policy	= esptun_sa_cmd_policy,
+		.maxattr = ESPTUN_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= ESPTUN_CMD_SA_DEL,
+		.doit	= esptun_nl_sa_del_doit,
+		.policy	= esptun_sa_cmd_policy,
 		.maxattr = ESPTUN_A_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},

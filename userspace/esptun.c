@@ -2,10 +2,16 @@
 /*
  * esptun: configure and inspect esptun devices.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <linux/esptun.h>
 
 #include "esptun.h"
 
@@ -14,7 +20,20 @@ const char *prog = "esptun";
 static const struct esptun_cmd commands[] = {
 	{ "show", cmd_show,
 	  "show [DEV] [--json]\n"
-	  "    Show esptun devices (all of them, or DEV).\n" },
+	  "    Show esptun devices (all of them, or DEV), their tunnels and SAs.\n" },
+	{ "tunnel", cmd_tunnel,
+	  "tunnel add DEV id ID local ADDR remote ADDR\n"
+	  "       %s tunnel del DEV id ID\n"
+	  "    Add or delete a tunnel: a pair of outer addresses (IPv4 or IPv6).\n" },
+	{ "sa", cmd_sa,
+	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
+	  "       %s sa del DEV dir in|out spi SPI\n"
+	  "    Add or delete an SA; adding an outbound SA replaces the tunnel's.\n"
+	  "    KEY: AES-GCM key then 4-byte salt (20, 28 or 36 bytes), as\n"
+	  "    ip xfrm's rfc4106(gcm(aes)) takes it: 0x-prefixed hex, @FILE\n"
+	  "    holding the hex, or - (hex on stdin).  SPI: decimal or 0x hex.\n"
+	  "    replay-window: 0-4096 packets (default 1024).  seq: the last\n"
+	  "    sequence number used (outbound); the next packet carries seq+1.\n" },
 	{ "help", NULL,
 	  "help [COMMAND]\n"
 	  "    Show usage of all commands, or of COMMAND.\n" },
@@ -62,8 +81,10 @@ int usage_of(const char *name, int to_stderr)
 	const struct esptun_cmd *c = find_command(name);
 	FILE *out = to_stderr ? stderr : stdout;
 
-	if (c)
-		fprintf(out, "Usage: %s %s", prog, c->usage);
+	if (c) {
+		fprintf(out, "Usage: %s ", prog);
+		fprintf(out, c->usage, prog);
+	}
 	return to_stderr;
 }
 
@@ -75,8 +96,10 @@ static int usage(FILE *out)
 		"Configure and inspect esptun (ESP tunnel-mode) devices.\n"
 		"Devices are created with `ip link add DEV type esptun`.\n\n"
 		"Commands:\n", prog);
-	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %s %s", prog, commands[i].usage);
+	for (i = 0; i < N_COMMANDS; i++) {
+		fprintf(out, "  %s ", prog);
+		fprintf(out, commands[i].usage, prog);
+	}
 	return 0;
 }
 
@@ -89,6 +112,145 @@ int open_nl(struct esptun_nl *nl)
 	if (ret)
 		return fail("cannot open netlink socket: %s", strerror(-ret));
 	return 0;
+}
+
+struct nl_msg *dev_request(struct esptun_nl *nl, int cmd, const char *dev)
+{
+	struct nl_msg *msg;
+
+	if (strlen(dev) >= IF_NAMESIZE) {
+		fail("device name \"%s\" is too long", dev);
+		return NULL;
+	}
+	msg = esptun_nl_msg(nl, cmd, 0);
+	if (!msg || nla_put_string(msg, ESPTUN_A_IFNAME, dev)) {
+		nlmsg_free(msg);
+		fail("out of memory");
+		return NULL;
+	}
+	return msg;
+}
+
+int send_request(struct esptun_nl *nl, struct nl_msg *msg, const char *what)
+{
+	char errmsg[256];
+	int ret;
+
+	ret = esptun_nl_talk(nl, msg, NULL, NULL, errmsg, sizeof(errmsg));
+	if (ret)
+		return fail_nl(what, ret, errmsg);
+	return 0;
+}
+
+int parse_u32(const char *what, const char *s, uint32_t max, uint32_t *v)
+{
+	uint64_t x;
+
+	if (parse_u64(what, s, &x))
+		return -1;
+	if (x > max) {
+		fail("%s %s is out of range (at most %" PRIu32 ")", what, s, max);
+		return -1;
+	}
+	*v = (uint32_t)x;
+	return 0;
+}
+
+int parse_u64(const char *what, const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s)) {
+		fail("%s \"%s\" is not a number", what, s ? s : "");
+		return -1;
+	}
+	*v = strtoull(s, &end, 0);
+	if (errno || *end) {
+		fail("%s \"%s\" is not a number", what, s);
+		return -1;
+	}
+	return 0;
+}
+
+int parse_addr(const char *what, const char *s, int *family, void *addr)
+{
+	if (s && inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (s && inet_pton(AF_INET6, s, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	fail("%s \"%s\" is not an IPv4 or IPv6 address", what, s ? s : "");
+	return -1;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Hex key from the argument, a file or stdin; the text is wiped after. */
+int parse_key(const char *s, uint8_t *key, size_t max, size_t *len)
+{
+	char buf[512], *p;
+	size_t n = 0, i;
+	int ret = -1;
+	FILE *f = NULL;
+
+	if (!strcmp(s, "-") || s[0] == '@') {
+		f = strcmp(s, "-") ? fopen(s + 1, "r") : stdin;
+		if (!f) {
+			fail("key file %s: %s", s + 1, strerror(errno));
+			return -1;
+		}
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		if (f != stdin)
+			fclose(f);
+	} else {
+		n = strlen(s);
+		if (n >= sizeof(buf))
+			n = sizeof(buf) - 1;
+		memcpy(buf, s, n);
+	}
+	buf[n] = '\0';
+	while (n && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	p = buf;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	else if (f == NULL) {
+		fail("key must be 0x-prefixed hex, @FILE or -");
+		goto out;
+	}
+	n = strlen(p);
+	if (n % 2 || n / 2 > max || !n) {
+		fail("key must be 20, 28 or 36 bytes of hex (AES-128/192/256 key then 4-byte salt)");
+		goto out;
+	}
+	for (i = 0; i < n / 2; i++) {
+		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			fail("key is not hex");
+			goto out;
+		}
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	ret = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
 }
 
 int main(int argc, char **argv)

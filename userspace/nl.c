@@ -90,39 +90,53 @@ static int talk_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* The extended ACK text in the TLVs at @off bytes into @nlh's payload. */
+static void talk_ext_ack(struct talk *t, struct nlmsghdr *nlh, int off)
+{
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	int len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - off;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || len <= 0)
+		return;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)NLMSG_DATA(nlh) + off), len, NULL))
+		return;
+	if (tb[NLMSGERR_ATTR_MSG])
+		snprintf(t->errmsg, t->errlen, "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+}
+
 static int talk_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 {
 	struct nlmsghdr *nlh = (struct nlmsghdr *)err - 1;
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 	struct talk *t = arg;
-	int len, off;
+	int off = sizeof(*err);
 
 	(void)nla;
 	t->err = err->error;
 	t->done = 1;
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	off = sizeof(*err);
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - off;
-	if (len <= 0)
-		return NL_STOP;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
-		      (struct nlattr *)((char *)err + off), len, NULL))
-		return NL_STOP;
-	if (tb[NLMSGERR_ATTR_MSG])
-		snprintf(t->errmsg, t->errlen, "%s",
-			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	talk_ext_ack(t, nlh, off);
 	return NL_STOP;
 }
 
+/* NLMSG_DONE: a dump that failed carries its errno and extended ACK. */
 static int talk_finish(struct nl_msg *msg, void *arg)
 {
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct talk *t = arg;
+	int err;
 
-	(void)msg;
 	t->done = 1;
+	if (nlh->nlmsg_type == NLMSG_DONE &&
+	    nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
+		memcpy(&err, NLMSG_DATA(nlh), sizeof(err));
+		if (err < 0) {
+			t->err = err;
+			talk_ext_ack(t, nlh, sizeof(int));
+		}
+	}
 	return NL_STOP;
 }
 
@@ -152,6 +166,8 @@ int esptun_nl_talk(struct esptun_nl *nl, struct nl_msg *msg,
 	if (!(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP))
 		nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
 	ret = nl_send_auto(nl->sk, msg);
+	/* Requests may carry keys: leave nothing behind in freed memory. */
+	explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
 	nlmsg_free(msg);
 	if (ret < 0) {
 		nl_cb_put(cb);

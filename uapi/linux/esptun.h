@@ -6,16 +6,55 @@
  *
  * Every command needs CAP_NET_ADMIN in the user namespace that owns the
  * network namespace of the netlink socket; devices are looked up in that
- * network namespace by ESPTUN_A_IFINDEX or ESPTUN_A_IFNAME.
+ * network namespace by ESPTUN_A_IFINDEX or ESPTUN_A_IFNAME (one of them is
+ * required, written DEV below).  Errors carry an extended ACK message.
  *
  * ESPTUN_CMD_DEV_GET
- *   do:   request  { IFINDEX | IFNAME }
- *         reply    { IFINDEX, IFNAME }
- *   dump: request  { [IFINDEX | IFNAME] }  (optional filter)
- *         replies, one message per esptun device of the netns:
- *                  { IFINDEX, IFNAME }
+ *   do:   request  { DEV }
+ *   dump: request  { [DEV] }  (optional filter)
+ *   replies: one or more messages per device (a device with many tunnels
+ *   continues in the next message, with the same IFINDEX):
+ *     IFINDEX: u32, IFNAME: string
+ *     STATS: nest (first message of a device only): device-wide counters
+ *     TUNNEL: nest, repeated
+ *       ID: u32
+ *       LOCAL_IPV4: be32 | LOCAL_IPV6: 16 bytes
+ *       REMOTE_IPV4: be32 | REMOTE_IPV6: 16 bytes
+ *       STATE: u8, enum esptun_tunnel_state
+ *       STATS: nest of u64 counters (the "stats" attribute set)
+ *       SA: nest, repeated: the outbound SA first, then inbound ones
+ *         DIR: u8, enum esptun_sa_dir
+ *         SPI: u32
+ *         SEQ: u64: outbound, the last sequence number sent; inbound, the
+ *              highest one received
+ *         ESN: flag
+ *         REPLAY_WINDOW: u32
+ *         STATS: nest
+ *       (keys are never dumped)
  *   A dump interrupted by a concurrent change carries NLM_F_DUMP_INTR;
  *   userspace retries.
+ *
+ * ESPTUN_CMD_TUNNEL_NEW
+ *   request { DEV, TUNNEL { ID, LOCAL_IPV4|LOCAL_IPV6,
+ *                           REMOTE_IPV4|REMOTE_IPV6 } }
+ *   Both addresses of one family; ID unique in the device.
+ *
+ * ESPTUN_CMD_TUNNEL_DEL
+ *   request { DEV, TUNNEL { ID } }: deletes the tunnel and its SAs.
+ *
+ * ESPTUN_CMD_SA_NEW
+ *   request { DEV, SA { TUNNEL_ID, DIR, SPI, KEY, [ESN], [REPLAY_WINDOW],
+ *                       [SEQ] } }
+ *   KEY is the AES-GCM key followed by the 4-byte salt (20, 28 or 36 bytes),
+ *   as XFRM's rfc4106(gcm(aes)) takes it; the ICV is 16 bytes.  An outbound
+ *   SA replaces the tunnel's current one atomically.  Inbound SPIs are
+ *   unique in the network namespace the device sends from; outbound SPIs in
+ *   the device.  REPLAY_WINDOW defaults to 1024 (0-4096, 0 disables).  SEQ
+ *   (outbound) is the last sequence number used: the first packet carries
+ *   SEQ + 1.  Without ESN an SA sends no sequence number beyond 2^32-1.
+ *
+ * ESPTUN_CMD_SA_DEL
+ *   request { DEV, SA { DIR, SPI } }
  */
 #ifndef _UAPI_LINUX_ESPTUN_H
 #define _UAPI_LINUX_ESPTUN_H
@@ -23,9 +62,71 @@
 #define ESPTUN_FAMILY_NAME	"esptun"
 #define ESPTUN_FAMILY_VERSION	1
 
+enum esptun_sa_dir {
+	ESPTUN_SA_DIR_IN,
+	ESPTUN_SA_DIR_OUT,
+};
+
+enum esptun_tunnel_state {
+	ESPTUN_TUNNEL_STATE_DOWN,
+	ESPTUN_TUNNEL_STATE_UP,
+};
+
+enum {
+	ESPTUN_A_STATS_TX_PACKETS = 1,
+	ESPTUN_A_STATS_TX_BYTES,
+	ESPTUN_A_STATS_RX_PACKETS,
+	ESPTUN_A_STATS_RX_BYTES,
+	ESPTUN_A_STATS_RX_NO_SA,
+	ESPTUN_A_STATS_RX_REPLAY,
+	ESPTUN_A_STATS_RX_AUTH_FAIL,
+	ESPTUN_A_STATS_RX_MALFORMED,
+	ESPTUN_A_STATS_RX_DROPS,
+	ESPTUN_A_STATS_TX_SEQ_EXHAUSTED,
+	ESPTUN_A_STATS_TX_NO_TUNNEL,
+	ESPTUN_A_STATS_TX_ERRORS,
+	ESPTUN_A_STATS_TX_TOO_BIG,
+	ESPTUN_A_STATS_PAD,
+
+	__ESPTUN_A_STATS_MAX,
+	ESPTUN_A_STATS_MAX = (__ESPTUN_A_STATS_MAX - 1)
+};
+
+enum {
+	ESPTUN_A_SA_TUNNEL_ID = 1,
+	ESPTUN_A_SA_DIR,
+	ESPTUN_A_SA_SPI,
+	ESPTUN_A_SA_KEY,
+	ESPTUN_A_SA_ESN,
+	ESPTUN_A_SA_REPLAY_WINDOW,
+	ESPTUN_A_SA_SEQ,
+	ESPTUN_A_SA_STATS,
+	ESPTUN_A_SA_PAD,
+
+	__ESPTUN_A_SA_MAX,
+	ESPTUN_A_SA_MAX = (__ESPTUN_A_SA_MAX - 1)
+};
+
+enum {
+	ESPTUN_A_TUNNEL_ID = 1,
+	ESPTUN_A_TUNNEL_LOCAL_IPV4,
+	ESPTUN_A_TUNNEL_LOCAL_IPV6,
+	ESPTUN_A_TUNNEL_REMOTE_IPV4,
+	ESPTUN_A_TUNNEL_REMOTE_IPV6,
+	ESPTUN_A_TUNNEL_STATE,
+	ESPTUN_A_TUNNEL_STATS,
+	ESPTUN_A_TUNNEL_SA,
+
+	__ESPTUN_A_TUNNEL_MAX,
+	ESPTUN_A_TUNNEL_MAX = (__ESPTUN_A_TUNNEL_MAX - 1)
+};
+
 enum {
 	ESPTUN_A_IFINDEX = 1,
 	ESPTUN_A_IFNAME,
+	ESPTUN_A_TUNNEL,
+	ESPTUN_A_SA,
+	ESPTUN_A_STATS,
 
 	__ESPTUN_A_MAX,
 	ESPTUN_A_MAX = (__ESPTUN_A_MAX - 1)
@@ -33,6 +134,10 @@ enum {
 
 enum {
 	ESPTUN_CMD_DEV_GET = 1,
+	ESPTUN_CMD_TUNNEL_NEW,
+	ESPTUN_CMD_TUNNEL_DEL,
+	ESPTUN_CMD_SA_NEW,
+	ESPTUN_CMD_SA_DEL,
 
 	__ESPTUN_CMD_MAX,
 	ESPTUN_CMD_MAX = (__ESPTUN_CMD_MAX - 1)

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _ESPTUN_ESP_H
+#define _ESPTUN_ESP_H
+
+#include <linux/skbuff.h>
+#include <crypto/aead.h>
+
+#include "sa.h"
+
+/* Fixed part of an ESP packet: header and explicit IV, then the ICV. */
+#define ESPTUN_ESP_HLEN		(8 + ESPTUN_IV_LEN)
+#define ESPTUN_ESP_MIN_LEN	(ESPTUN_ESP_HLEN + 2 + ESPTUN_ICV_LEN)
+
+/* Next header values of the inner packet (RFC 4303 2.6). */
+#define ESPTUN_NEXTHDR_IPV4	4
+#define ESPTUN_NEXTHDR_IPV6	41
+#define ESPTUN_NEXTHDR_DUMMY	59
+
+/**
+ * struct esptun_skb_cb - esptun's per-packet state while it owns the skb
+ * @sa: the SA the packet is processed with, referenced
+ * @crypt: the crypto request memory of the packet
+ * @seq: its full (64-bit) sequence number
+ * @inner_len: sent packets: length of the inner packet
+ * @tos: sent packets: TOS/traffic class for the outer header; received
+ *	packets: that of the outer header
+ * @df: sent packets: set DF in the outer IPv4 header
+ */
+struct esptun_skb_cb {
+	struct esptun_sa *sa;
+	void *crypt;
+	u64 seq;
+	u32 inner_len;
+	u8 tos;
+	bool df;
+};
+
+static inline struct esptun_skb_cb *ESPTUN_CB(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct esptun_skb_cb) > sizeof(skb->cb));
+	return (struct esptun_skb_cb *)skb->cb;
+}
+
+int esptun_esp_encrypt(struct sk_buff *skb, u8 nexthdr,
+		       crypto_completion_t done);
+int esptun_esp_decrypt(struct sk_buff *skb, crypto_completion_t done);
+int esptun_esp_decap(struct sk_buff *skb, u8 *nexthdr);
+
+/* The crypto request memory of @skb, once crypto is done with it. */
+static inline void esptun_esp_done(struct sk_buff *skb)
+{
+	kfree(ESPTUN_CB(skb)->crypt);
+	ESPTUN_CB(skb)->crypt = NULL;
+}
+
+#endif /* _ESPTUN_ESP_H */

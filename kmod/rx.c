@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive: ESP (IP protocol 50) for an SPI esptun owns is authenticated,
+ * decrypted and delivered on the tunnel's device; ESP for any other SPI is
+ * left untouched for XFRM.
+ *
+ * esptun registers xfrm4/xfrm6 protocol handlers with a priority above
+ * XFRM's own (0), xfrm interfaces (10) and vti (100), and returns -EINVAL
+ * for packets it does not own, which passes them down the chain unharmed.
+ *
+ *   esptun_rx()           SPI lookup, cheap anti-replay check
+ *   esptun_esp_decrypt()  (esp.c) AES-GCM, in place
+ *   esptun_rx_finish()    replay recheck and advance, trailer, inner header
+ *                         checks, then GRO on the device
+ *
+ * Every packet esptun takes and drops is counted by cause.
+ */
+#include <linux/icmp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/gro_cells.h>
+#include <net/inet_ecn.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
+#include <net/xfrm.h>
+
+#include "device.h"
+#include "esp.h"
+#include "rx.h"
+#include "sa.h"
+#include "tunnel.h"
+
+#define ESPTUN_XFRM_PRIORITY	200
+
+static void esptun_rx_drop(struct esptun_tunnel *tun, struct esptun_sa *sa,
+			   struct sk_buff *skb, enum esptun_ctr why)
+{
+	esptun_stats_inc(tun->esp->stats, why);
+	esptun_stats_inc(tun->stats, why);
+	if (sa)
+		esptun_stats_inc(sa->stats, why);
+	kfree_skb(skb);
+}
+
+/* The inner packet's IP header is sane; TFC padding after it is cut. */
+static int esptun_rx_inner(struct sk_buff *skb, u8 nexthdr)
+{
+	unsigned int len;
+
+	skb_reset_network_header(skb);
+	if (nexthdr == ESPTUN_NEXTHDR_IPV4) {
+		const struct iphdr *iph;
+
+		if (!pskb_may_pull(skb, sizeof(*iph)))
+			return -EINVAL;
+		iph = ip_hdr(skb);
+		len = ntohs(iph->tot_len);
+		if (iph->version != 4 || iph->ihl < 5 || len < iph->ihl * 4 ||
+		    len > skb->len)
+			return -EINVAL;
+		skb->protocol = htons(ETH_P_IP);
+	} else if (nexthdr == ESPTUN_NEXTHDR_IPV6) {
+		if (!pskb_may_pull(skb, sizeof(struct ipv6hdr)))
+			return -EINVAL;
+		len = ntohs(ipv6_hdr(skb)->payload_len) + sizeof(struct ipv6hdr);
+		if (ipv6_hdr(skb)->version != 6 || len > skb->len)
+			return -EINVAL;
+		skb->protocol = htons(ETH_P_IPV6);
+	} else {
+		return -EINVAL;
+	}
+	return pskb_trim(skb, len);
+}
+
+/* After decryption, synchronous or not. */
+static void esptun_rx_finish(struct sk_buff *skb, int err)
+{
+	struct esptun_skb_cb *cb = ESPTUN_CB(skb);
+	struct esptun_sa *sa = cb->sa;
+	struct esptun_tunnel *tun = sa->tunnel;
+	struct esptun_dev *esp = tun->esp;
+	struct net_device *dev = esp->dev;
+	unsigned int len;
+	u8 nexthdr;
+
+	if (err == -EBADMSG) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_AUTH_FAIL);
+		goto out;
+	}
+	if (unlikely(err)) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_DROPS);
+		goto out;
+	}
+	/* Authentic: only now may the window move. */
+	if (!esptun_replay_advance(sa->replay, cb->seq)) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_REPLAY);
+		goto out;
+	}
+	if (esptun_esp_decap(skb, &nexthdr)) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
+		goto out;
+	}
+	if (nexthdr == ESPTUN_NEXTHDR_DUMMY) {
+		/* RFC 4303 2.6: dummy packets are discarded silently. */
+		consume_skb(skb);
+		goto out;
+	}
+	if (esptun_rx_inner(skb, nexthdr)) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
+		goto out;
+	}
+	if (INET_ECN_is_ce(cb->tos)) {
+		if (skb->protocol == htons(ETH_P_IP))
+			IP_ECN_set_ce(ip_hdr(skb));
+		else
+			IP6_ECN_set_ce(skb, ipv6_hdr(skb));
+	}
+
+	skb_scrub_packet(skb, !net_eq(esp->link_net, dev_net(dev)));
+	skb_reset_mac_header(skb);
+	skb->dev = dev;
+	skb->pkt_type = PACKET_HOST;
+	skb->ip_summed = CHECKSUM_NONE;
+	len = skb->len;
+	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
+	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
+	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS))
+		dev_sw_netstats_rx_add(dev, len);
+	else
+		esptun_stats_inc(esp->stats, ESPTUN_CTR_RX_DROPS);
+out:
+	esptun_sa_put(sa);
+}
+
+static void esptun_rx_done(struct crypto_async_request *req, int err)
+{
+	struct sk_buff *skb = req->data;
+
+	if (err == -EINPROGRESS)
+		return;
+	esptun_esp_done(skb);
+	local_bh_disable();
+	esptun_rx_finish(skb, err);
+	local_bh_enable();
+}
+
+/* Outer addresses of a received packet, as (local, remote). */
+static void esptun_rx_addrs(const struct sk_buff *skb, sa_family_t family,
+			    const void **local, const void **remote)
+{
+	if (family == AF_INET) {
+		*local = &ip_hdr(skb)->daddr;
+		*remote = &ip_hdr(skb)->saddr;
+	} else {
+		*local = &ipv6_hdr(skb)->daddr;
+		*remote = &ipv6_hdr(skb)->saddr;
+	}
+}
+
+/*
+ * ESP whose SPI esptun does not know.  If XFRM knows it, or the packet is
+ * not between a tunnel's addresses, it is not ours: pass it on.  Otherwise
+ * it was meant for a tunnel but has no SA: count and drop it.
+ */
+static int esptun_rx_unclaimed(struct sk_buff *skb, sa_family_t family,
+			       __be32 spi)
+{
+	struct net *net = dev_net(skb->dev);
+	const void *local, *remote;
+	struct esptun_tunnel *tun;
+	struct xfrm_state *x;
+
+	esptun_rx_addrs(skb, family, &local, &remote);
+	tun = esptun_tunnel_by_addr(net, family, local, remote);
+	if (!tun)
+		return -EINVAL;
+	x = xfrm_state_lookup(net, skb->mark, local, spi, IPPROTO_ESP, family);
+	if (x) {
+		xfrm_state_put(x);
+		return -EINVAL;
+	}
+	esptun_rx_drop(tun, NULL, skb, ESPTUN_CTR_RX_NO_SA);
+	return 0;
+}
+
+static bool esptun_addr_match(const struct esptun_tunnel *tun,
+			      sa_family_t family, const void *local)
+{
+	if (tun->family != family)
+		return false;
+	if (family == AF_INET)
+		return tun->local.v4 == *(const __be32 *)local;
+	return ipv6_addr_equal(&tun->local.v6, local);
+}
+
+/* The xfrm protocol handler; runs under RCU in softirq. */
+static int esptun_rx(struct sk_buff *skb, sa_family_t family)
+{
+	const struct ip_esp_hdr *esph;
+	const void *local, *remote;
+	struct esptun_skb_cb *cb;
+	struct esptun_sa *sa;
+	int ret;
+	u8 tos;
+
+	if (!pskb_may_pull(skb, sizeof(*esph)))
+		return -EINVAL;
+	esph = (const struct ip_esp_hdr *)skb->data;
+	sa = esptun_sa_lookup_in(dev_net(skb->dev), esph->spi);
+	if (!sa)
+		return esptun_rx_unclaimed(skb, family, esph->spi);
+	esptun_rx_addrs(skb, family, &local, &remote);
+	if (!esptun_addr_match(sa->tunnel, family, local))
+		return -EINVAL;
+	if (!esptun_sa_get(sa))
+		return esptun_rx_unclaimed(skb, family, esph->spi);
+
+	/* Ours from here on. */
+	tos = family == AF_INET ? ipv4_get_dsfield(ip_hdr(skb)) :
+				  ipv6_get_dsfield(ipv6_hdr(skb));
+	cb = ESPTUN_CB(skb);
+	memset(cb, 0, sizeof(*cb));
+	cb->sa = sa;
+	cb->tos = tos;
+	if (skb->len < ESPTUN_ESP_MIN_LEN ||
+	    !pskb_may_pull(skb, ESPTUN_ESP_HLEN)) {
+		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_MALFORMED);
+		esptun_sa_put(sa);
+		return 0;
+	}
+	esph = (const struct ip_esp_hdr *)skb->data;
+	cb->seq = esptun_replay_seq(sa->replay, ntohl(esph->seq_no));
+	if (!esptun_replay_check(sa->replay, cb->seq)) {
+		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_REPLAY);
+		esptun_sa_put(sa);
+		return 0;
+	}
+	ret = esptun_esp_decrypt(skb, esptun_rx_done);
+	if (ret == -EINPROGRESS || ret == -EBUSY)
+		return 0;
+	esptun_rx_finish(skb, ret);
+	return 0;
+}
+
+static int esptun_rx4(struct sk_buff *skb)
+{
+	return esptun_rx(skb, AF_INET);
+}
+
+static int esptun_rx6(struct sk_buff *skb)
+{
+	return esptun_rx(skb, AF_INET6);
+}
+
+/* ESP-in-UDP is not esptun's (yet): pass it on. */
+static int esptun_rx4_encap(struct sk_buff *skb, int nexthdr, __be32 spi,
+			    int encap_type)
+{
+	return -EINVAL;
+}
+
+static int esptun_rx6_encap(struct sk_buff *skb, int nexthdr, __be32 spi,
+			    int encap_type)
+{
+	return -EINVAL;
+}
+
+/* Called by XFRM for every packet it decapsulated: never esptun's. */
+static int esptun_rx_cb(struct sk_buff *skb, int err)
+{
+	return 1;
+}
+
+/* ICMP about ESP esptun sent: learn the path MTU to the remote end. */
+static int esptun_err4(struct sk_buff *skb, u32 info)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	struct net *net = dev_net(skb->dev);
+
+	if (!esptun_tunnel_by_addr(net, AF_INET, &iph->saddr, &iph->daddr))
+		return -ENOENT;
+	switch (icmp_hdr(skb)->type) {
+	case ICMP_DEST_UNREACH:
+		if (icmp_hdr(skb)->code == ICMP_FRAG_NEEDED)
+			ipv4_update_pmtu(skb, net, info, 0, IPPROTO_ESP);
+		break;
+	case ICMP_REDIRECT:
+		ipv4_redirect(skb, net, 0, IPPROTO_ESP);
+		break;
+	}
+	return 0;
+}
+
+static int esptun_err6(struct sk_buff *skb, struct inet6_skb_parm *opt,
+		       u8 type, u8 code, int offset, __be32 info)
+{
+	const struct ipv6hdr *ip6h = (const struct ipv6hdr *)skb->data;
+	struct net *net = dev_net(skb->dev);
+
+	if (!esptun_tunnel_by_addr(net, AF_INET6, &ip6h->saddr, &ip6h->daddr))
+		return -ENOENT;
+	if (type == NDISC_REDIRECT)
+		ip6_redirect(skb, net, skb->dev->ifindex, 0,
+			     sock_net_uid(net, NULL));
+	else if (type == ICMPV6_PKT_TOOBIG)
+		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	return 0;
+}
+
+static struct xfrm4_protocol esptun_xfrm4 __read_mostly = {
+	.handler	= esptun_rx4,
+	.input_handler	= esptun_rx4_encap,
+	.cb_handler	= esptun_rx_cb,
+	.err_handler	= esptun_err4,
+	.priority	= ESPTUN_XFRM_PRIORITY,
+};
+
+static struct xfrm6_protocol esptun_xfrm6 __read_mostly = {
+	.handler	= esptun_rx6,
+	.input_handler	= esptun_rx6_encap,
+	.cb_handler	= esptun_rx_cb,
+	.err_handler	= esptun_err6,
+	.priority	= ESPTUN_XFRM_PRIORITY,
+};
+
+int __init esptun_rx_init(void)
+{
+	int ret;
+
+	ret = xfrm4_protocol_register(&esptun_xfrm4, IPPROTO_ESP);
+	if (ret) {
+		pr_err("cannot register the IPv4 ESP handler: %d\n", ret);
+		return ret;
+	}
+	ret = xfrm6_protocol_register(&esptun_xfrm6, IPPROTO_ESP);
+	if (ret) {
+		pr_err("cannot register the IPv6 ESP handler: %d\n", ret);
+		xfrm4_protocol_deregister(&esptun_xfrm4, IPPROTO_ESP);
+	}
+	return ret;
+}
+
+void esptun_rx_uninit(void)
+{
+	xfrm6_protocol_deregister(&esptun_xfrm6, IPPROTO_ESP);
+	xfrm4_protocol_deregister(&esptun_xfrm4, IPPROTO_ESP);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _ESPTUN_SA_H
+#define _ESPTUN_SA_H
+
+#include <linux/atomic.h>
+#include <linux/esptun.h>
+#include <linux/netlink.h>
+#include <linux/refcount.h>
+#include <linux/workqueue.h>
+#include <crypto/aead.h>
+
+#include "replay.h"
+#include "stats.h"
+
+struct esptun_dev;
+struct esptun_tunnel;
+
+/**
+ * struct esptun_sa - a security association of a tunnel
+ * @refcnt: one for the tunnel/SPI table that publishes it, one for each
+ *	packet in flight through asynchronous crypto
+ * @rwork: frees the SA once no reader can see it (may sleep: a workqueue)
+ * @spi_node: inbound: entry in esptun_net(link_net)->sa_in (RCU; RTNL)
+ * @tunnel_node: inbound: entry in tunnel->rx_sas (RTNL)
+ * @tunnel: the owning tunnel, referenced
+ * @aead: rfc4106(gcm(aes)) keyed with key || salt; freed (and so zeroised)
+ *	with the SA
+ * @spi: SPI, network order
+ * @dir: ESPTUN_SA_DIR_IN or ESPTUN_SA_DIR_OUT
+ * @esn: 64-bit extended sequence numbers (RFC 4303 2.2.1)
+ * @seq: outbound: the last sequence number used
+ * @replay: inbound: the anti-replay window
+ * @stats: per-SA counters
+ */
+struct esptun_sa {
+	refcount_t refcnt;
+	struct rcu_work rwork;
+	struct hlist_node spi_node;
+	struct list_head tunnel_node;
+	struct esptun_tunnel *tunnel;
+	struct crypto_aead *aead;
+	__be32 spi;
+	u8 dir;
+	bool esn;
+	atomic64_t seq;
+	struct esptun_replay *replay;
+	struct esptun_stats __percpu *stats;
+};
+
+/* Key material: AES key then the 4-byte salt, as XFRM's rfc4106 takes it. */
+#define ESPTUN_SALT_LEN		4
+#define ESPTUN_ICV_LEN		16
+#define ESPTUN_IV_LEN		8
+
+struct esptun_sa_config {
+	u8 dir;
+	__be32 spi;
+	const u8 *key;
+	unsigned int key_len;
+	bool esn;
+	u32 replay_window;
+	u64 seq;
+};
+
+int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
+		  struct netlink_ext_ack *extack);
+struct esptun_sa *esptun_sa_find(struct esptun_tunnel *tun, u8 dir,
+				 __be32 spi);
+struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
+				     __be32 spi);
+void esptun_sa_del(struct esptun_sa *sa);
+void esptun_sa_del_all(struct esptun_tunnel *tun);
+struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
+void esptun_sa_put(struct esptun_sa *sa);
+int esptun_sa_init(void);
+void esptun_sa_uninit(void);
+
+static inline bool esptun_sa_get(struct esptun_sa *sa)
+{
+	return refcount_inc_not_zero(&sa->refcnt);
+}
+
+/* The highest sequence number an SA may send: 2^32-1 without ESN. */
+static inline u64 esptun_sa_seq_max(const struct esptun_sa *sa)
+{
+	return sa->esn ? U64_MAX : U32_MAX;
+}
+
+#endif /* _ESPTUN_SA_H */

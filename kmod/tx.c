@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit: an inner IPv4/IPv6 packet routed to the device leaves as ESP in
+ * tunnel mode towards a tunnel's remote address.
+ *
+ *   esptun_xmit()         GSO packets are segmented here, never dropped
+ *   esptun_tx_packet()    tunnel choice, path MTU: ICMP back when too big
+ *                         with DF, fragmentation before encryption without
+ *   esptun_esp_encrypt()  (esp.c) sequence number, trailer, AES-GCM
+ *   esptun_tx_finish()    outer IP header (DSCP/ECN copied, DF as the inner
+ *                         packet's, TTL 64), out through the transport netns
+ */
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <net/dst_cache.h>
+#include <net/icmp.h>
+#include <net/inet_ecn.h>
+#include <net/ip6_route.h>
+#include <net/ip_tunnels.h>
+#include <net/route.h>
+
+#include "device.h"
+#include "esp.h"
+#include "sa.h"
+#include "tunnel.h"
+#include "tx.h"
+
+#define ESPTUN_TTL	64
+
+/* The tunnel for this packet: the first usable one, in id order. */
+static struct esptun_tunnel *esptun_tx_tunnel(struct esptun_dev *esp)
+{
+	struct esptun_tunnel *tun;
+
+	list_for_each_entry_rcu(tun, &esp->tunnels, dev_node)
+		if (esptun_tunnel_usable(tun))
+			return tun;
+	return NULL;
+}
+
+/* The route to the tunnel's remote end in the transport netns, referenced. */
+static struct dst_entry *esptun_tx_route(struct esptun_tunnel *tun)
+{
+	struct net *net = tun->esp->link_net;
+	struct dst_entry *dst;
+
+	if (tun->family == AF_INET) {
+		struct flowi4 fl4 = {
+			.daddr = tun->remote.v4,
+			.saddr = tun->local.v4,
+			.flowi4_proto = IPPROTO_ESP,
+		};
+		struct rtable *rt;
+		__be32 saddr;
+
+		rt = dst_cache_get_ip4(&tun->dst_cache, &saddr);
+		if (rt)
+			return &rt->dst;
+		rt = ip_route_output_key(net, &fl4);
+		if (IS_ERR(rt))
+			return ERR_CAST(rt);
+		dst = &rt->dst;
+		if (dst->dev == tun->esp->dev) {
+			dst_release(dst);
+			return ERR_PTR(-ELOOP);
+		}
+		dst_cache_set_ip4(&tun->dst_cache, dst, fl4.saddr);
+		return dst;
+	} else {
+		struct flowi6 fl6 = {
+			.daddr = tun->remote.v6,
+			.saddr = tun->local.v6,
+			.flowi6_proto = IPPROTO_ESP,
+		};
+		struct in6_addr saddr;
+
+		dst = dst_cache_get_ip6(&tun->dst_cache, &saddr);
+		if (dst)
+			return dst;
+		dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
+		if (IS_ERR(dst))
+			return dst;
+		if (dst->dev == tun->esp->dev) {
+			dst_release(dst);
+			return ERR_PTR(-ELOOP);
+		}
+		dst_cache_set_ip6(&tun->dst_cache, dst, &fl6.saddr);
+		return dst;
+	}
+}
+
+/**
+ * esptun_tx_mtu() - the largest inner packet that fits the outer path
+ * @tun: the tunnel
+ * @dst: the route to its remote end
+ *
+ * Return: the outer path MTU minus the outer header, ESP header, IV and
+ * ICV, rounded down to a multiple of 4, minus the 2 trailer bytes: the
+ * payload then needs no padding.
+ */
+static int esptun_tx_mtu(const struct esptun_tunnel *tun,
+			 const struct dst_entry *dst)
+{
+	int hlen = tun->family == AF_INET ? sizeof(struct iphdr) :
+					    sizeof(struct ipv6hdr);
+
+	return ((int)(dst_mtu(dst) - hlen - ESPTUN_ESP_HLEN - ESPTUN_ICV_LEN) &
+		~3) - 2;
+}
+
+static void esptun_tx_drop(struct esptun_dev *esp, struct esptun_tunnel *tun,
+			   struct sk_buff *skb, enum esptun_ctr why)
+{
+	esptun_stats_inc(esp->stats, why);
+	if (tun)
+		esptun_stats_inc(tun->stats, why);
+	kfree_skb(skb);
+}
+
+static void esptun_tx_send4(struct esptun_tunnel *tun, struct sk_buff *skb,
+			    struct dst_entry *dst, u8 tos, bool df, bool xnet)
+{
+	/* iptunnel_xmit() counts from the inner network header: the ESP one. */
+	skb_reset_inner_network_header(skb);
+	iptunnel_xmit(NULL, container_of(dst, struct rtable, dst), skb, tun->local.v4,
+		      tun->remote.v4, IPPROTO_ESP, tos, ESPTUN_TTL,
+		      df ? htons(IP_DF) : 0, xnet);
+}
+
+static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
+			    struct dst_entry *dst, u8 tos, bool xnet)
+{
+	struct net_device *dev = skb->dev;
+	int len = skb->len, err;
+	struct ipv6hdr *ip6h;
+
+	skb_scrub_packet(skb, xnet);
+	skb_dst_set(skb, dst);
+	ip6h = skb_push(skb, sizeof(*ip6h));
+	skb_reset_network_header(skb);
+	ip6_flow_hdr(ip6h, tos, 0);
+	ip6h->nexthdr = IPPROTO_ESP;
+	ip6h->hop_limit = ESPTUN_TTL;
+	ip6h->saddr = tun->local.v6;
+	ip6h->daddr = tun->remote.v6;
+	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+	skb->protocol = htons(ETH_P_IPV6);
+	err = ip6_local_out(tun->esp->link_net, NULL, skb);
+	iptunnel_xmit_stats(dev, net_xmit_eval(err) ? 0 : len);
+}
+
+/* After encryption, synchronous or not: the outer header, and out. */
+static void esptun_tx_finish(struct sk_buff *skb, int err)
+{
+	struct esptun_skb_cb *cb = ESPTUN_CB(skb);
+	struct esptun_sa *sa = cb->sa;
+	struct esptun_tunnel *tun = sa->tunnel;
+	struct esptun_dev *esp = tun->esp;
+	unsigned int inner_len = cb->inner_len;
+	u8 tos = cb->tos;
+	bool df = cb->df;
+	struct dst_entry *dst;
+	bool xnet;
+
+	if (unlikely(err)) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		goto out;
+	}
+	dst = esptun_tx_route(tun);
+	if (IS_ERR(dst)) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		goto out;
+	}
+	esptun_stats_pkt(sa->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
+	esptun_stats_pkt(tun->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
+	xnet = !net_eq(esp->link_net, dev_net(esp->dev));
+	if (tun->family == AF_INET)
+		esptun_tx_send4(tun, skb, dst, tos, df, xnet);
+	else
+		esptun_tx_send6(tun, skb, dst, tos, xnet);
+out:
+	esptun_sa_put(sa);
+}
+
+static void esptun_tx_done(struct crypto_async_request *req, int err)
+{
+	struct sk_buff *skb = req->data;
+
+	if (err == -EINPROGRESS)
+		return;
+	esptun_esp_done(skb);
+	/* Crypto drivers complete in any context; the stack wants BH off. */
+	local_bh_disable();
+	esptun_tx_finish(skb, err);
+	local_bh_enable();
+}
+
+static int esptun_tx_frag_out(struct net *net, struct sock *sk,
+			      struct sk_buff *skb);
+
+/*
+ * Too big for the path: with DF (and always for IPv6) the sender hears it
+ * (ICMP fragmentation needed / packet too big) and learns the MTU; without
+ * DF, IPv4 is fragmented before encryption.
+ * Return: true if @skb was consumed.
+ */
+static bool esptun_tx_too_big(struct esptun_dev *esp, struct esptun_tunnel *tun,
+			      struct sk_buff *skb, int mtu)
+{
+	if (skb->protocol == htons(ETH_P_IP)) {
+		if (!(ip_hdr(skb)->frag_off & htons(IP_DF)) && skb_dst(skb) &&
+		    mtu >= IPV4_MIN_MTU) {
+			memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+			IPCB(skb)->frag_max_size = mtu;
+			ip_do_fragment(dev_net(esp->dev), skb->sk, skb,
+				       esptun_tx_frag_out);
+			return true;
+		}
+		mtu = max(mtu, IPV4_MIN_MTU);
+		skb_dst_update_pmtu_no_confirm(skb, mtu);
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+			      htonl(mtu));
+	} else {
+		/* Below the IPv6 minimum the outer packet gets fragmented. */
+		if (skb->len <= IPV6_MIN_MTU)
+			return false;
+		mtu = max(mtu, IPV6_MIN_MTU);
+		skb_dst_update_pmtu_no_confirm(skb, mtu);
+		icmpv6_ndo_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+	}
+	esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_TOO_BIG);
+	return true;
+}
+
+/* One packet, no longer GSO; consumes @skb. */
+static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
+{
+	struct esptun_dev *esp = netdev_priv(dev);
+	struct esptun_tunnel *tun;
+	struct esptun_skb_cb *cb;
+	struct dst_entry *dst;
+	struct esptun_sa *sa;
+	u8 nexthdr, dsfield;
+	int mtu, ret;
+	bool df;
+	u64 seq;
+
+	if (skb->protocol == htons(ETH_P_IP) &&
+	    pskb_network_may_pull(skb, sizeof(struct iphdr)) &&
+	    ip_hdr(skb)->version == 4) {
+		nexthdr = ESPTUN_NEXTHDR_IPV4;
+		dsfield = ipv4_get_dsfield(ip_hdr(skb));
+		df = ip_hdr(skb)->frag_off & htons(IP_DF);
+	} else if (skb->protocol == htons(ETH_P_IPV6) &&
+		   pskb_network_may_pull(skb, sizeof(struct ipv6hdr)) &&
+		   ipv6_hdr(skb)->version == 6) {
+		nexthdr = ESPTUN_NEXTHDR_IPV6;
+		dsfield = ipv6_get_dsfield(ipv6_hdr(skb));
+		df = true;
+	} else {
+		esptun_tx_drop(esp, NULL, skb, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+
+	tun = esptun_tx_tunnel(esp);
+	if (unlikely(!tun)) {
+		esptun_tx_drop(esp, NULL, skb, ESPTUN_CTR_TX_NO_TUNNEL);
+		return;
+	}
+	dst = esptun_tx_route(tun);
+	if (IS_ERR(dst)) {
+		net_dbg_ratelimited("%s: tunnel %u: no route to the remote end: %ld\n",
+				    dev->name, tun->id, PTR_ERR(dst));
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	mtu = esptun_tx_mtu(tun, dst);
+	dst_release(dst);
+	if (unlikely(skb->len > mtu)) {
+		if (esptun_tx_too_big(esp, tun, skb, mtu))
+			return;
+		df = false;
+	}
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	if (skb_cow_head(skb, LL_MAX_HEADER + sizeof(struct ipv6hdr) +
+			      ESPTUN_ESP_HLEN)) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+
+	sa = rcu_dereference_bh(tun->tx_sa);
+	if (unlikely(!sa || !esptun_sa_get(sa))) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_NO_TUNNEL);
+		return;
+	}
+	/* Never past the last sequence number: without ESN, no wrap. */
+	seq = atomic64_fetch_add_unless(&sa->seq, 1, esptun_sa_seq_max(sa));
+	if (unlikely(seq == esptun_sa_seq_max(sa))) {
+		esptun_sa_put(sa);
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
+		return;
+	}
+
+	cb = ESPTUN_CB(skb);
+	memset(cb, 0, sizeof(*cb));
+	cb->sa = sa;
+	cb->seq = seq + 1;
+	cb->inner_len = skb->len;
+	cb->tos = INET_ECN_encapsulate(dsfield, dsfield);
+	cb->df = df;
+	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
+	if (ret == -EINPROGRESS || ret == -EBUSY)
+		return;
+	esptun_tx_finish(skb, ret);
+}
+
+/* ip_do_fragment() output: each fragment, now small enough. */
+static int esptun_tx_frag_out(struct net *net, struct sock *sk,
+			      struct sk_buff *skb)
+{
+	esptun_tx_packet(skb->dev, skb);
+	return 0;
+}
+
+/**
+ * esptun_xmit() - ndo_start_xmit
+ * @skb: an inner packet, maybe GSO
+ * @dev: the esptun device
+ *
+ * Return: NETDEV_TX_OK always; drops are counted by cause.
+ */
+netdev_tx_t esptun_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct sk_buff *segs, *next;
+
+	/* Taken before encryption hides the flow; fragments inherit it. */
+	skb_get_hash(skb);
+	if (!skb_is_gso(skb)) {
+		esptun_tx_packet(dev, skb);
+		return NETDEV_TX_OK;
+	}
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		esptun_tx_drop(netdev_priv(dev), NULL, skb,
+			       ESPTUN_CTR_TX_ERRORS);
+		return NETDEV_TX_OK;
+	}
+	consume_skb(skb);
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		esptun_tx_packet(dev, skb);
+	}
+	return NETDEV_TX_OK;
+}
