@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The two-site test topology, sourced after lib.sh:
+#
+#   gw (esptun: esp0, tunnel 1)  --veth--  peer (plain Linux XFRM)
+#   inner 172.16.0.1/24 fd10::1/64         inner 172.16.1.1/24 fd11::1/64
+#   outer 10.0.0.1 / fd00::1               outer 10.0.0.2 / fd00::2
+#
+# The peer is configured only with `ip xfrm state/policy`, tunnel mode,
+# rfc4106(gcm(aes)) with a 128-bit ICV: the way strongSwan programs XFRM.
+
+KEY_OUT=0x0102030405060708090a0b0c0d0e0f1011121314	# gw -> peer
+KEY_IN=0x2122232425262728292a2b2c2d2e2f3031323334	# peer -> gw
+SPI_OUT=0x1000
+SPI_IN=0x2000
+GW4=172.16.0.1
+PEER4=172.16.1.1
+GW6=fd10::1
+PEER6=fd11::1
+ESPTOOL=$ESPTUN_REPO/selftests/esptool.py
+
+gw() { ip netns exec gw "$@"; }
+peer() { ip netns exec peer "$@"; }
+
+# topo_setup 4|6: namespaces, veth, XFRM peer, esptun gateway.
+topo_setup() {
+	OUTER=$1
+	if [ "$OUTER" = 4 ]; then
+		GW_OUT=10.0.0.1 PEER_OUT=10.0.0.2 PLEN=24
+	else
+		GW_OUT=fd00::1 PEER_OUT=fd00::2 PLEN=64
+	fi
+	new_netns gw peer
+	for ns in gw peer; do
+		# No router solicitations or link-local chatter: counters are exact.
+		ip netns exec $ns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1 \
+			net.ipv6.conf.all.addr_gen_mode=1 \
+			net.ipv6.conf.default.router_solicitations=0
+	done
+	ip link add veth0 netns gw type veth peer name veth0 netns peer
+	local nodad=
+	[ "$OUTER" = 6 ] && nodad=nodad
+	ip -n gw addr add $GW_OUT/$PLEN dev veth0 $nodad
+	ip -n peer addr add $PEER_OUT/$PLEN dev veth0 $nodad
+	ip -n gw link set veth0 up
+	ip -n peer link set veth0 up
+
+	peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT
+	peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN
+	ip -n peer link add lan0 type dummy
+	ip -n peer addr add $PEER4/24 dev lan0
+	ip -n peer addr add $PEER6/64 dev lan0 nodad
+	ip -n peer link set lan0 up
+	peer_xfrm_policy 172.16.0.0/24 172.16.1.0/24
+	peer_xfrm_policy fd10::/64 fd11::/64
+	ip -n peer route add 172.16.0.0/24 dev veth0 src $PEER4
+	ip -n peer route add fd10::/64 dev veth0 src $PEER6
+
+	ip -n gw link add esp0 type esptun
+	ip -n gw addr add $GW4/24 dev esp0
+	ip -n gw addr add $GW6/64 dev esp0 nodad
+	ip -n gw link set esp0 up
+	ip -n gw route add 172.16.1.0/24 dev esp0 src $GW4
+	ip -n gw route add fd11::/64 dev esp0 src $GW6
+	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT || fail "tunnel add"
+	gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT || fail "sa add out"
+	gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN || fail "sa add in"
+}
+
+# peer_xfrm_state SPI SRC DST KEY [extra ip-xfrm args]
+peer_xfrm_state() {
+	local spi=$1 src=$2 dst=$3 key=$4
+	shift 4
+	ip -n peer xfrm state add src $src dst $dst proto esp spi $spi \
+		mode tunnel flag af-unspec aead 'rfc4106(gcm(aes))' $key 128 \
+		replay-window 128 "$@"
+}
+
+# peer_xfrm_policy GW_NET PEER_NET: tunnel-mode policies for the peer.
+peer_xfrm_policy() {
+	ip -n peer xfrm policy add src $2 dst $1 dir out \
+		tmpl src $PEER_OUT dst $GW_OUT proto esp mode tunnel
+	ip -n peer xfrm policy add src $1 dst $2 dir in \
+		tmpl src $GW_OUT dst $PEER_OUT proto esp mode tunnel
+}
+
+# jget EXPR: evaluate a Python expression on `esptun show esp0 --json` in
+# gw, with d the device, t tunnel 1 and sa(dir, spi) an SA.
+jget() {
+	gw esptun show esp0 --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0]
+t = ([x for x in d["tunnels"] if x["id"] == 1] or [None])[0]
+def sa(dir, spi):
+    return [s for s in t["sas"] if s["dir"] == dir and s["spi"] == spi][0]
+print(eval(sys.argv[1]))' "$1"
+}
+
+# peer_xfrm_packets SPI SRC DST: packets the peer's XFRM state counted.
+peer_xfrm_packets() {
+	ip -n peer -s xfrm state get src $2 dst $3 proto esp spi $1 |
+		sed -n 's/^.* \([0-9]*\)(packets).*$/\1/p' | head -n 1
+}
+
+# link_stat NS DEV FIELD: a field of the device's stats64 (JSON names).
+link_stat() {
+	ip -n "$1" -s -j link show "$2" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats64"]
+print(s[sys.argv[1]][sys.argv[2]])' "${3%%.*}" "${3#*.}"
+}
+
+# capture_start NS IFACE COUNT: ESP capture in the background into $CAP;
+# returns once it listens.  capture_wait collects it.
+capture_start() {
+	CAP=$(mktemp)
+	rm -f "$CAP.ready"
+	ip netns exec "$1" timeout 20 "$ESPTOOL" capture "$2" "$3" 15 "$CAP.ready" > "$CAP" &
+	CAP_PID=$!
+	for _ in $(seq 100); do
+		[ -e "$CAP.ready" ] && break
+		sleep 0.1
+	done
+}
+
+capture_wait() {
+	wait "$CAP_PID"
+	rm -f "$CAP.ready"
+}
