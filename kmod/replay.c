@@ -49,8 +49,10 @@ u64 esptun_replay_seq(const struct esptun_replay *r, u32 seq_lo)
 		/* The window lies within one 2^32 subspace. */
 		if (seq_lo < bottom)
 			th++;
-	} else if (seq_lo >= bottom) {
-		/* The window straddles two subspaces; seq_lo is below it. */
+	} else if (seq_lo >= bottom && th) {
+		/* The window straddles two subspaces; seq_lo is below it.
+		 * Before the first wrap there is no subspace below.
+		 */
 		th--;
 	}
 	return ((u64)th << 32) | seq_lo;

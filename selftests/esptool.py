@@ -127,7 +127,8 @@ def build(argv):
     plain = payload + bytes(pad) + bytes([padlen, nexthdr])
     iv = struct.pack("!Q", seq)
     hdr = struct.pack("!II", spi, seq & 0xFFFFFFFF)
-    sealed = AESGCM(key[:-4]).encrypt(key[-4:] + iv, plain, hdr + iv)
+    # RFC 4106 5: the AAD is SPI || sequence number; the IV is not in it.
+    sealed = AESGCM(key[:-4]).encrypt(key[-4:] + iv, plain, hdr)
     print((hdr + iv + sealed).hex())
     return 0
 
