@@ -117,6 +117,22 @@ static void esptun_tx_drop(struct esptun_dev *esp, struct esptun_tunnel *tun,
 	kfree_skb(skb);
 }
 
+/* No usable tunnel: say why, an SA at its last sequence number or none. */
+static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
+{
+	struct esptun_tunnel *tun;
+	struct esptun_sa *sa;
+
+	list_for_each_entry_rcu(tun, &esp->tunnels, dev_node) {
+		sa = rcu_dereference_bh(tun->tx_sa);
+		if (sa && atomic64_read(&sa->seq) >= esptun_sa_seq_max(sa)) {
+			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
+			return;
+		}
+	}
+	esptun_tx_drop(esp, NULL, skb, ESPTUN_CTR_TX_NO_TUNNEL);
+}
+
 static void esptun_tx_send4(struct esptun_tunnel *tun, struct sk_buff *skb,
 			    struct dst_entry *dst, u8 tos, bool df, bool xnet)
 {
@@ -264,7 +280,7 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 
 	tun = esptun_tx_tunnel(esp);
 	if (unlikely(!tun)) {
-		esptun_tx_drop(esp, NULL, skb, ESPTUN_CTR_TX_NO_TUNNEL);
+		esptun_tx_no_tunnel(esp, skb);
 		return;
 	}
 	dst = esptun_tx_route(tun);

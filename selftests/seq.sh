@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sequence numbers: without ESN an SA stops at 2^32-1 and never wraps; with
+# ESN it crosses 2^32, interoperating with XFRM both ways.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/topology.sh"
+require_module
+
+topo_setup 4
+gw esptun sa add esp0 tunnel 1 dir out spi 0x1001 key $KEY_OUT seq 0xfffffff0 ||
+	fail "replace the outbound SA, starting at seq 0xfffffff0"
+peer_xfrm_state 0x1001 $GW_OUT $PEER_OUT $KEY_OUT
+ip -n peer xfrm state del src $GW_OUT dst $PEER_OUT proto esp spi $SPI_OUT
+check_eq "the replaced SA is gone, the new one is the tunnel's" \
+	"$(jget '[(s["dir"], hex(s["spi"]), s["seq"]) for s in t["sas"]]')" \
+	"[('out', '0x1001', 4294967280), ('in', '0x2000', 0)]"
+out=$(gw ping -c 20 -i 0.05 -W 1 $PEER4 2>&1)
+check_eq "15 packets (seq 0xfffffff1..0xffffffff) get through" \
+	"$(grep -o '[0-9]* received' <<<"$out")" "15 received"
+check_eq "the SA stops at 2^32-1" "$(jget 'sa("out", 0x1001)["seq"]')" 4294967295
+check_eq "5 packets dropped and counted as sequence exhausted" \
+	"$(jget 't["tx_seq_exhausted"], sa("out", 0x1001)["packets"]')" "(5, 15)"
+check_eq "the peer saw 15 packets, none wrapped to a low seq" \
+	"$(peer_xfrm_packets 0x1001 $GW_OUT $PEER_OUT)" 15
+check_eq "the tunnel is down" "$(jget 't["state"]')" down
+check_eq "device tx_dropped counts them" "$(link_stat gw esp0 tx.dropped)" 5
+check_err "seq beyond 2^32-1 without esn is refused" "needs esn" \
+	gw esptun sa add esp0 tunnel 1 dir out spi 0x1002 key $KEY_OUT seq 0x100000000
+
+# ESN both ways, starting just below 2^32.
+ip -n peer xfrm state flush
+gw esptun sa del esp0 dir in spi $SPI_IN
+gw esptun sa add esp0 tunnel 1 dir out spi 0x1003 key $KEY_OUT esn seq 0xfffffff0 ||
+	fail "ESN outbound SA"
+gw esptun sa add esp0 tunnel 1 dir in spi 0x2003 key $KEY_IN esn || fail "ESN inbound SA"
+peer_xfrm_state 0x1003 $GW_OUT $PEER_OUT $KEY_OUT flag esn replay-seq 0xfffffff0
+peer_xfrm_state 0x2003 $PEER_OUT $GW_OUT $KEY_IN flag esn replay-oseq 0xfffffff0
+check_eq "the tunnel is up again" "$(jget 't["state"]')" up
+out=$(gw ping -c 40 -i 0.05 -W 1 $PEER4 2>&1)
+check_eq "with ESN, 40 pings cross 2^32 both ways" \
+	"$(grep -o '[0-9]* received' <<<"$out")" "40 received"
+check_eq "outbound seq is past 2^32" "$(jget 'sa("out", 0x1003)["seq"]')" $((0xfffffff0 + 40))
+check_eq "inbound window top is past 2^32" "$(jget 'sa("in", 0x2003)["seq"]')" $((0xfffffff0 + 40))
+check_eq "and both are flagged esn" \
+	"$(jget 'sa("out", 0x1003)["esn"], sa("in", 0x2003)["esn"]')" "(True, True)"
+check_eq "no drops" "$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
+finish
