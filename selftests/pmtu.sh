@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Path MTU: the default MTU, ICMP "fragmentation needed" / "packet too big"
+# back to the sender of a packet too big for the outer path with DF set
+# (local or forwarded), fragmentation before encryption without DF.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/topology.sh"
+require_module
+
+topo_setup 4
+# A LAN host behind the gateway, routed through the tunnel.
+new_netns lan
+ip link add veth1 netns gw type veth peer name veth0 netns lan
+ip -n gw addr add 192.168.0.1/24 dev veth1
+ip -n gw link set veth1 up
+ip -n lan addr add 192.168.0.2/24 dev veth0
+ip -n lan link set veth0 up
+ip -n lan route add default via 192.168.0.1
+gw sysctl -qw net.ipv4.ip_forward=1
+ip -n gw route add 172.16.1.0/24 dev esp0 src $GW4 2>/dev/null
+peer_xfrm_policy 192.168.0.0/24 172.16.1.0/24
+ip -n peer route add 192.168.0.0/24 dev veth0 src $PEER4
+check "the LAN host reaches the peer through the tunnel" \
+	ip netns exec lan ping -q -c 2 -i 0.2 -W 2 $PEER4
+
+# Outer path MTU 1300: inner packets up to ((1300-20-32) & ~3) - 2 = 1246.
+ip -n gw link set veth0 mtu 1300
+ip -n peer link set veth0 mtu 1300
+
+too_big() { jget 't["tx_too_big"]'; }
+tx() { jget 't["tx_packets"]'; }
+
+out=$(ip netns exec lan ping -c 1 -W 2 -M do -s 1300 $PEER4 2>&1)
+check_eq "a forwarded DF packet too big is not sent" "$(too_big)" 1
+case "$out" in
+*"Frag needed and DF set (mtu = 1246)"*) pass "its sender gets ICMP fragmentation needed, mtu 1246" ;;
+*) fail "no ICMP fragmentation needed with mtu 1246 at the LAN host: $out" ;;
+esac
+check "the LAN host then fits: 1246-byte DF packets pass" \
+	ip netns exec lan ping -q -c 1 -W 2 -M do -s 1218 $PEER4
+
+# The exception is per destination: forget it to try a local sender.
+ip -n gw route flush cache
+check_eq "the forgotten route has no mtu" \
+	"$(ip -n gw route get $PEER4 | grep -c 'mtu')" 0
+gw ping -c 1 -W 2 -M do -s 1300 $PEER4 >/dev/null 2>&1
+check_eq "a local DF packet too big is not sent either" "$(too_big)" 2
+check_eq "the local route learned mtu 1246" \
+	"$(ip -n gw route get $PEER4 | grep -o 'mtu [0-9]*')" "mtu 1246"
+check "1246-byte DF packets pass" gw ping -q -c 1 -W 2 -M do -s 1218 $PEER4
+check_err "1247 bytes with DF do not" "." gw ping -q -c 1 -W 2 -M do -s 1219 $PEER4
+
+# Without DF the packet is fragmented before encryption: two ESP packets.
+ip -n gw route flush cache
+before=$(tx)
+check "a 1378-byte packet without DF gets through" \
+	gw ping -q -c 1 -W 3 -M dont -s 1350 $PEER4
+check_eq "as two ESP packets (fragmented before encryption)" $(($(tx) - before)) 2
+check_eq "no further too-big drop" "$(too_big)" 2
+
+# IPv6 never fragments en route: packet too big, with 1280 at least.
+out=$(gw ping -6 -c 1 -W 2 -M do -s 1300 $PEER6 2>&1)
+check_eq "an IPv6 packet too big is not sent" "$(too_big)" 3
+check_eq "the route learned the IPv6 minimum MTU" \
+	"$(ip -n gw -6 route get $PEER6 | grep -o 'mtu [0-9]*')" "mtu 1280"
+check "a 1280-byte IPv6 packet still passes (the outer packet is fragmented)" \
+	gw ping -6 -q -c 1 -W 3 -s 1232 $PEER6
+check_eq "no auth/replay/malformed drops" \
+	"$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
+finish
