@@ -72,6 +72,8 @@ static void esptun_sa_free_work(struct work_struct *work)
 	kfree(sa->replay);
 	free_percpu(sa->stats);
 	esptun_tunnel_put(sa->tunnel);
+	/* The selftests pair this line with "created" to find leaks. */
+	pr_debug("sa %08x: destroyed\n", ntohl(sa->spi));
 	kfree(sa);
 }
 
@@ -202,6 +204,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 			esptun_sa_put(old);
 	}
 	esptun_device_update_carrier(tun->esp);
+	pr_debug("sa %08x: created\n", ntohl(sa->spi));
 	return 0;
 
 err:

@@ -130,6 +130,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	list_add_tail_rcu(&tun->dev_node, where);
 	list_add_tail_rcu(&tun->net_node, &esptun_net(esp->link_net)->tunnels);
+	pr_debug("tunnel %u: created\n", id);
 	return 0;
 
 err_stats:
@@ -143,6 +144,7 @@ static void esptun_tunnel_free_rcu(struct rcu_head *rcu)
 {
 	struct esptun_tunnel *tun = container_of(rcu, struct esptun_tunnel, rcu);
 
+	pr_debug("tunnel %u: destroyed\n", tun->id);
 	dst_cache_destroy(&tun->dst_cache);
 	free_percpu(tun->stats);
 	dev_put(tun->esp->dev);

@@ -87,8 +87,8 @@ require_module() {
 	[ -d /sys/module/esptun ] || skip_all "esptun module not loaded (run through selftests/vm/run)"
 }
 
-# Devices created and destroyed since the kernel log mark set by
-# leak_mark, from the module's debug messages.
+# Devices, tunnels and SAs created and destroyed since the kernel log mark
+# set by leak_mark, from the module's debug messages.
 leak_mark() {
 	echo "module esptun +p" > /sys/kernel/debug/dynamic_debug/control ||
 		fail "cannot enable esptun debug messages"
@@ -96,8 +96,8 @@ leak_mark() {
 	echo "$_mark" > /dev/kmsg
 }
 
-# leak_check DESC MIN: at least MIN devices were created since leak_mark and
-# every one of them has been freed.
+# leak_check DESC MIN: at least MIN objects (devices, tunnels, SAs) were
+# created since leak_mark and every one of them has been freed.
 leak_check() {
 	local created destroyed i
 	for i in $(seq 50); do
@@ -107,11 +107,11 @@ leak_check() {
 		sleep 0.1
 	done
 	if [ "$created" -lt "$2" ]; then
-		fail "$1: only $created devices created, expected at least $2"
+		fail "$1: only $created objects created, expected at least $2"
 	elif [ "$created" -eq "$destroyed" ]; then
-		pass "$1 ($created devices created, all freed)"
+		pass "$1 ($created objects created, all freed)"
 	else
-		fail "$1: $created devices created, $destroyed freed"
+		fail "$1: $created objects created, $destroyed freed"
 	fi
 }
 

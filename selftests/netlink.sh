@@ -45,6 +45,35 @@ expect "malformed dump filter refused" '^error EINVAL: .+' --dump dev-get 1:u16:
 expect "non-zero reserved header field refused" '^error EINVAL' --reserved 1 dev-get 2:str:esp0
 expect "unknown command refused" '^error (EOPNOTSUPP|ENOTSUP)' 99
 
+# Nested attributes of the configuration commands are just as strict.
+expect "a nest without NLA_F_NESTED" '^error EINVAL: NLA_F_NESTED is missing' \
+	tunnel-new 2:str:esp0 3:flatnest:1/u32/1
+# The core answers ERANGE for lengths outside a binary policy's bounds.
+expect "tunnel with a 15-byte IPv6 address" '^error ERANGE: binary attribute size out of range' \
+	tunnel-new 2:str:esp0 3:nest:1/u32/1,3/hex/$(printf '00%.0s' $(seq 15))
+expect "tunnel with an unknown nested attribute" '^error EINVAL: .+' \
+	tunnel-new 2:str:esp0 3:nest:1/u32/1,30/u32/1
+expect "tunnel state is not settable" '^error EINVAL: .+' \
+	tunnel-new 2:str:esp0 3:nest:1/u32/1,6/u8/1
+expect "tunnel without its nest" '^error EINVAL: a tunnel attribute is required' \
+	tunnel-new 2:str:esp0
+expect "tunnel without addresses" '^error EINVAL: one local address' \
+	tunnel-new 2:str:esp0 3:nest:1/u32/1
+expect "SA direction out of range" '^error ERANGE: .+' \
+	sa-new 2:str:esp0 4:nest:1/u32/1,2/u8/2
+expect "SA key over 36 bytes" '^error ERANGE: .+' \
+	sa-new 2:str:esp0 4:nest:4/hex/$(printf '11%.0s' $(seq 37))
+expect "SA replay window over 4096" '^error ERANGE: .+' \
+	sa-new 2:str:esp0 4:nest:6/u32/4097
+expect "SA stats are not settable" '^error EINVAL: .+' \
+	sa-new 2:str:esp0 4:nest:8/u32/1
+expect "SA without its required attributes" '^error EINVAL: tunnel id, direction, SPI and key' \
+	sa-new 2:str:esp0 4:nest:1/u32/1
+expect "device stats are not settable" '^error EINVAL: .+' \
+	sa-new 2:str:esp0 5:nest:
+expect "a DEV_GET attribute set of its own" '^error EINVAL: .+' \
+	dev-get 2:str:esp0 3:nest:1/u32/1
+
 # Without CAP_NET_ADMIN: every command is refused, the dump too.
 drop="setpriv --inh-caps=-net_admin --bounding-set=-net_admin"
 check_eq "get without CAP_NET_ADMIN refused" \
@@ -53,6 +82,8 @@ check_eq "dump without CAP_NET_ADMIN refused" \
 	"$(ip netns exec a $drop "$nlraw" --dump dev-get)" "error EPERM: "
 check_err "the tool says so" "^esptun: show: Operation not permitted$" \
 	ip netns exec a $drop esptun show
+check_err "configuration too" "Operation not permitted" \
+	ip netns exec a $drop esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
 # An unprivileged user namespace has no CAP_NET_ADMIN over netns a.
 check_eq "user namespace without rights over the netns refused" \
 	"$(ip netns exec a unshare -U -r "$nlraw" --dump dev-get)" "error EPERM: "

@@ -5,8 +5,10 @@ the kernel's answer, so that tests can send what the esptun tool never would.
 
 usage: nlraw.py [--dump] [--reserved N] CMD [TYPE:FORMAT:VALUE ...]
 
-CMD is a command number or name (dev-get).  FORMAT is u8, u16, u32, u64,
-str (NUL-terminated), raw (no NUL) or hex.  Prints "ok N" (N reply messages)
+CMD is a command number or name (dev-get, tunnel-new, ...).  FORMAT is u8,
+u16, u32, u64, str (NUL-terminated), raw (no NUL), hex, or nest: VALUE is
+then a comma-separated list of TYPE/FORMAT/VALUE (flatnest: the same
+without NLA_F_NESTED).  Prints "ok N" (N reply messages)
 or "error ERRNO_NAME: EXTACK" and exits 0 either way; 2 on usage errors.
 """
 import errno
@@ -24,7 +26,9 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
 CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
 NLMSGERR_ATTR_MSG = 1
-COMMANDS = {"dev-get": 1}
+NLA_F_NESTED = 0x8000
+COMMANDS = {"dev-get": 1, "tunnel-new": 2, "tunnel-del": 3, "sa-new": 4,
+            "sa-del": 5}
 
 
 def attr(atype, payload):
@@ -99,6 +103,11 @@ def encode(spec):
         payload = value.encode()
     elif fmt == "hex":
         payload = bytes.fromhex(value)
+    elif fmt in ("nest", "flatnest"):
+        payload = b"".join(encode(a.replace("/", ":", 2))
+                           for a in value.split(",") if a)
+        if fmt == "nest":
+            return attr(int(atype, 0) | NLA_F_NESTED, payload)
     else:
         raise ValueError("unknown format " + fmt)
     return attr(int(atype, 0), payload)
