@@ -2,6 +2,7 @@
 #
 # make            build kmod/esptun.ko (W=1) and userspace/esptun
 # make check      install what is missing, build, run every test in a guest
+# make demo       the README's two-site example, in a guest
 # make sparse     build the module under sparse (C=2)
 # make install    install the module (updates/) and the tool
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
@@ -45,9 +46,14 @@ checkpatch:
 check:
 	selftests/check
 
+# In the test guest; on a host with the module loaded, run
+# selftests/demo.sh as root instead.
+demo: all
+	selftests/vm/run selftests/demo.sh
+
 clean:
 	-test -d "$(KDIR)" && $(KMAKE) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module tool check-kdir sparse install checkpatch check clean
+.PHONY: all module tool check-kdir sparse install checkpatch check demo clean

@@ -10,7 +10,8 @@
 
 /**
  * struct esptun_replay - anti-replay window of an inbound SA (RFC 4303 3.4.3)
- * @lock: serialises esptun_replay_advance() (readers of @top race benignly)
+ * @lock: serialises esptun_replay_advance(); esptun_replay_check() reads
+ *	@top and @bits without it, a stale answer only delays a rejection
  * @top: highest authenticated sequence number (64 bits, ESN or not)
  * @size: window size in packets, 0 disables the check
  * @esn: 64-bit sequence numbers, high half inferred (RFC 4303 A2)
@@ -19,7 +20,7 @@
  *	been received
  */
 struct esptun_replay {
-	spinlock_t lock;
+	spinlock_t lock;	/* see @lock above */
 	u64 top;
 	u32 size;
 	u32 nbits;

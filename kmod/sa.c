@@ -31,7 +31,7 @@ struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi)
 
 /* Under RTNL: the SA of @esp's tunnels with this direction and SPI. */
 struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
-					    __be32 spi)
+				     __be32 spi)
 {
 	struct esptun_tunnel *tun;
 	struct esptun_sa *sa;

@@ -38,55 +38,60 @@ static struct esptun_tunnel *esptun_tx_tunnel(struct esptun_dev *esp)
 	return NULL;
 }
 
-/* The route to the tunnel's remote end in the transport netns, referenced. */
+static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun)
+{
+	struct flowi4 fl4 = {
+		.daddr = tun->remote.v4,
+		.saddr = tun->local.v4,
+		.flowi4_proto = IPPROTO_ESP,
+	};
+	struct rtable *rt;
+	__be32 saddr;
+
+	rt = dst_cache_get_ip4(&tun->dst_cache, &saddr);
+	if (rt)
+		return &rt->dst;
+	rt = ip_route_output_key(tun->esp->link_net, &fl4);
+	if (IS_ERR(rt))
+		return ERR_CAST(rt);
+	if (rt->dst.dev != tun->esp->dev)
+		dst_cache_set_ip4(&tun->dst_cache, &rt->dst, fl4.saddr);
+	return &rt->dst;
+}
+
+static struct dst_entry *esptun_tx_route6(struct esptun_tunnel *tun)
+{
+	struct flowi6 fl6 = {
+		.daddr = tun->remote.v6,
+		.saddr = tun->local.v6,
+		.flowi6_proto = IPPROTO_ESP,
+	};
+	struct dst_entry *dst;
+	struct in6_addr saddr;
+
+	dst = dst_cache_get_ip6(&tun->dst_cache, &saddr);
+	if (dst)
+		return dst;
+	dst = ip6_dst_lookup_flow(tun->esp->link_net, NULL, &fl6, NULL);
+	if (!IS_ERR(dst) && dst->dev != tun->esp->dev)
+		dst_cache_set_ip6(&tun->dst_cache, dst, &fl6.saddr);
+	return dst;
+}
+
+/* The route to the tunnel's remote end in the transport netns, referenced;
+ * never through the device itself.
+ */
 static struct dst_entry *esptun_tx_route(struct esptun_tunnel *tun)
 {
-	struct net *net = tun->esp->link_net;
 	struct dst_entry *dst;
 
-	if (tun->family == AF_INET) {
-		struct flowi4 fl4 = {
-			.daddr = tun->remote.v4,
-			.saddr = tun->local.v4,
-			.flowi4_proto = IPPROTO_ESP,
-		};
-		struct rtable *rt;
-		__be32 saddr;
-
-		rt = dst_cache_get_ip4(&tun->dst_cache, &saddr);
-		if (rt)
-			return &rt->dst;
-		rt = ip_route_output_key(net, &fl4);
-		if (IS_ERR(rt))
-			return ERR_CAST(rt);
-		dst = &rt->dst;
-		if (dst->dev == tun->esp->dev) {
-			dst_release(dst);
-			return ERR_PTR(-ELOOP);
-		}
-		dst_cache_set_ip4(&tun->dst_cache, dst, fl4.saddr);
-		return dst;
-	} else {
-		struct flowi6 fl6 = {
-			.daddr = tun->remote.v6,
-			.saddr = tun->local.v6,
-			.flowi6_proto = IPPROTO_ESP,
-		};
-		struct in6_addr saddr;
-
-		dst = dst_cache_get_ip6(&tun->dst_cache, &saddr);
-		if (dst)
-			return dst;
-		dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
-		if (IS_ERR(dst))
-			return dst;
-		if (dst->dev == tun->esp->dev) {
-			dst_release(dst);
-			return ERR_PTR(-ELOOP);
-		}
-		dst_cache_set_ip6(&tun->dst_cache, dst, &fl6.saddr);
-		return dst;
+	dst = tun->family == AF_INET ? esptun_tx_route4(tun) :
+				       esptun_tx_route6(tun);
+	if (!IS_ERR(dst) && dst->dev == tun->esp->dev) {
+		dst_release(dst);
+		return ERR_PTR(-ELOOP);
 	}
+	return dst;
 }
 
 /**
