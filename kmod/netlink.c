@@ -408,12 +408,9 @@ static int esptun_nl_addr(struct genl_info *info, struct nlattr **tb,
 	return 0;
 }
 
-static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
+/* The request's tunnel nest, which must name a tunnel id. */
+static int esptun_nl_tunnel_attrs(struct genl_info *info, struct nlattr **tb)
 {
-	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
-	union esptun_addr local, remote;
-	sa_family_t lfam, rfam;
-	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, ESPTUN_A_TUNNEL_MAX,
@@ -424,6 +421,20 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 		NL_SET_ERR_MSG(info->extack, "a tunnel id is required");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
+	union esptun_addr local, remote;
+	sa_family_t lfam, rfam;
+	struct esptun_dev *esp;
+	int ret;
+
+	ret = esptun_nl_tunnel_attrs(info, tb);
+	if (ret)
+		return ret;
 	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_LOCAL_IPV4,
 			     ESPTUN_A_TUNNEL_LOCAL_IPV6, &lfam, &local);
 	if (ret == -ENOENT)
@@ -460,14 +471,9 @@ static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info
 	struct esptun_dev *esp;
 	int ret;
 
-	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, ESPTUN_A_TUNNEL_MAX,
-			       esptun_tunnel_policy, tb);
+	ret = esptun_nl_tunnel_attrs(info, tb);
 	if (ret)
 		return ret;
-	if (!tb[ESPTUN_A_TUNNEL_ID]) {
-		NL_SET_ERR_MSG(info->extack, "a tunnel id is required");
-		return -EINVAL;
-	}
 	esp = esptun_nl_lock_dev(info);
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);

@@ -142,6 +142,28 @@ int send_request(struct esptun_nl *nl, struct nl_msg *msg, const char *what)
 	return 0;
 }
 
+int parse_add_del(const char *cmd, int argc, char **argv, int *add)
+{
+	if (argc < 2) {
+		fail("%s: add or del expected; try \"%s %s help\"", cmd, prog, cmd);
+		return -1;
+	}
+	if (!strcmp(argv[1], "add")) {
+		*add = 1;
+	} else if (!strcmp(argv[1], "del")) {
+		*add = 0;
+	} else {
+		fail("%s: unknown subcommand \"%s\"; add or del expected", cmd,
+		     argv[1]);
+		return -1;
+	}
+	if (argc < 3) {
+		fail("%s %s: a device is expected", cmd, argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
 int parse_u32(const char *what, const char *s, uint32_t max, uint32_t *v)
 {
 	uint64_t x;

@@ -36,16 +36,8 @@ int cmd_sa(int argc, char **argv)
 	const char *dev;
 	char what[80];
 
-	if (argc < 2)
-		return fail("sa: add or del expected; try \"%s sa help\"", prog);
-	if (!strcmp(argv[1], "add"))
-		add = 1;
-	else if (!strcmp(argv[1], "del"))
-		add = 0;
-	else
-		return fail("sa: unknown subcommand \"%s\"; add or del expected", argv[1]);
-	if (argc < 3)
-		return fail("sa %s: a device is expected", argv[1]);
+	if (parse_add_del("sa", argc, argv, &add))
+		return 1;
 	dev = argv[2];
 	for (i = 3; i < argc; i++) {
 		const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;

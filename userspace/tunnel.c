@@ -28,16 +28,8 @@ int cmd_tunnel(int argc, char **argv)
 	uint32_t id = 0;
 	char what[64];
 
-	if (argc < 2)
-		return fail("tunnel: add or del expected; try \"%s tunnel help\"", prog);
-	if (!strcmp(argv[1], "add"))
-		add = 1;
-	else if (!strcmp(argv[1], "del"))
-		add = 0;
-	else
-		return fail("tunnel: unknown subcommand \"%s\"; add or del expected", argv[1]);
-	if (argc < 3)
-		return fail("tunnel %s: a device is expected", argv[1]);
+	if (parse_add_del("tunnel", argc, argv, &add))
+		return 1;
 	dev = argv[2];
 	for (i = 3; i < argc; i++) {
 		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
