@@ -149,7 +149,7 @@ static void esptun_tx_send4(struct esptun_tunnel *tun, struct sk_buff *skb,
 }
 
 static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
-			    struct dst_entry *dst, u8 tos, bool xnet)
+			    struct dst_entry *dst, u8 tos, bool df, bool xnet)
 {
 	struct net_device *dev = skb->dev;
 	int len = skb->len, err;
@@ -166,6 +166,10 @@ static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
 	ip6h->daddr = tun->remote.v6;
 	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
 	skb->protocol = htons(ETH_P_IPV6);
+	/* An inner IPv6 packet of the minimum MTU must pass a path that
+	 * cannot carry it encapsulated: the outer packet is fragmented.
+	 */
+	skb->ignore_df = !df;
 	err = ip6_local_out(tun->esp->link_net, NULL, skb);
 	iptunnel_xmit_stats(dev, net_xmit_eval(err) ? 0 : len);
 }
@@ -198,7 +202,7 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	if (tun->family == AF_INET)
 		esptun_tx_send4(tun, skb, dst, tos, df, xnet);
 	else
-		esptun_tx_send6(tun, skb, dst, tos, xnet);
+		esptun_tx_send6(tun, skb, dst, tos, df, xnet);
 out:
 	esptun_sa_put(sa);
 }

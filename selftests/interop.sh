@@ -66,8 +66,19 @@ for outer in 4 6; do
 	else
 		fail "iperf3 missing"
 	fi
+	# The device moves to another namespace; its transport stays in gw.
+	new_netns inner
+	ip -n gw link set esp0 netns inner
+	ip -n inner link set esp0 up
+	ip -n inner addr add $GW4/24 dev esp0 2>/dev/null
+	ip -n inner route add 172.16.1.0/24 dev esp0 src $GW4
+	check "outer v$outer: esp0 moved to another netns still carries traffic" \
+		ip netns exec inner ping -q -c 3 -i 0.1 -W 2 $PEER4
+	check_eq "outer v$outer: and its tunnel counted it" \
+		"$(ip netns exec inner esptun show esp0 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["tunnels"][0]["rx_packets"] > 40)')" True
 	ip netns del gw
 	ip netns del peer
+	ip netns del inner
 	_netns=()
 done
 finish
