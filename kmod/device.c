@@ -9,6 +9,7 @@
 #include <net/rtnetlink.h>
 
 #include "device.h"
+#include "ecmp.h"
 #include "esp.h"
 #include "tunnel.h"
 #include "tx.h"
@@ -82,6 +83,7 @@ static void esptun_dev_uninit(struct net_device *dev)
 
 	ASSERT_RTNL();
 	esptun_tunnel_del_all(esp);
+	esptun_ecmp_free(esp);
 	gro_cells_destroy(&esp->gro_cells);
 	list_del_init(&esp->link_node);
 }

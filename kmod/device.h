@@ -38,6 +38,7 @@
  *	changed under RTNL
  * @stats: device-wide drop counters by cause (rx_errors/rx_dropped sum them)
  * @gro_cells: where decapsulated packets enter the stack
+ * @ecmp: flow hash to tunnel (RCU; rebuilt under RTNL)
  */
 struct esptun_dev {
 	struct net_device *dev;
@@ -46,6 +47,7 @@ struct esptun_dev {
 	struct list_head tunnels;
 	struct esptun_stats __percpu *stats;
 	struct gro_cells gro_cells;
+	struct esptun_ecmp __rcu *ecmp;
 };
 
 #define ESPTUN_SPI_HASH_BITS	8

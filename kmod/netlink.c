@@ -28,6 +28,8 @@ static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_LOCAL_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
 	[ESPTUN_A_TUNNEL_REMOTE_IPV4]	= { .type = NLA_BE32 },
 	[ESPTUN_A_TUNNEL_REMOTE_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[ESPTUN_A_TUNNEL_WEIGHT]	= NLA_POLICY_MIN(NLA_U8, 1),
+	[ESPTUN_A_TUNNEL_ADMIN_STATE]	= NLA_POLICY_MAX(NLA_U8, ESPTUN_TUNNEL_STATE_UP),
 };
 
 static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {
@@ -177,7 +179,11 @@ static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 	if (nla_put_u32(skb, ESPTUN_A_TUNNEL_ID, tun->id) ||
 	    nla_put_u8(skb, ESPTUN_A_TUNNEL_STATE,
 		       esptun_tunnel_usable(tun) ? ESPTUN_TUNNEL_STATE_UP :
-						   ESPTUN_TUNNEL_STATE_DOWN))
+						   ESPTUN_TUNNEL_STATE_DOWN) ||
+	    nla_put_u8(skb, ESPTUN_A_TUNNEL_ADMIN_STATE,
+		       tun->admin_up ? ESPTUN_TUNNEL_STATE_UP :
+				       ESPTUN_TUNNEL_STATE_DOWN) ||
+	    nla_put_u8(skb, ESPTUN_A_TUNNEL_WEIGHT, tun->weight))
 		goto cancel;
 	if (tun->family == AF_INET) {
 		if (nla_put_in_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV4, tun->local.v4) ||
@@ -449,6 +455,10 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 			       "one remote address (IPv4 or IPv6) is required");
 	if (ret)
 		return ret == -ENOENT ? -EINVAL : ret;
+	if (tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) {
+		NL_SET_ERR_MSG(info->extack, "a new tunnel is up: set its state after");
+		return -EINVAL;
+	}
 	if (lfam != rfam) {
 		NL_SET_ERR_MSG(info->extack,
 			       "local and remote addresses must be of one family");
@@ -459,7 +469,10 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);
 	ret = esptun_tunnel_add(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]), lfam,
-				&local, &remote, info->extack);
+				&local, &remote,
+				tb[ESPTUN_A_TUNNEL_WEIGHT] ?
+				nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : 1,
+				info->extack);
 	esptun_nl_unlock_dev(esp, ret);
 	return ret;
 }
@@ -480,6 +493,40 @@ static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info
 	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]));
 	if (tun) {
 		esptun_tunnel_del(tun);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "no tunnel with this id");
+		ret = -ENOENT;
+	}
+	esptun_nl_unlock_dev(esp, ret);
+	return ret;
+}
+
+static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
+	struct esptun_tunnel *tun;
+	struct esptun_dev *esp;
+	int ret;
+
+	ret = esptun_nl_tunnel_attrs(info, tb);
+	if (ret)
+		return ret;
+	if (tb[ESPTUN_A_TUNNEL_LOCAL_IPV4] || tb[ESPTUN_A_TUNNEL_LOCAL_IPV6] ||
+	    tb[ESPTUN_A_TUNNEL_REMOTE_IPV4] || tb[ESPTUN_A_TUNNEL_REMOTE_IPV6]) {
+		NL_SET_ERR_MSG(info->extack,
+			       "a tunnel's addresses cannot change: add a new tunnel");
+		return -EINVAL;
+	}
+	esp = esptun_nl_lock_dev(info);
+	if (IS_ERR(esp))
+		return PTR_ERR(esp);
+	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]));
+	if (tun) {
+		esptun_tunnel_set(tun,
+				  tb[ESPTUN_A_TUNNEL_WEIGHT] ?
+				  nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : -1,
+				  tb[ESPTUN_A_TUNNEL_ADMIN_STATE] ?
+				  nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) : -1);
 	} else {
 		NL_SET_ERR_MSG(info->extack, "no tunnel with this id");
 		ret = -ENOENT;
@@ -587,6 +634,13 @@ static const struct genl_ops esptun_genl_ops[] = {
 	{
 		.cmd	= ESPTUN_CMD_TUNNEL_DEL,
 		.doit	= esptun_nl_tunnel_del_doit,
+		.policy	= esptun_tunnel_cmd_policy,
+		.maxattr = ESPTUN_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= ESPTUN_CMD_TUNNEL_SET,
+		.doit	= esptun_nl_tunnel_set_doit,
 		.policy	= esptun_tunnel_cmd_policy,
 		.maxattr = ESPTUN_A_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,

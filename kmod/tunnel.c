@@ -9,6 +9,7 @@
 #include <linux/slab.h>
 
 #include "device.h"
+#include "ecmp.h"
 #include "sa.h"
 #include "tunnel.h"
 
@@ -67,7 +68,8 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
  * esptun_tunnel_usable() - can the tunnel carry traffic now?
  * @tun: the tunnel
  *
- * Usable means it has an outbound SA whose sequence numbers are not used up.
+ * Usable means administratively up, with an outbound SA whose sequence
+ * numbers are not used up.
  * Under RCU or RTNL.
  *
  * Return: true if usable.
@@ -76,19 +78,27 @@ bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 {
 	const struct esptun_sa *sa = rcu_dereference_rtnl(tun->tx_sa);
 
-	return sa && atomic64_read(&sa->seq) < esptun_sa_seq_max(sa);
+	return READ_ONCE(tun->admin_up) && sa &&
+	       atomic64_read(&sa->seq) < esptun_sa_seq_max(sa);
 }
 
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		      const union esptun_addr *local,
-		      const union esptun_addr *remote,
+		      const union esptun_addr *remote, u8 weight,
 		      struct netlink_ext_ack *extack)
 {
 	struct esptun_tunnel *tun, *pos;
 	struct list_head *where;
+	unsigned int n = 0;
 	int ret = -ENOMEM;
 
 	ASSERT_RTNL();
+	list_for_each_entry(pos, &esp->tunnels, dev_node)
+		n++;
+	if (n >= ESPTUN_MAX_TUNNELS) {
+		NL_SET_ERR_MSG(extack, "a device has at most 255 tunnels");
+		return -ENOSPC;
+	}
 	if (esptun_tunnel_find(esp, id)) {
 		NL_SET_ERR_MSG(extack, "a tunnel with this id already exists");
 		return -EEXIST;
@@ -116,6 +126,8 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	tun->family = family;
 	tun->local = *local;
 	tun->remote = *remote;
+	tun->weight = weight;
+	tun->admin_up = true;
 	INIT_LIST_HEAD(&tun->rx_sas);
 	refcount_set(&tun->refcnt, 1);
 	dev_hold(esp->dev);
@@ -130,6 +142,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	list_add_tail_rcu(&tun->dev_node, where);
 	list_add_tail_rcu(&tun->net_node, &esptun_net(esp->link_net)->tunnels);
+	esptun_ecmp_rebuild(esp);
 	pr_debug("tunnel %u: created\n", id);
 	return 0;
 
@@ -170,8 +183,31 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 	esptun_sa_del_all(tun);
 	list_del_rcu(&tun->dev_node);
 	list_del_rcu(&tun->net_node);
+	esptun_ecmp_rebuild(tun->esp);
 	esptun_device_update_carrier(tun->esp);
 	esptun_tunnel_put(tun);
+}
+
+/**
+ * esptun_tunnel_set() - change a tunnel's weight or administrative state
+ * @tun: the tunnel, under RTNL
+ * @weight: the new weight, or -1 to keep it
+ * @admin_up: 1 for up, 0 for down, -1 to keep it
+ *
+ * Taking a tunnel down moves its flows to the others at once; bringing it
+ * up brings them back.
+ */
+void esptun_tunnel_set(struct esptun_tunnel *tun, int weight, int admin_up)
+{
+	ASSERT_RTNL();
+	if (weight >= 0 && weight != tun->weight) {
+		tun->weight = weight;
+		esptun_ecmp_rebuild(tun->esp);
+	}
+	if (admin_up >= 0) {
+		WRITE_ONCE(tun->admin_up, admin_up);
+		esptun_device_update_carrier(tun->esp);
+	}
 }
 
 void esptun_tunnel_del_all(struct esptun_dev *esp)

@@ -27,6 +27,8 @@ union esptun_addr {
  * @family: AF_INET or AF_INET6, of both outer addresses
  * @local: outer source address
  * @remote: outer destination address
+ * @weight: share of the device's flows, relative to the other tunnels
+ * @admin_up: the user wants the tunnel to carry traffic
  * @tx_sa: the outbound SA, or NULL; replaced atomically (RCU; RTNL)
  * @rx_sas: inbound SAs (esptun_sa.tunnel_node), under RTNL
  * @dst_cache: per-CPU cache of the route to @remote
@@ -42,6 +44,8 @@ struct esptun_tunnel {
 	sa_family_t family;
 	union esptun_addr local;
 	union esptun_addr remote;
+	u8 weight;
+	bool admin_up;
 	struct esptun_sa __rcu *tx_sa;
 	struct list_head rx_sas;
 	struct dst_cache dst_cache;
@@ -53,8 +57,9 @@ struct esptun_tunnel {
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		      const union esptun_addr *local,
-		      const union esptun_addr *remote,
+		      const union esptun_addr *remote, u8 weight,
 		      struct netlink_ext_ack *extack);
+void esptun_tunnel_set(struct esptun_tunnel *tun, int weight, int admin_up);
 void esptun_tunnel_del(struct esptun_tunnel *tun);
 void esptun_tunnel_del_all(struct esptun_dev *esp);
 void esptun_tunnel_put(struct esptun_tunnel *tun);

@@ -4,7 +4,7 @@
  * tunnel mode towards a tunnel's remote address.
  *
  *   esptun_xmit()         GSO packets are segmented here, never dropped
- *   esptun_tx_packet()    tunnel choice, path MTU: ICMP back when too big
+ *   esptun_tx_packet()    tunnel by flow hash (ecmp.c), path MTU: ICMP back when too big
  *                         with DF, fragmentation before encryption without
  *   esptun_esp_encrypt()  (esp.c) sequence number, trailer, AES-GCM
  *   esptun_tx_finish()    outer IP header (DSCP/ECN copied, DF as the inner
@@ -20,23 +20,13 @@
 #include <net/route.h>
 
 #include "device.h"
+#include "ecmp.h"
 #include "esp.h"
 #include "sa.h"
 #include "tunnel.h"
 #include "tx.h"
 
 #define ESPTUN_TTL	64
-
-/* The tunnel for this packet: the first usable one, in id order. */
-static struct esptun_tunnel *esptun_tx_tunnel(struct esptun_dev *esp)
-{
-	struct esptun_tunnel *tun;
-
-	list_for_each_entry_rcu(tun, &esp->tunnels, dev_node)
-		if (esptun_tunnel_usable(tun))
-			return tun;
-	return NULL;
-}
 
 static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun)
 {
@@ -287,7 +277,7 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 		return;
 	}
 
-	tun = esptun_tx_tunnel(esp);
+	tun = esptun_ecmp_pick(esp, skb_get_hash(skb));
 	if (unlikely(!tun)) {
 		esptun_tx_no_tunnel(esp, skb);
 		return;

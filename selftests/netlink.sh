@@ -59,6 +59,14 @@ expect "tunnel without its nest" '^error EINVAL: a tunnel attribute is required'
 	tunnel-new 2:str:esp0
 expect "tunnel without addresses" '^error EINVAL: one local address' \
 	tunnel-new 2:str:esp0 3:nest:1/u32/1
+expect "tunnel weight 0" '^error ERANGE: .+' \
+	tunnel-new 2:str:esp0 3:nest:1/u32/1,9/u8/0
+expect "a new tunnel's admin state" '^error EINVAL: a new tunnel is up' \
+	tunnel-new 2:str:esp0 3:nest:1/u32/1,2/u32/0x0100000a,4/u32/0x0200000a,10/u8/0
+expect "a tunnel's addresses cannot be set" "^error EINVAL: a tunnel's addresses cannot change" \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,4/u32/0x0200000a
+expect "setting a missing tunnel" '^error ENOENT: no tunnel with this id' \
+	tunnel-set 2:str:esp0 3:nest:1/u32/77,9/u8/3
 expect "SA direction out of range" '^error ERANGE: .+' \
 	sa-new 2:str:esp0 4:nest:1/u32/1,2/u8/2
 expect "SA key over 36 bytes" '^error ERANGE: .+' \

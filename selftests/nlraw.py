@@ -28,7 +28,7 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
 NLMSGERR_ATTR_MSG = 1
 NLA_F_NESTED = 0x8000
 COMMANDS = {"dev-get": 1, "tunnel-new": 2, "tunnel-del": 3, "sa-new": 4,
-            "sa-del": 5}
+            "sa-del": 5, "tunnel-set": 6}
 
 
 def attr(atype, payload):

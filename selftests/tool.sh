@@ -9,6 +9,10 @@ check "esptun help" sh -c 'esptun help | grep -q "^Usage: esptun COMMAND"'
 check "esptun --help" sh -c 'esptun --help | grep -q "^Usage: esptun COMMAND"'
 check "esptun show help" sh -c 'esptun show help | grep -q "^Usage: esptun show \[DEV\] \[--json\]"'
 check "esptun help show" sh -c 'esptun help show | grep -q "^Usage: esptun show"'
+check "esptun tunnel help names set" sh -c 'esptun tunnel help | grep -q "esptun tunnel set DEV id ID \[up|down\] \[weight N\]"'
+check_err "unknown tunnel subcommand" '^esptun: tunnel: unknown subcommand "frob"; add, set or del expected$' \
+	esptun tunnel frob esp0
+check_err "sa needs a subcommand" '^esptun: sa: add or del expected; try "esptun sa help"$' esptun sa
 check_err "unknown command" '^esptun: unknown command "frob"; try "esptun help"$' esptun frob
 check_err "help for an unknown command" '^esptun: unknown command "frob"' esptun help frob
 check_err "unknown option" '^esptun: show: unknown option "--yaml"$' esptun show --yaml

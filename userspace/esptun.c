@@ -22,9 +22,13 @@ static const struct esptun_cmd commands[] = {
 	  "show [DEV] [--json]\n"
 	  "    Show esptun devices (all of them, or DEV), their tunnels and SAs.\n" },
 	{ "tunnel", cmd_tunnel,
-	  "tunnel add DEV id ID local ADDR remote ADDR\n"
+	  "tunnel add DEV id ID local ADDR remote ADDR [weight N]\n"
+	  "       %s tunnel set DEV id ID [up|down] [weight N]\n"
 	  "       %s tunnel del DEV id ID\n"
-	  "    Add or delete a tunnel: a pair of outer addresses (IPv4 or IPv6).\n" },
+	  "    Add, change or delete a tunnel: a pair of outer addresses (IPv4\n"
+	  "    or IPv6).  Flows are spread over the usable tunnels by their hash,\n"
+	  "    in proportion to the weights (1-255, default 1); a tunnel taken\n"
+	  "    down hands its flows to the others until it is up again.\n" },
 	{ "sa", cmd_sa,
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
 	  "       %s sa del DEV dir in|out spi SPI\n"
@@ -83,7 +87,7 @@ int usage_of(const char *name, int to_stderr)
 
 	if (c) {
 		fprintf(out, "Usage: %s ", prog);
-		fprintf(out, c->usage, prog);
+		fprintf(out, c->usage, prog, prog);
 	}
 	return to_stderr;
 }
@@ -98,7 +102,7 @@ static int usage(FILE *out)
 		"Commands:\n", prog);
 	for (i = 0; i < N_COMMANDS; i++) {
 		fprintf(out, "  %s ", prog);
-		fprintf(out, commands[i].usage, prog);
+		fprintf(out, commands[i].usage, prog, prog);
 	}
 	return 0;
 }
@@ -142,26 +146,29 @@ int send_request(struct esptun_nl *nl, struct nl_msg *msg, const char *what)
 	return 0;
 }
 
-int parse_add_del(const char *cmd, int argc, char **argv, int *add)
+int parse_verb(const char *cmd, int argc, char **argv,
+	       const char *const *verbs)
 {
-	if (argc < 2) {
-		fail("%s: add or del expected; try \"%s %s help\"", cmd, prog, cmd);
-		return -1;
+	char list[64] = "";
+	int i;
+
+	for (i = 0; verbs[i]; i++) {
+		if (argc >= 2 && !strcmp(argv[1], verbs[i])) {
+			if (argc < 3) {
+				fail("%s %s: a device is expected", cmd, argv[1]);
+				return -1;
+			}
+			return i;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s", i ? (verbs[i + 1] ? ", " : " or ") : "", verbs[i]);
 	}
-	if (!strcmp(argv[1], "add")) {
-		*add = 1;
-	} else if (!strcmp(argv[1], "del")) {
-		*add = 0;
-	} else {
-		fail("%s: unknown subcommand \"%s\"; add or del expected", cmd,
-		     argv[1]);
-		return -1;
-	}
-	if (argc < 3) {
-		fail("%s %s: a device is expected", cmd, argv[1]);
-		return -1;
-	}
-	return 0;
+	if (argc < 2)
+		fail("%s: %s expected; try \"%s %s help\"", cmd, list, prog, cmd);
+	else
+		fail("%s: unknown subcommand \"%s\"; %s expected", cmd, argv[1],
+		     list);
+	return -1;
 }
 
 int parse_u32(const char *what, const char *s, uint32_t max, uint32_t *v)

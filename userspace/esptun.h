@@ -29,8 +29,9 @@ struct nl_msg *dev_request(struct esptun_nl *nl, int cmd, const char *dev);
 int send_request(struct esptun_nl *nl, struct nl_msg *msg, const char *what);
 
 /* Argument parsing; each prints a one-line error and returns -1 on failure. */
-/* "CMD add|del DEV ...": sets *add; argv[0] is CMD. */
-int parse_add_del(const char *cmd, int argc, char **argv, int *add);
+/* "CMD VERB DEV ...", argv[0] is CMD: the index of VERB in @verbs. */
+int parse_verb(const char *cmd, int argc, char **argv,
+	       const char *const *verbs);
 int parse_u32(const char *what, const char *s, uint32_t max, uint32_t *v);
 int parse_u64(const char *what, const char *s, uint64_t *v);
 int parse_addr(const char *what, const char *s, int *family, void *addr);

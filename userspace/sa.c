@@ -36,8 +36,10 @@ int cmd_sa(int argc, char **argv)
 	const char *dev;
 	char what[80];
 
-	if (parse_add_del("sa", argc, argv, &add))
+	add = parse_verb("sa", argc, argv, (const char *const[]){ "add", "del", NULL });
+	if (add < 0)
 		return 1;
+	add = !add;
 	dev = argv[2];
 	for (i = 3; i < argc; i++) {
 		const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;

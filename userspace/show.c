@@ -39,6 +39,8 @@ struct tunnel_info {
 	char local[INET6_ADDRSTRLEN];
 	char remote[INET6_ADDRSTRLEN];
 	int up;
+	int admin_up;
+	unsigned int weight;
 	uint64_t st[NSTATS];
 	struct sa_info *sas;
 	size_t nsas;
@@ -138,6 +140,10 @@ static int parse_tunnel(struct nlattr *nest, struct dev_info *d)
 		   t->remote);
 	t->up = tb[ESPTUN_A_TUNNEL_STATE] &&
 		nla_get_u8(tb[ESPTUN_A_TUNNEL_STATE]) == ESPTUN_TUNNEL_STATE_UP;
+	t->admin_up = !tb[ESPTUN_A_TUNNEL_ADMIN_STATE] ||
+		      nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) == ESPTUN_TUNNEL_STATE_UP;
+	t->weight = tb[ESPTUN_A_TUNNEL_WEIGHT] ?
+		    nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : 1;
 	parse_stats(tb[ESPTUN_A_TUNNEL_STATS], t->st);
 	nla_for_each_nested(a, nest, rem) {
 		if (nla_type(a) != ESPTUN_A_TUNNEL_SA)
@@ -231,8 +237,9 @@ static void print_human(const struct dev_list *list)
 		for (j = 0; j < d->ntunnels; j++) {
 			const struct tunnel_info *t = &d->tunnels[j];
 
-			printf("\ntunnel %u: %s -> %s  %s\n", t->id, t->local,
-			       t->remote, t->up ? "up" : "down");
+			printf("\ntunnel %u: %s -> %s  %s%s  weight %u\n", t->id,
+			       t->local, t->remote, t->up ? "up" : "down",
+			       t->admin_up ? "" : " (admin)", t->weight);
 			printf("  transfer: %" PRIu64 " packets (%" PRIu64
 			       " B) received, %" PRIu64 " packets (%" PRIu64
 			       " B) sent\n", ST(t->st, RX_PACKETS),
@@ -315,6 +322,8 @@ static void print_json(const struct dev_list *list)
 			json_str(&j, "local", t->local);
 			json_str(&j, "remote", t->remote);
 			json_str(&j, "state", t->up ? "up" : "down");
+			json_str(&j, "admin", t->admin_up ? "up" : "down");
+			json_u64(&j, "weight", t->weight);
 			json_stats(&j, t->st);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)

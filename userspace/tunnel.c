@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * esptun tunnel add DEV id ID local ADDR remote ADDR
+ * esptun tunnel add DEV id ID local ADDR remote ADDR [weight N]
+ * esptun tunnel set DEV id ID [up|down] [weight N]
  * esptun tunnel del DEV id ID
  */
 #include <netinet/in.h>
@@ -17,9 +18,17 @@ static int put_addr(struct nl_msg *msg, int family, const void *addr,
 	return nla_put(msg, v6, 16, addr);
 }
 
+enum { ADD, SET, DEL };
+
+static const int cmds[] = {
+	[DEL] = ESPTUN_CMD_TUNNEL_DEL,
+	[ADD] = ESPTUN_CMD_TUNNEL_NEW,
+	[SET] = ESPTUN_CMD_TUNNEL_SET,
+};
+
 int cmd_tunnel(int argc, char **argv)
 {
-	int add, lfam = 0, rfam = 0, have_id = 0, i, ret;
+	int verb, lfam = 0, rfam = 0, have_id = 0, weight = -1, admin = -1, i, ret;
 	uint8_t local[16], remote[16];
 	const char *local_s = NULL, *remote_s = NULL, *dev;
 	struct esptun_nl nl;
@@ -28,23 +37,36 @@ int cmd_tunnel(int argc, char **argv)
 	uint32_t id = 0;
 	char what[64];
 
-	if (parse_add_del("tunnel", argc, argv, &add))
+	verb = parse_verb("tunnel", argc, argv,
+			  (const char *const[]){ "add", "set", "del", NULL });
+	if (verb < 0)
 		return 1;
 	dev = argv[2];
 	for (i = 3; i < argc; i++) {
 		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint32_t w;
 
+		if (verb == SET && (!strcmp(key, "up") || !strcmp(key, "down"))) {
+			admin = !strcmp(key, "up");
+			continue;
+		}
 		if (!val)
 			return fail("tunnel %s: \"%s\" needs a value", argv[1], key);
 		if (!strcmp(key, "id")) {
 			if (parse_u32("tunnel id", val, UINT32_MAX, &id))
 				return 1;
 			have_id = 1;
-		} else if (add && !strcmp(key, "local")) {
+		} else if (verb != DEL && !strcmp(key, "weight")) {
+			if (parse_u32("weight", val, 255, &w))
+				return 1;
+			if (!w)
+				return fail("tunnel %s: weight must be 1-255", argv[1]);
+			weight = (int)w;
+		} else if (verb == ADD && !strcmp(key, "local")) {
 			if (parse_addr("local", val, &lfam, local))
 				return 1;
 			local_s = val;
-		} else if (add && !strcmp(key, "remote")) {
+		} else if (verb == ADD && !strcmp(key, "remote")) {
 			if (parse_addr("remote", val, &rfam, remote))
 				return 1;
 			remote_s = val;
@@ -55,26 +77,31 @@ int cmd_tunnel(int argc, char **argv)
 	}
 	if (!have_id)
 		return fail("tunnel %s: id is required", argv[1]);
-	if (add && (!local_s || !remote_s))
+	if (verb == ADD && (!local_s || !remote_s))
 		return fail("tunnel add: local and remote are required");
-	if (add && lfam != rfam)
+	if (verb == SET && weight < 0 && admin < 0)
+		return fail("tunnel set: nothing to set (up, down or weight N)");
+	if (verb == ADD && lfam != rfam)
 		return fail("tunnel add: local %s and remote %s are not of one family",
 			    local_s, remote_s);
 
 	if (open_nl(&nl))
 		return 1;
-	msg = dev_request(&nl, add ? ESPTUN_CMD_TUNNEL_NEW : ESPTUN_CMD_TUNNEL_DEL,
-			  dev);
+	msg = dev_request(&nl, cmds[verb], dev);
 	if (!msg) {
 		esptun_nl_close(&nl);
 		return 1;
 	}
 	nest = nla_nest_start(msg, ESPTUN_A_TUNNEL);
 	if (!nest || nla_put_u32(msg, ESPTUN_A_TUNNEL_ID, id) ||
-	    (add && (put_addr(msg, lfam, local, ESPTUN_A_TUNNEL_LOCAL_IPV4,
-			      ESPTUN_A_TUNNEL_LOCAL_IPV6) ||
-		     put_addr(msg, rfam, remote, ESPTUN_A_TUNNEL_REMOTE_IPV4,
-			      ESPTUN_A_TUNNEL_REMOTE_IPV6)))) {
+	    (verb == ADD && (put_addr(msg, lfam, local, ESPTUN_A_TUNNEL_LOCAL_IPV4,
+				      ESPTUN_A_TUNNEL_LOCAL_IPV6) ||
+			     put_addr(msg, rfam, remote, ESPTUN_A_TUNNEL_REMOTE_IPV4,
+				      ESPTUN_A_TUNNEL_REMOTE_IPV6))) ||
+	    (weight >= 0 && nla_put_u8(msg, ESPTUN_A_TUNNEL_WEIGHT, (uint8_t)weight)) ||
+	    (admin >= 0 && nla_put_u8(msg, ESPTUN_A_TUNNEL_ADMIN_STATE,
+				      admin ? ESPTUN_TUNNEL_STATE_UP :
+					      ESPTUN_TUNNEL_STATE_DOWN))) {
 		nlmsg_free(msg);
 		esptun_nl_close(&nl);
 		return fail("out of memory");

@@ -20,7 +20,9 @@
  *       ID: u32
  *       LOCAL_IPV4: be32 | LOCAL_IPV6: 16 bytes
  *       REMOTE_IPV4: be32 | REMOTE_IPV6: 16 bytes
- *       STATE: u8, enum esptun_tunnel_state
+ *       STATE: u8, enum esptun_tunnel_state: up when it carries traffic
+ *       ADMIN_STATE: u8, enum esptun_tunnel_state: as the user set it
+ *       WEIGHT: u8
  *       STATS: nest of u64 counters (the "stats" attribute set)
  *       SA: nest, repeated: the outbound SA first, then inbound ones
  *         DIR: u8, enum esptun_sa_dir
@@ -36,8 +38,15 @@
  *
  * ESPTUN_CMD_TUNNEL_NEW
  *   request { DEV, TUNNEL { ID, LOCAL_IPV4|LOCAL_IPV6,
- *                           REMOTE_IPV4|REMOTE_IPV6 } }
- *   Both addresses of one family; ID unique in the device.
+ *                           REMOTE_IPV4|REMOTE_IPV6, [WEIGHT] } }
+ *   Both addresses of one family; ID unique in the device; at most 255
+ *   tunnels.  WEIGHT (1-255, default 1) is the tunnel's share of the
+ *   device's flows relative to the others'.
+ *
+ * ESPTUN_CMD_TUNNEL_SET
+ *   request { DEV, TUNNEL { ID, [WEIGHT], [ADMIN_STATE] } }
+ *   A tunnel taken down carries no traffic: its flows move to the usable
+ *   tunnels and come back when it is up again.
  *
  * ESPTUN_CMD_TUNNEL_DEL
  *   request { DEV, TUNNEL { ID } }: deletes the tunnel and its SAs.
@@ -116,6 +125,8 @@ enum {
 	ESPTUN_A_TUNNEL_STATE,
 	ESPTUN_A_TUNNEL_STATS,
 	ESPTUN_A_TUNNEL_SA,
+	ESPTUN_A_TUNNEL_WEIGHT,
+	ESPTUN_A_TUNNEL_ADMIN_STATE,
 
 	__ESPTUN_A_TUNNEL_MAX,
 	ESPTUN_A_TUNNEL_MAX = (__ESPTUN_A_TUNNEL_MAX - 1)
@@ -138,6 +149,7 @@ enum {
 	ESPTUN_CMD_TUNNEL_DEL,
 	ESPTUN_CMD_SA_NEW,
 	ESPTUN_CMD_SA_DEL,
+	ESPTUN_CMD_TUNNEL_SET,
 
 	__ESPTUN_CMD_MAX,
 	ESPTUN_CMD_MAX = (__ESPTUN_CMD_MAX - 1)
