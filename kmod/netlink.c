@@ -430,6 +430,18 @@ static int esptun_nl_tunnel_attrs(struct genl_info *info, struct nlattr **tb)
 	return 0;
 }
 
+/* Under RTNL: the tunnel @id names, or NULL having said so. */
+static struct esptun_tunnel *esptun_nl_tunnel(struct esptun_dev *esp,
+					      struct nlattr *id,
+					      struct netlink_ext_ack *extack)
+{
+	struct esptun_tunnel *tun = esptun_tunnel_find(esp, nla_get_u32(id));
+
+	if (!tun)
+		NL_SET_ERR_MSG_ATTR(extack, id, "no tunnel with this id");
+	return tun;
+}
+
 static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
@@ -490,13 +502,11 @@ static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info
 	esp = esptun_nl_lock_dev(info);
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);
-	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]));
-	if (tun) {
+	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
+	if (tun)
 		esptun_tunnel_del(tun);
-	} else {
-		NL_SET_ERR_MSG(info->extack, "no tunnel with this id");
+	else
 		ret = -ENOENT;
-	}
 	esptun_nl_unlock_dev(esp, ret);
 	return ret;
 }
@@ -520,17 +530,15 @@ static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info
 	esp = esptun_nl_lock_dev(info);
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);
-	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]));
-	if (tun) {
+	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
+	if (tun)
 		esptun_tunnel_set(tun,
 				  tb[ESPTUN_A_TUNNEL_WEIGHT] ?
 				  nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : -1,
 				  tb[ESPTUN_A_TUNNEL_ADMIN_STATE] ?
 				  nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) : -1);
-	} else {
-		NL_SET_ERR_MSG(info->extack, "no tunnel with this id");
+	else
 		ret = -ENOENT;
-	}
 	esptun_nl_unlock_dev(esp, ret);
 	return ret;
 }
@@ -568,14 +576,8 @@ static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 		ret = PTR_ERR(esp);
 		goto wipe;
 	}
-	tun = esptun_tunnel_find(esp, nla_get_u32(tb[ESPTUN_A_SA_TUNNEL_ID]));
-	if (tun) {
-		ret = esptun_sa_add(tun, &cfg, info->extack);
-	} else {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[ESPTUN_A_SA_TUNNEL_ID],
-				    "no tunnel with this id");
-		ret = -ENOENT;
-	}
+	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_SA_TUNNEL_ID], info->extack);
+	ret = tun ? esptun_sa_add(tun, &cfg, info->extack) : -ENOENT;
 	esptun_nl_unlock_dev(esp, ret);
 wipe:
 	/* The key is in the request buffer: do not leave it there. */
