@@ -24,8 +24,8 @@ check_err "a multicast remote" "outer addresses must be unicast" \
 	ge tunnel add esp0 id 2 local 10.0.0.1 remote 224.0.0.1
 check_err "missing remote" "local and remote are required" \
 	ge tunnel add esp0 id 2 local 10.0.0.1
-check_err "unknown argument" 'unknown argument "weight"' \
-	ge tunnel add esp0 id 2 local 10.0.0.1 remote 10.0.0.3 weight 2
+check_err "unknown argument" 'unknown argument "colour"' \
+	ge tunnel add esp0 id 2 local 10.0.0.1 remote 10.0.0.3 colour blue
 check_err "no such device" "tunnel add nope id 2: no such device" \
 	ge tunnel add nope id 2 local 10.0.0.1 remote 10.0.0.3
 check_err "deleting a missing tunnel" "no tunnel with this id \(No such file or directory\)" \
