@@ -142,8 +142,7 @@ static void esptun_setup(struct net_device *dev)
 	dev->features |= NETIF_F_LLTX | ESPTUN_FEATURES;
 	dev->hw_features |= ESPTUN_FEATURES;
 	dev->hw_enc_features |= ESPTUN_FEATURES;
-	dev->needed_headroom = LL_MAX_HEADER + sizeof(struct ipv6hdr) +
-			       ESPTUN_ESP_HLEN;
+	dev->needed_headroom = ESPTUN_HEADROOM;
 	dev->needed_tailroom = 3 + 2 + ESPTUN_ICV_LEN;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;

@@ -2,6 +2,8 @@
 #ifndef _ESPTUN_ESP_H
 #define _ESPTUN_ESP_H
 
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <crypto/aead.h>
 
@@ -10,6 +12,9 @@
 /* Fixed part of an ESP packet: header and explicit IV, then the ICV. */
 #define ESPTUN_ESP_HLEN		(8 + ESPTUN_IV_LEN)
 #define ESPTUN_ESP_MIN_LEN	(ESPTUN_ESP_HLEN + 2 + ESPTUN_ICV_LEN)
+/* Room in front of an inner packet for the link, outer IPv6 and ESP. */
+#define ESPTUN_HEADROOM		(LL_MAX_HEADER + sizeof(struct ipv6hdr) + \
+				 ESPTUN_ESP_HLEN)
 
 /* Next header values of the inner packet (RFC 4303 2.6). */
 #define ESPTUN_NEXTHDR_IPV4	4
@@ -20,6 +25,7 @@
  * struct esptun_skb_cb - esptun's per-packet state while it owns the skb
  * @sa: the SA the packet is processed with, referenced
  * @crypt: the crypto request memory of the packet
+ * @dst: sent packets: the referenced route to the tunnel's remote end
  * @seq: its full (64-bit) sequence number
  * @inner_len: sent packets: length of the inner packet
  * @tos: sent packets: TOS/traffic class for the outer header; received
@@ -29,6 +35,7 @@
 struct esptun_skb_cb {
 	struct esptun_sa *sa;
 	void *crypt;
+	struct dst_entry *dst;
 	u64 seq;
 	u32 inner_len;
 	u8 tos;

@@ -171,18 +171,14 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	struct esptun_sa *sa = cb->sa;
 	struct esptun_tunnel *tun = sa->tunnel;
 	struct esptun_dev *esp = tun->esp;
+	struct dst_entry *dst = cb->dst;
 	unsigned int inner_len = cb->inner_len;
 	u8 tos = cb->tos;
 	bool df = cb->df;
-	struct dst_entry *dst;
 	bool xnet;
 
 	if (unlikely(err)) {
-		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
-		goto out;
-	}
-	dst = esptun_tx_route(tun);
-	if (IS_ERR(dst)) {
+		dst_release(dst);
 		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
 		goto out;
 	}
@@ -252,6 +248,7 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 {
 	struct esptun_dev *esp = netdev_priv(dev);
 	struct esptun_tunnel *tun;
+	enum esptun_ctr why;
 	struct esptun_skb_cb *cb;
 	struct dst_entry *dst;
 	struct esptun_sa *sa;
@@ -290,39 +287,38 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 		return;
 	}
 	mtu = esptun_tx_mtu(tun, dst);
-	dst_release(dst);
 	if (unlikely(skb->len > mtu)) {
-		if (esptun_tx_too_big(esp, tun, skb, mtu))
+		if (esptun_tx_too_big(esp, tun, skb, mtu)) {
+			dst_release(dst);
 			return;
+		}
 		df = false;
 	}
 
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
-		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
-		return;
-	}
-	if (skb_cow_head(skb, LL_MAX_HEADER + sizeof(struct ipv6hdr) +
-			      ESPTUN_ESP_HLEN)) {
-		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
-		return;
-	}
-
+	why = ESPTUN_CTR_TX_ERRORS;
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		goto drop;
+	if (skb_cow_head(skb, ESPTUN_HEADROOM))
+		goto drop;
+	why = ESPTUN_CTR_TX_NO_TUNNEL;
 	sa = rcu_dereference_bh(tun->tx_sa);
-	if (unlikely(!sa || !esptun_sa_get(sa))) {
-		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_NO_TUNNEL);
-		return;
-	}
+	if (unlikely(!sa || !esptun_sa_get(sa)))
+		goto drop;
 	/* Never past the last sequence number: without ESN, no wrap. */
 	seq = atomic64_fetch_add_unless(&sa->seq, 1, esptun_sa_seq_max(sa));
 	if (unlikely(seq == esptun_sa_seq_max(sa))) {
 		esptun_sa_put(sa);
-		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
-		return;
+		why = ESPTUN_CTR_TX_SEQ_EXHAUSTED;
+		goto drop;
 	}
 
+	/* The route travels with the packet: looked up once, used after
+	 * encryption, released by esptun_tx_finish().
+	 */
 	cb = ESPTUN_CB(skb);
 	memset(cb, 0, sizeof(*cb));
 	cb->sa = sa;
+	cb->dst = dst;
 	cb->seq = seq + 1;
 	cb->inner_len = skb->len;
 	cb->tos = INET_ECN_encapsulate(dsfield, dsfield);
@@ -331,6 +327,11 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 	if (ret == -EINPROGRESS || ret == -EBUSY)
 		return;
 	esptun_tx_finish(skb, ret);
+	return;
+
+drop:
+	dst_release(dst);
+	esptun_tx_drop(esp, tun, skb, why);
 }
 
 /* ip_do_fragment() output: each fragment, now small enough. */
