@@ -183,16 +183,6 @@ static int esptun_rx_unclaimed(struct sk_buff *skb, sa_family_t family,
 	return 0;
 }
 
-static bool esptun_addr_match(const struct esptun_tunnel *tun,
-			      sa_family_t family, const void *local)
-{
-	if (tun->family != family)
-		return false;
-	if (family == AF_INET)
-		return tun->local.v4 == *(const __be32 *)local;
-	return ipv6_addr_equal(&tun->local.v6, local);
-}
-
 /* The xfrm protocol handler; runs under RCU in softirq. */
 static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 {
@@ -210,7 +200,8 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 	if (!sa)
 		return esptun_rx_unclaimed(skb, family, esph->spi);
 	esptun_rx_addrs(skb, family, &local, &remote);
-	if (!esptun_addr_match(sa->tunnel, family, local))
+	if (sa->tunnel->family != family ||
+	    !esptun_addr_eq(family, &sa->tunnel->local, local))
 		return -EINVAL;
 	if (!esptun_sa_get(sa))
 		return esptun_rx_unclaimed(skb, family, esph->spi);

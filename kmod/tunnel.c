@@ -25,14 +25,6 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
 	return NULL;
 }
 
-static bool esptun_addr_eq(sa_family_t family, const union esptun_addr *a,
-			   const void *b)
-{
-	if (family == AF_INET)
-		return a->v4 == *(const __be32 *)b;
-	return ipv6_addr_equal(&a->v6, b);
-}
-
 /**
  * esptun_tunnel_by_addr() - a tunnel of a transport namespace by addresses
  * @net: the transport namespace

@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/refcount.h>
 #include <net/dst_cache.h>
+#include <net/ipv6.h>
 
 #include "stats.h"
 
@@ -53,6 +54,15 @@ struct esptun_tunnel {
 	refcount_t refcnt;
 	struct rcu_head rcu;
 };
+
+/* @a, of @family, equals the address at @b (a __be32 or an in6_addr). */
+static inline bool esptun_addr_eq(sa_family_t family,
+				  const union esptun_addr *a, const void *b)
+{
+	if (family == AF_INET)
+		return a->v4 == *(const __be32 *)b;
+	return ipv6_addr_equal(&a->v6, b);
+}
 
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
