@@ -96,30 +96,23 @@ bool esptun_replay_check(const struct esptun_replay *r, u64 seq)
  */
 bool esptun_replay_advance(struct esptun_replay *r, u64 seq)
 {
-	u64 diff, i;
+	u64 i;
 	bool ok;
 
 	if (unlikely(!seq))
 		return false;
 	spin_lock_bh(&r->lock);
 	ok = esptun_replay_ok(r, r->top, seq);
-	if (!ok || !r->size)
-		goto out;
-	if (seq > r->top) {
-		diff = seq - r->top;
-		if (diff >= r->nbits) {
+	if (ok && r->size) {
+		if (seq > r->top && seq - r->top >= r->nbits)
 			bitmap_zero(r->bits, r->nbits);
-		} else {
+		else
 			for (i = r->top + 1; i < seq; i++)
 				__clear_bit(i & (r->nbits - 1), r->bits);
-		}
-		__set_bit(seq & (r->nbits - 1), r->bits);
-		WRITE_ONCE(r->top, seq);
-	} else {
 		__set_bit(seq & (r->nbits - 1), r->bits);
 	}
-out:
-	if (ok && !r->size && seq > r->top)
+	/* Without a window the top is still kept: ESN infers from it. */
+	if (ok && seq > r->top)
 		WRITE_ONCE(r->top, seq);
 	spin_unlock_bh(&r->lock);
 	return ok;
