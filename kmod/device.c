@@ -54,6 +54,7 @@ static int esptun_dev_init(struct net_device *dev)
 	int ret;
 
 	INIT_LIST_HEAD(&esp->tunnels);
+	hash_init(esp->pins);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;

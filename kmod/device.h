@@ -26,6 +26,8 @@
 /* The largest inner packet whose ESP packet still fits an IP datagram. */
 #define ESPTUN_MAX_MTU		(IP_MAX_MTU - ESPTUN_MAX_OVERHEAD)
 
+#define ESPTUN_PIN_HASH_BITS	4
+
 /**
  * struct esptun_dev - private part of an esptun net_device
  * @dev: the net_device
@@ -39,6 +41,8 @@
  * @stats: device-wide drop counters by cause (rx_errors/rx_dropped sum them)
  * @gro_cells: where decapsulated packets enter the stack
  * @ecmp: flow hash to tunnel (RCU; rebuilt under RTNL)
+ * @pins: pinned inner destinations (esptun_pin.node), RCU; RTNL (pin.c)
+ * @n_pins: how many; 0 spares the data path the lookup
  */
 struct esptun_dev {
 	struct net_device *dev;
@@ -48,6 +52,8 @@ struct esptun_dev {
 	struct esptun_stats __percpu *stats;
 	struct gro_cells gro_cells;
 	struct esptun_ecmp __rcu *ecmp;
+	DECLARE_HASHTABLE(pins, ESPTUN_PIN_HASH_BITS);
+	unsigned int n_pins;
 };
 
 #define ESPTUN_SPI_HASH_BITS	8

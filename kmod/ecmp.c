@@ -13,6 +13,7 @@
  * tunnels never move.
  */
 #include <linux/jhash.h>
+#include <linux/math64.h>
 #include <linux/rculist.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -126,4 +127,39 @@ struct esptun_tunnel *esptun_ecmp_pick(struct esptun_dev *esp, u32 hash)
 		if (esptun_tunnel_usable(tun))
 			return tun;
 	return NULL;
+}
+
+/**
+ * esptun_ecmp_share() - the share of hashed flows a tunnel takes now
+ * @esp: the device, under RTNL
+ * @tun: one of its tunnels
+ *
+ * A flow whose slot belongs to an unusable tunnel lands on a usable one
+ * with a probability proportional to that one's slots, so the expected
+ * share is the tunnel's slots over all usable tunnels' slots.
+ *
+ * Return: the share in millionths; 0 if @tun is not usable.
+ */
+u32 esptun_ecmp_share(struct esptun_dev *esp, const struct esptun_tunnel *tun)
+{
+	struct esptun_ecmp *t = rtnl_dereference(esp->ecmp);
+	bool usable[ESPTUN_MAX_TUNNELS];
+	unsigned int i, own = 0, all = 0;
+	int me = -1;
+
+	if (!t || !esptun_tunnel_usable(tun))
+		return 0;
+	for (i = 0; i < t->n; i++) {
+		usable[i] = esptun_tunnel_usable(t->tunnels[i]);
+		if (t->tunnels[i] == tun)
+			me = i;
+	}
+	for (i = 0; i < ESPTUN_ECMP_SLOTS; i++) {
+		if (!usable[t->slot[i]])
+			continue;
+		all++;
+		if (t->slot[i] == me)
+			own++;
+	}
+	return all ? div_u64((u64)own * 1000000, all) : 0;
 }

@@ -31,5 +31,6 @@ struct esptun_ecmp {
 void esptun_ecmp_rebuild(struct esptun_dev *esp);
 void esptun_ecmp_free(struct esptun_dev *esp);
 struct esptun_tunnel *esptun_ecmp_pick(struct esptun_dev *esp, u32 hash);
+u32 esptun_ecmp_share(struct esptun_dev *esp, const struct esptun_tunnel *tun);
 
 #endif /* _ESPTUN_ECMP_H */

@@ -9,20 +9,22 @@
 #include <net/rtnetlink.h>
 
 #include "device.h"
+#include "main.h"
 #include "netlink.h"
 #include "rx.h"
-#include "sa.h"
+
+struct workqueue_struct *esptun_wq;
 
 static int __init esptun_mod_init(void)
 {
 	int ret;
 
-	ret = esptun_sa_init();
-	if (ret)
-		return ret;
+	esptun_wq = alloc_workqueue("esptun", WQ_UNBOUND, 0);
+	if (!esptun_wq)
+		return -ENOMEM;
 	ret = esptun_device_init();
 	if (ret)
-		goto err_sa;
+		goto err_wq;
 	ret = esptun_rx_init();
 	if (ret)
 		goto err_device;
@@ -37,20 +39,22 @@ err_rx:
 	esptun_rx_uninit();
 err_device:
 	esptun_device_uninit();
-err_sa:
-	esptun_sa_uninit();
+err_wq:
+	destroy_workqueue(esptun_wq);
 	return ret;
 }
 
 /* Reverse order: no new requests, no new packets, no devices (their
- * tunnels and SAs go with them), then wait for the last SA frees.
+ * tunnels and SAs go with them, and unregistering waits for the references
+ * that pending work holds), then the last RCU callbacks and work items.
  */
 static void __exit esptun_mod_exit(void)
 {
 	esptun_genl_uninit();
 	esptun_rx_uninit();
 	esptun_device_uninit();
-	esptun_sa_uninit();
+	rcu_barrier();
+	destroy_workqueue(esptun_wq);
 }
 
 module_init(esptun_mod_init);

@@ -11,7 +11,9 @@
 #include <net/ipv6.h>
 
 #include "device.h"
+#include "ecmp.h"
 #include "netlink.h"
+#include "pin.h"
 #include "sa.h"
 #include "tunnel.h"
 
@@ -22,6 +24,11 @@ static struct genl_family esptun_genl_family;
  */
 static u32 esptun_nl_genid;
 
+static const struct nla_policy esptun_pin_policy[ESPTUN_A_PIN_MAX + 1] = {
+	[ESPTUN_A_PIN_IPV4]		= { .type = NLA_BE32 },
+	[ESPTUN_A_PIN_IPV6]		= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+};
+
 static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_ID]		= { .type = NLA_U32 },
 	[ESPTUN_A_TUNNEL_LOCAL_IPV4]	= { .type = NLA_BE32 },
@@ -30,6 +37,9 @@ static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_REMOTE_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
 	[ESPTUN_A_TUNNEL_WEIGHT]	= NLA_POLICY_MIN(NLA_U8, 1),
 	[ESPTUN_A_TUNNEL_ADMIN_STATE]	= NLA_POLICY_MAX(NLA_U8, ESPTUN_TUNNEL_STATE_UP),
+	[ESPTUN_A_TUNNEL_PINS]		= NLA_POLICY_NESTED(esptun_pin_policy),
+	[ESPTUN_A_TUNNEL_KEEPALIVE]	= { .type = NLA_U16 },
+	[ESPTUN_A_TUNNEL_DEAD_AFTER]	= { .type = NLA_U16 },
 };
 
 static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {
@@ -167,6 +177,32 @@ static int esptun_nl_put_sa(struct sk_buff *skb, struct esptun_sa *sa)
 	return 0;
 }
 
+static int esptun_nl_put_pins(struct sk_buff *skb,
+			      const struct esptun_tunnel *tun)
+{
+	const struct esptun_pin *pin;
+	struct nlattr *nest;
+	int ret;
+
+	if (list_empty(&tun->pins))
+		return 0;
+	nest = nla_nest_start(skb, ESPTUN_A_TUNNEL_PINS);
+	if (!nest)
+		return -EMSGSIZE;
+	list_for_each_entry(pin, &tun->pins, tun_node) {
+		if (pin->family == AF_INET)
+			ret = nla_put_in_addr(skb, ESPTUN_A_PIN_IPV4, pin->addr.v4);
+		else
+			ret = nla_put_in6_addr(skb, ESPTUN_A_PIN_IPV6, &pin->addr.v6);
+		if (ret) {
+			nla_nest_cancel(skb, nest);
+			return ret;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 {
 	struct nlattr *nest;
@@ -183,7 +219,17 @@ static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 	    nla_put_u8(skb, ESPTUN_A_TUNNEL_ADMIN_STATE,
 		       tun->admin_up ? ESPTUN_TUNNEL_STATE_UP :
 				       ESPTUN_TUNNEL_STATE_DOWN) ||
-	    nla_put_u8(skb, ESPTUN_A_TUNNEL_WEIGHT, tun->weight))
+	    nla_put_u8(skb, ESPTUN_A_TUNNEL_WEIGHT, tun->weight) ||
+	    nla_put_u32(skb, ESPTUN_A_TUNNEL_SHARE,
+			esptun_ecmp_share(tun->esp, tun)) ||
+	    (tun->keepalive &&
+	     nla_put_u16(skb, ESPTUN_A_TUNNEL_KEEPALIVE, tun->keepalive)) ||
+	    (tun->dead_after &&
+	     (nla_put_u16(skb, ESPTUN_A_TUNNEL_DEAD_AFTER, tun->dead_after) ||
+	      nla_put_u8(skb, ESPTUN_A_TUNNEL_LIVENESS,
+			 test_bit(ESPTUN_TUN_DEAD, &tun->flags) ?
+			 ESPTUN_TUNNEL_STATE_DOWN : ESPTUN_TUNNEL_STATE_UP))) ||
+	    esptun_nl_put_pins(skb, tun))
 		goto cancel;
 	if (tun->family == AF_INET) {
 		if (nla_put_in_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV4, tun->local.v4) ||
@@ -442,15 +488,94 @@ static struct esptun_tunnel *esptun_nl_tunnel(struct esptun_dev *esp,
 	return tun;
 }
 
+/* PINS: every address once, unicast, at most ESPTUN_MAX_PINS. */
+static int esptun_nl_pins(struct genl_info *info, struct nlattr *pins,
+			  struct esptun_pin_list *pl)
+{
+	struct nlattr *a;
+	unsigned int i;
+	int rem;
+
+	pl->n = 0;
+	nla_for_each_nested(a, pins, rem) {
+		sa_family_t family = nla_type(a) == ESPTUN_A_PIN_IPV4 ? AF_INET :
+									AF_INET6;
+		union esptun_addr addr = { };
+		bool unicast;
+
+		if (family == AF_INET) {
+			addr.v4 = nla_get_in_addr(a);
+			unicast = !ipv4_is_zeronet(addr.v4) &&
+				  !ipv4_is_multicast(addr.v4) &&
+				  !ipv4_is_lbcast(addr.v4);
+		} else {
+			addr.v6 = nla_get_in6_addr(a);
+			unicast = !ipv6_addr_any(&addr.v6) &&
+				  !ipv6_addr_is_multicast(&addr.v6);
+		}
+		if (!unicast) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "pinned addresses must be unicast");
+			return -EINVAL;
+		}
+		for (i = 0; i < pl->n; i++) {
+			if (pl->family[i] == family &&
+			    esptun_addr_eq(family, &pl->addr[i], &addr)) {
+				NL_SET_ERR_MSG_ATTR(info->extack, a,
+						    "an address is pinned twice");
+				return -EINVAL;
+			}
+		}
+		if (pl->n == ESPTUN_MAX_PINS) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "a tunnel has at most 16 pinned addresses");
+			return -E2BIG;
+		}
+		pl->family[pl->n] = family;
+		pl->addr[pl->n++] = addr;
+	}
+	return 0;
+}
+
+/* The settings a tunnel request carries; absent ones are -1 or NULL. */
+static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
+				   struct esptun_tunnel_config *cfg,
+				   struct esptun_pin_list *pl)
+{
+	int ret;
+
+	cfg->weight = tb[ESPTUN_A_TUNNEL_WEIGHT] ?
+		      nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : -1;
+	cfg->admin_up = tb[ESPTUN_A_TUNNEL_ADMIN_STATE] ?
+			nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) : -1;
+	cfg->keepalive = tb[ESPTUN_A_TUNNEL_KEEPALIVE] ?
+			 nla_get_u16(tb[ESPTUN_A_TUNNEL_KEEPALIVE]) : -1;
+	cfg->dead_after = tb[ESPTUN_A_TUNNEL_DEAD_AFTER] ?
+			  nla_get_u16(tb[ESPTUN_A_TUNNEL_DEAD_AFTER]) : -1;
+	cfg->pins = NULL;
+	if (tb[ESPTUN_A_TUNNEL_PINS]) {
+		ret = esptun_nl_pins(info, tb[ESPTUN_A_TUNNEL_PINS], pl);
+		if (ret)
+			return ret;
+		cfg->pins = pl;
+	}
+	return 0;
+}
+
 static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
+	struct esptun_tunnel_config cfg;
 	union esptun_addr local, remote;
+	struct esptun_pin_list pins;
 	sa_family_t lfam, rfam;
 	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_tunnel_attrs(info, tb);
+	if (ret)
+		return ret;
+	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
 	if (ret)
 		return ret;
 	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_LOCAL_IPV4,
@@ -481,10 +606,7 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);
 	ret = esptun_tunnel_add(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]), lfam,
-				&local, &remote,
-				tb[ESPTUN_A_TUNNEL_WEIGHT] ?
-				nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : 1,
-				info->extack);
+				&local, &remote, &cfg, info->extack);
 	esptun_nl_unlock_dev(esp, ret);
 	return ret;
 }
@@ -514,11 +636,16 @@ static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info
 static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
+	struct esptun_tunnel_config cfg;
+	struct esptun_pin_list pins;
 	struct esptun_tunnel *tun;
 	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_tunnel_attrs(info, tb);
+	if (ret)
+		return ret;
+	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
 	if (ret)
 		return ret;
 	if (tb[ESPTUN_A_TUNNEL_LOCAL_IPV4] || tb[ESPTUN_A_TUNNEL_LOCAL_IPV6] ||
@@ -531,14 +658,7 @@ static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
-	if (tun)
-		esptun_tunnel_set(tun,
-				  tb[ESPTUN_A_TUNNEL_WEIGHT] ?
-				  nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : -1,
-				  tb[ESPTUN_A_TUNNEL_ADMIN_STATE] ?
-				  nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) : -1);
-	else
-		ret = -ENOENT;
+	ret = tun ? esptun_tunnel_set(tun, &cfg, info->extack) : -ENOENT;
 	esptun_nl_unlock_dev(esp, ret);
 	return ret;
 }
@@ -663,6 +783,55 @@ static const struct genl_ops esptun_genl_ops[] = {
 	},
 };
 
+static const struct genl_multicast_group esptun_mcgrps[] = {
+	{ .name = ESPTUN_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+};
+
+/**
+ * esptun_nl_tunnel_event() - multicast a tunnel's new state
+ * @tun: the tunnel, under RTNL
+ * @cause: enum esptun_state_cause
+ *
+ * To the namespace the device is in, where its administrator is.  Nothing
+ * while the device is being unregistered: that has its own announcement.
+ */
+void esptun_nl_tunnel_event(struct esptun_tunnel *tun, u8 cause)
+{
+	struct net_device *dev = tun->esp->dev;
+	struct net *net = dev_net(dev);
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+
+	ASSERT_RTNL();
+	if (dev->reg_state != NETREG_REGISTERED ||
+	    !genl_has_listeners(&esptun_genl_family, net, 0))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &esptun_genl_family, 0,
+			  ESPTUN_CMD_TUNNEL_STATE_NTF);
+	if (!hdr)
+		goto err;
+	if (nla_put_u32(msg, ESPTUN_A_IFINDEX, dev->ifindex) ||
+	    nla_put_string(msg, ESPTUN_A_IFNAME, dev->name))
+		goto err;
+	nest = nla_nest_start(msg, ESPTUN_A_TUNNEL);
+	if (!nest ||
+	    nla_put_u32(msg, ESPTUN_A_TUNNEL_ID, tun->id) ||
+	    nla_put_u8(msg, ESPTUN_A_TUNNEL_STATE,
+		       tun->up ? ESPTUN_TUNNEL_STATE_UP : ESPTUN_TUNNEL_STATE_DOWN) ||
+	    nla_put_u8(msg, ESPTUN_A_TUNNEL_CAUSE, cause))
+		goto err;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&esptun_genl_family, net, msg, 0, 0, GFP_KERNEL);
+	return;
+err:
+	nlmsg_free(msg);
+}
+
 static struct genl_family esptun_genl_family __ro_after_init = {
 	.name		= ESPTUN_FAMILY_NAME,
 	.version	= ESPTUN_FAMILY_VERSION,
@@ -671,6 +840,8 @@ static struct genl_family esptun_genl_family __ro_after_init = {
 	.parallel_ops	= true,
 	.ops		= esptun_genl_ops,
 	.n_ops		= ARRAY_SIZE(esptun_genl_ops),
+	.mcgrps		= esptun_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(esptun_mcgrps),
 	.module		= THIS_MODULE,
 };
 

@@ -2,7 +2,12 @@
 #ifndef _ESPTUN_NETLINK_H
 #define _ESPTUN_NETLINK_H
 
+#include <linux/types.h>
+
+struct esptun_tunnel;
+
 int esptun_genl_init(void);
+void esptun_nl_tunnel_event(struct esptun_tunnel *tun, u8 cause);
 void esptun_genl_uninit(void);
 
 #endif /* _ESPTUN_NETLINK_H */

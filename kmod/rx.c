@@ -26,6 +26,7 @@
 
 #include "device.h"
 #include "esp.h"
+#include "liveness.h"
 #include "rx.h"
 #include "sa.h"
 #include "tunnel.h"
@@ -96,6 +97,7 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_REPLAY);
 		goto out;
 	}
+	esptun_liveness_rx(tun);
 	if (esptun_esp_decap(skb, &nexthdr)) {
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
 		goto out;

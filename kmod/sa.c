@@ -11,10 +11,9 @@
 #include <linux/slab.h>
 
 #include "device.h"
+#include "main.h"
 #include "sa.h"
 #include "tunnel.h"
-
-static struct workqueue_struct *esptun_sa_wq;
 
 /* Under RCU (data path) or RTNL. */
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi)
@@ -82,7 +81,7 @@ void esptun_sa_put(struct esptun_sa *sa)
 	if (!refcount_dec_and_test(&sa->refcnt))
 		return;
 	INIT_RCU_WORK(&sa->rwork, esptun_sa_free_work);
-	queue_rcu_work(esptun_sa_wq, &sa->rwork);
+	queue_rcu_work(esptun_wq, &sa->rwork);
 }
 
 static struct crypto_aead *esptun_sa_aead(const u8 *key, unsigned int len,
@@ -203,7 +202,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		if (old)
 			esptun_sa_put(old);
 	}
-	esptun_device_update_carrier(tun->esp);
+	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
 	pr_debug("sa %08x: created\n", ntohl(sa->spi));
 	return 0;
 
@@ -231,7 +230,7 @@ void esptun_sa_del(struct esptun_sa *sa)
 	} else if (rtnl_dereference(tun->tx_sa) == sa) {
 		RCU_INIT_POINTER(tun->tx_sa, NULL);
 	}
-	esptun_device_update_carrier(tun->esp);
+	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
 	esptun_sa_put(sa);
 }
 
@@ -245,17 +244,4 @@ void esptun_sa_del_all(struct esptun_tunnel *tun)
 		esptun_sa_del(sa);
 	list_for_each_entry_safe(sa, tmp, &tun->rx_sas, tunnel_node)
 		esptun_sa_del(sa);
-}
-
-int __init esptun_sa_init(void)
-{
-	esptun_sa_wq = alloc_workqueue("esptun_sa", WQ_UNBOUND, 0);
-	return esptun_sa_wq ? 0 : -ENOMEM;
-}
-
-/* After every SA is gone: waits for pending frees. */
-void esptun_sa_uninit(void)
-{
-	rcu_barrier();
-	destroy_workqueue(esptun_sa_wq);
 }

@@ -72,8 +72,6 @@ void esptun_sa_del(struct esptun_sa *sa);
 void esptun_sa_del_all(struct esptun_tunnel *tun);
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
 void esptun_sa_put(struct esptun_sa *sa);
-int esptun_sa_init(void);
-void esptun_sa_uninit(void);
 
 static inline bool esptun_sa_get(struct esptun_sa *sa)
 {

@@ -10,6 +10,10 @@
 
 #include "device.h"
 #include "ecmp.h"
+#include "liveness.h"
+#include "main.h"
+#include "netlink.h"
+#include "pin.h"
 #include "sa.h"
 #include "tunnel.h"
 
@@ -60,8 +64,8 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
  * esptun_tunnel_usable() - can the tunnel carry traffic now?
  * @tun: the tunnel
  *
- * Usable means administratively up, with an outbound SA whose sequence
- * numbers are not used up.
+ * Usable means administratively up, not found dead by liveness, with an
+ * outbound SA whose sequence numbers are not used up.
  * Under RCU or RTNL.
  *
  * Return: true if usable.
@@ -70,13 +74,72 @@ bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 {
 	const struct esptun_sa *sa = rcu_dereference_rtnl(tun->tx_sa);
 
-	return READ_ONCE(tun->admin_up) && sa &&
+	return READ_ONCE(tun->admin_up) &&
+	       !test_bit(ESPTUN_TUN_DEAD, &tun->flags) && sa &&
 	       atomic64_read(&sa->seq) < esptun_sa_seq_max(sa);
+}
+
+/**
+ * esptun_tunnel_update() - announce a change of the tunnel's usability
+ * @tun: the tunnel, under RTNL
+ * @cause: enum esptun_state_cause, for the event
+ *
+ * Sends the state event if the tunnel started or stopped carrying traffic
+ * since the last one, and sets the device's carrier.
+ */
+void esptun_tunnel_update(struct esptun_tunnel *tun, u8 cause)
+{
+	bool up;
+
+	ASSERT_RTNL();
+	up = esptun_tunnel_usable(tun);
+	if (up != tun->up && !tun->dying) {
+		tun->up = up;
+		esptun_nl_tunnel_event(tun, cause);
+	}
+	esptun_device_update_carrier(tun->esp);
+}
+
+static void esptun_tunnel_state_work(struct work_struct *work)
+{
+	struct esptun_tunnel *tun = container_of(work, struct esptun_tunnel,
+						 state_work);
+	unsigned long causes;
+
+	rtnl_lock();
+	causes = xchg(&tun->kick, 0);
+	if (!tun->dying) {
+		esptun_tunnel_update(tun, causes & BIT(ESPTUN_STATE_CAUSE_LIVENESS) ?
+					  ESPTUN_STATE_CAUSE_LIVENESS :
+					  ESPTUN_STATE_CAUSE_SA);
+		/* Revived: watch for silence again. */
+		esptun_liveness_arm(tun);
+	}
+	rtnl_unlock();
+	esptun_tunnel_put(tun);
+}
+
+/**
+ * esptun_tunnel_kick() - have the tunnel's state announced soon
+ * @tun: the tunnel, found under RCU
+ * @cause: enum esptun_state_cause
+ *
+ * For the data path and the liveness timer, which cannot take RTNL.
+ */
+void esptun_tunnel_kick(struct esptun_tunnel *tun, u8 cause)
+{
+	set_bit(cause, &tun->kick);
+	/* Being freed: nobody to tell. */
+	if (!refcount_inc_not_zero(&tun->refcnt))
+		return;
+	if (!queue_work(esptun_wq, &tun->state_work))
+		esptun_tunnel_put(tun);
 }
 
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		      const union esptun_addr *local,
-		      const union esptun_addr *remote, u8 weight,
+		      const union esptun_addr *remote,
+		      const struct esptun_tunnel_config *cfg,
 		      struct netlink_ext_ack *extack)
 {
 	struct esptun_tunnel *tun, *pos;
@@ -103,7 +166,13 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 			       "a tunnel already joins these local and remote addresses");
 		return -EEXIST;
 	}
+	if (cfg->pins) {
+		ret = esptun_pin_check(esp, NULL, cfg->pins, extack);
+		if (ret)
+			return ret;
+	}
 
+	ret = -ENOMEM;
 	tun = kzalloc(sizeof(*tun), GFP_KERNEL);
 	if (!tun)
 		return -ENOMEM;
@@ -118,10 +187,15 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	tun->family = family;
 	tun->local = *local;
 	tun->remote = *remote;
-	tun->weight = weight;
-	tun->admin_up = true;
+	tun->weight = cfg->weight > 0 ? cfg->weight : 1;
+	tun->admin_up = cfg->admin_up != 0;
 	INIT_LIST_HEAD(&tun->rx_sas);
+	INIT_LIST_HEAD(&tun->pins);
+	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
+	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
+	if (cfg->pins && esptun_pin_set(tun, cfg->pins))
+		goto err_dst;
 	dev_hold(esp->dev);
 
 	/* Keep the list ordered by id: show and tunnel choice follow it. */
@@ -135,9 +209,12 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	list_add_tail_rcu(&tun->dev_node, where);
 	list_add_tail_rcu(&tun->net_node, &esptun_net(esp->link_net)->tunnels);
 	esptun_ecmp_rebuild(esp);
+	esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after);
 	pr_debug("tunnel %u: created\n", id);
 	return 0;
 
+err_dst:
+	dst_cache_destroy(&tun->dst_cache);
 err_stats:
 	free_percpu(tun->stats);
 err_free:
@@ -172,6 +249,14 @@ void esptun_tunnel_put(struct esptun_tunnel *tun)
 void esptun_tunnel_del(struct esptun_tunnel *tun)
 {
 	ASSERT_RTNL();
+	/* Pending state work sees this and leaves; the timer stops here. */
+	tun->dying = true;
+	esptun_liveness_stop(tun);
+	if (tun->up) {
+		tun->up = false;
+		esptun_nl_tunnel_event(tun, ESPTUN_STATE_CAUSE_DELETED);
+	}
+	esptun_pin_del_all(tun);
 	esptun_sa_del_all(tun);
 	list_del_rcu(&tun->dev_node);
 	list_del_rcu(&tun->net_node);
@@ -181,25 +266,43 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 }
 
 /**
- * esptun_tunnel_set() - change a tunnel's weight or administrative state
+ * esptun_tunnel_set() - change a tunnel's settings
  * @tun: the tunnel, under RTNL
- * @weight: the new weight, or -1 to keep it
- * @admin_up: 1 for up, 0 for down, -1 to keep it
+ * @cfg: what to change
+ * @extack: where to say why not
  *
  * Taking a tunnel down moves its flows to the others at once; bringing it
- * up brings them back.
+ * up brings them back.  Nothing changes unless everything can.
+ *
+ * Return: 0 or a negative errno.
  */
-void esptun_tunnel_set(struct esptun_tunnel *tun, int weight, int admin_up)
+int esptun_tunnel_set(struct esptun_tunnel *tun,
+		      const struct esptun_tunnel_config *cfg,
+		      struct netlink_ext_ack *extack)
 {
+	int ret;
+
 	ASSERT_RTNL();
-	if (weight >= 0 && weight != tun->weight) {
-		tun->weight = weight;
+	if (cfg->pins) {
+		ret = esptun_pin_check(tun->esp, tun, cfg->pins, extack);
+		if (!ret)
+			ret = esptun_pin_set(tun, cfg->pins);
+		if (ret)
+			return ret;
+	}
+	if (cfg->weight > 0 && cfg->weight != tun->weight) {
+		tun->weight = cfg->weight;
 		esptun_ecmp_rebuild(tun->esp);
 	}
-	if (admin_up >= 0) {
-		WRITE_ONCE(tun->admin_up, admin_up);
-		esptun_device_update_carrier(tun->esp);
+	if (cfg->keepalive >= 0 || cfg->dead_after >= 0) {
+		esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after);
+		esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_LIVENESS);
 	}
+	if (cfg->admin_up >= 0) {
+		WRITE_ONCE(tun->admin_up, cfg->admin_up);
+		esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_ADMIN);
+	}
+	return 0;
 }
 
 void esptun_tunnel_del_all(struct esptun_dev *esp)

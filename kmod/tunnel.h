@@ -5,12 +5,15 @@
 #include <linux/in6.h>
 #include <linux/netlink.h>
 #include <linux/refcount.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <net/dst_cache.h>
 #include <net/ipv6.h>
 
 #include "stats.h"
 
 struct esptun_dev;
+struct esptun_pin_list;
 struct esptun_sa;
 
 union esptun_addr {
@@ -30,11 +33,24 @@ union esptun_addr {
  * @remote: outer destination address
  * @weight: share of the device's flows, relative to the other tunnels
  * @admin_up: the user wants the tunnel to carry traffic
+ * @up: the state last announced (esptun_tunnel_update()), under RTNL
+ * @dying: unlinked; pending work leaves it alone (RTNL)
+ * @keepalive: seconds between ESP dummy packets, 0 for none
+ * @dead_after: seconds of silence after which the tunnel is dead, 0: never
+ * @flags: ESPTUN_TUN_DEAD: liveness says down (atomic bitops)
+ * @kick: causes (BIT(enum esptun_state_cause)) for @state_work to apply
+ * @last_rx: jiffies of the last authentic packet
+ * @last_keepalive: jiffies of the last dummy packet sent (timer only)
+ * @timer: sends keepalives and notices silence (liveness.c)
+ * @state_work: re-evaluates the state under RTNL for the data path and
+ *	the timer, which cannot take it; holds a reference while queued
+ * @pins: inner addresses pinned to this tunnel (esptun_pin.tun_node), RTNL
+ * @n_pins: entries in @pins
  * @tx_sa: the outbound SA, or NULL; replaced atomically (RCU; RTNL)
  * @rx_sas: inbound SAs (esptun_sa.tunnel_node), under RTNL
  * @dst_cache: per-CPU cache of the route to @remote
  * @stats: per-tunnel counters
- * @refcnt: held by the device's list and by each SA
+ * @refcnt: held by the device's list, by each SA and by queued work
  * @rcu: frees the tunnel after readers are done
  */
 struct esptun_tunnel {
@@ -47,6 +63,18 @@ struct esptun_tunnel {
 	union esptun_addr remote;
 	u8 weight;
 	bool admin_up;
+	bool up;
+	bool dying;
+	u16 keepalive;
+	u16 dead_after;
+	unsigned long flags;
+	unsigned long kick;
+	unsigned long last_rx;
+	unsigned long last_keepalive;
+	struct timer_list timer;
+	struct work_struct state_work;
+	struct list_head pins;
+	unsigned int n_pins;
 	struct esptun_sa __rcu *tx_sa;
 	struct list_head rx_sas;
 	struct dst_cache dst_cache;
@@ -54,6 +82,9 @@ struct esptun_tunnel {
 	refcount_t refcnt;
 	struct rcu_head rcu;
 };
+
+/* esptun_tunnel.flags */
+#define ESPTUN_TUN_DEAD		0
 
 /* @a, of @family, equals the address at @b (a __be32 or an in6_addr). */
 static inline bool esptun_addr_eq(sa_family_t family,
@@ -65,11 +96,33 @@ static inline bool esptun_addr_eq(sa_family_t family,
 }
 
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
+/**
+ * struct esptun_tunnel_config - what a request sets; -1 or NULL: unchanged
+ * (for a new tunnel: weight 1, up, no keepalive, no dead-after, no pins)
+ * @weight: 1-255
+ * @admin_up: 1 up, 0 down
+ * @keepalive: seconds between dummy packets, 0 for none
+ * @dead_after: seconds of silence before the tunnel is down, 0: never
+ * @pins: the pinned addresses, replacing the tunnel's
+ */
+struct esptun_tunnel_config {
+	int weight;
+	int admin_up;
+	int keepalive;
+	int dead_after;
+	const struct esptun_pin_list *pins;
+};
+
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		      const union esptun_addr *local,
-		      const union esptun_addr *remote, u8 weight,
+		      const union esptun_addr *remote,
+		      const struct esptun_tunnel_config *cfg,
 		      struct netlink_ext_ack *extack);
-void esptun_tunnel_set(struct esptun_tunnel *tun, int weight, int admin_up);
+int esptun_tunnel_set(struct esptun_tunnel *tun,
+		      const struct esptun_tunnel_config *cfg,
+		      struct netlink_ext_ack *extack);
+void esptun_tunnel_update(struct esptun_tunnel *tun, u8 cause);
+void esptun_tunnel_kick(struct esptun_tunnel *tun, u8 cause);
 void esptun_tunnel_del(struct esptun_tunnel *tun);
 void esptun_tunnel_del_all(struct esptun_dev *esp);
 void esptun_tunnel_put(struct esptun_tunnel *tun);

@@ -4,8 +4,11 @@
  * tunnel mode towards a tunnel's remote address.
  *
  *   esptun_xmit()         GSO packets are segmented here, never dropped
- *   esptun_tx_packet()    tunnel by flow hash (ecmp.c), path MTU: ICMP back when too big
- *                         with DF, fragmentation before encryption without
+ *   esptun_tx_packet()    tunnel by pinned destination (pin.c) or flow hash
+ *                         (ecmp.c), path MTU: ICMP back when too big with DF,
+ *                         fragmentation before encryption without
+ *   esptun_tx_encrypt()   the SA and its next sequence number; also for
+ *                         keepalives (liveness.c)
  *   esptun_esp_encrypt()  (esp.c) sequence number, trailer, AES-GCM
  *   esptun_tx_finish()    outer IP header (DSCP/ECN copied, DF as the inner
  *                         packet's, TTL 64), out through the transport netns
@@ -22,11 +25,14 @@
 #include "device.h"
 #include "ecmp.h"
 #include "esp.h"
+#include "pin.h"
 #include "sa.h"
 #include "tunnel.h"
 #include "tx.h"
 
 #define ESPTUN_TTL	64
+/* A dummy packet's trailer: padding, pad length, next header and ICV. */
+#define ESPTUN_TX_TAILROOM	(4 + ESPTUN_ICV_LEN)
 
 static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun)
 {
@@ -206,6 +212,104 @@ static void esptun_tx_done(struct crypto_async_request *req, int err)
 	local_bh_enable();
 }
 
+/**
+ * esptun_tx_encrypt() - ESP-encapsulate a packet on a tunnel and send it
+ * @tun: the tunnel
+ * @skb: the payload (an inner packet, or nothing for a dummy)
+ * @dst: the referenced route to the remote end; consumed
+ * @nexthdr: ESPTUN_NEXTHDR_* of the payload
+ * @tos: for the outer header
+ * @df: set DF in an outer IPv4 header
+ *
+ * Under RCU (BH); consumes @skb.
+ */
+static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
+			      struct dst_entry *dst, u8 nexthdr, u8 tos, bool df)
+{
+	struct esptun_dev *esp = tun->esp;
+	enum esptun_ctr why = ESPTUN_CTR_TX_ERRORS;
+	struct esptun_skb_cb *cb;
+	struct esptun_sa *sa;
+	u64 seq, max;
+	int ret;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		goto drop;
+	if (skb_cow_head(skb, ESPTUN_HEADROOM))
+		goto drop;
+	why = ESPTUN_CTR_TX_NO_TUNNEL;
+	sa = rcu_dereference_bh(tun->tx_sa);
+	if (unlikely(!sa || !esptun_sa_get(sa)))
+		goto drop;
+	/* Never past the last sequence number: without ESN, no wrap. */
+	max = esptun_sa_seq_max(sa);
+	seq = atomic64_fetch_add_unless(&sa->seq, 1, max);
+	if (unlikely(seq + 1 >= max)) {
+		if (seq == max) {
+			esptun_sa_put(sa);
+			why = ESPTUN_CTR_TX_SEQ_EXHAUSTED;
+			goto drop;
+		}
+		/* This packet took the last number: the tunnel is no longer
+		 * usable; have that announced.
+		 */
+		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
+	}
+
+	/* The route travels with the packet: looked up once, used after
+	 * encryption, released by esptun_tx_finish().
+	 */
+	cb = ESPTUN_CB(skb);
+	memset(cb, 0, sizeof(*cb));
+	cb->sa = sa;
+	cb->dst = dst;
+	cb->seq = seq + 1;
+	cb->inner_len = skb->len;
+	cb->tos = tos;
+	cb->df = df;
+	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
+	if (ret == -EINPROGRESS || ret == -EBUSY)
+		return;
+	esptun_tx_finish(skb, ret);
+	return;
+
+drop:
+	dst_release(dst);
+	esptun_tx_drop(esp, tun, skb, why);
+}
+
+/**
+ * esptun_tx_keepalive() - send an ESP dummy packet on a tunnel
+ * @tun: the tunnel
+ *
+ * RFC 4303 2.6: next header 59, no payload; the peer authenticates and
+ * discards it.  Not sent without an outbound SA or while the tunnel is
+ * administratively down.  Under RCU (BH).
+ */
+void esptun_tx_keepalive(struct esptun_tunnel *tun)
+{
+	struct esptun_dev *esp = tun->esp;
+	struct dst_entry *dst;
+	struct sk_buff *skb;
+
+	if (!READ_ONCE(tun->admin_up) || !rcu_access_pointer(tun->tx_sa))
+		return;
+	skb = alloc_skb(ESPTUN_HEADROOM + ESPTUN_TX_TAILROOM, GFP_ATOMIC);
+	if (!skb) {
+		esptun_stats_inc(esp->stats, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	skb_reserve(skb, ESPTUN_HEADROOM);
+	skb_reset_network_header(skb);
+	skb->dev = esp->dev;
+	dst = esptun_tx_route(tun);
+	if (IS_ERR(dst)) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	esptun_tx_encrypt(tun, skb, dst, ESPTUN_NEXTHDR_DUMMY, 0, false);
+}
+
 static int esptun_tx_frag_out(struct net *net, struct sock *sk,
 			      struct sk_buff *skb);
 
@@ -248,14 +352,10 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 {
 	struct esptun_dev *esp = netdev_priv(dev);
 	struct esptun_tunnel *tun;
-	enum esptun_ctr why;
-	struct esptun_skb_cb *cb;
 	struct dst_entry *dst;
-	struct esptun_sa *sa;
 	u8 nexthdr, dsfield;
-	int mtu, ret;
 	bool df;
-	u64 seq;
+	int mtu;
 
 	if (skb->protocol == htons(ETH_P_IP) &&
 	    pskb_network_may_pull(skb, sizeof(struct iphdr)) &&
@@ -274,10 +374,19 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 		return;
 	}
 
-	tun = esptun_ecmp_pick(esp, skb_get_hash(skb));
-	if (unlikely(!tun)) {
-		esptun_tx_no_tunnel(esp, skb);
-		return;
+	tun = esptun_pin_lookup(esp, skb);
+	if (unlikely(tun)) {
+		/* Pinned: this tunnel or nothing. */
+		if (!esptun_tunnel_usable(tun)) {
+			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_NO_TUNNEL);
+			return;
+		}
+	} else {
+		tun = esptun_ecmp_pick(esp, skb_get_hash(skb));
+		if (unlikely(!tun)) {
+			esptun_tx_no_tunnel(esp, skb);
+			return;
+		}
 	}
 	dst = esptun_tx_route(tun);
 	if (IS_ERR(dst)) {
@@ -294,44 +403,8 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 		}
 		df = false;
 	}
-
-	why = ESPTUN_CTR_TX_ERRORS;
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
-		goto drop;
-	if (skb_cow_head(skb, ESPTUN_HEADROOM))
-		goto drop;
-	why = ESPTUN_CTR_TX_NO_TUNNEL;
-	sa = rcu_dereference_bh(tun->tx_sa);
-	if (unlikely(!sa || !esptun_sa_get(sa)))
-		goto drop;
-	/* Never past the last sequence number: without ESN, no wrap. */
-	seq = atomic64_fetch_add_unless(&sa->seq, 1, esptun_sa_seq_max(sa));
-	if (unlikely(seq == esptun_sa_seq_max(sa))) {
-		esptun_sa_put(sa);
-		why = ESPTUN_CTR_TX_SEQ_EXHAUSTED;
-		goto drop;
-	}
-
-	/* The route travels with the packet: looked up once, used after
-	 * encryption, released by esptun_tx_finish().
-	 */
-	cb = ESPTUN_CB(skb);
-	memset(cb, 0, sizeof(*cb));
-	cb->sa = sa;
-	cb->dst = dst;
-	cb->seq = seq + 1;
-	cb->inner_len = skb->len;
-	cb->tos = INET_ECN_encapsulate(dsfield, dsfield);
-	cb->df = df;
-	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
-	if (ret == -EINPROGRESS || ret == -EBUSY)
-		return;
-	esptun_tx_finish(skb, ret);
-	return;
-
-drop:
-	dst_release(dst);
-	esptun_tx_drop(esp, tun, skb, why);
+	esptun_tx_encrypt(tun, skb, dst, nexthdr,
+			  INET_ECN_encapsulate(dsfield, dsfield), df);
 }
 
 /* ip_do_fragment() output: each fragment, now small enough. */

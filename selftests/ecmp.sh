@@ -1,72 +1,31 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# One device, several tunnels: flows spread by hash in proportion to the
-# weights, a flow never splits, a tunnel taken down hands over only its own
-# flows (and gets them back), the carrier follows the usable tunnels.
+# One device, several tunnels against XFRM endpoints (the AWS-shaped
+# topology of aws.sh): flows spread by hash in proportion to the weights, a
+# flow never splits, a tunnel taken down (by the user or by losing its
+# outbound SA) hands over only its own flows and gets them back, with an
+# event each time; the carrier follows the usable tunnels.
+#
+# Shares are measured over thousands of flows: with a uniform hash the
+# share of 64 flows on one of two tunnels falls outside 40/60 in about 11%
+# of runs (binomial, sd 6.25%), a property of hashing, not of esptun.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/topology.sh"
+. "$(dirname "$0")/aws.sh"
 require_module
+FLOWS=$ESPTUN_REPO/selftests/flows.py
 
-topo_setup 4
-# Three more endpoints on the peer, like AWS's second tunnel and a second
-# connection; inbound policies accept any of them.
-ip -n peer xfrm policy flush
-ip -n peer xfrm policy add src 172.16.1.0/24 dst 172.16.0.0/24 dir out \
-	tmpl src $PEER_OUT dst $GW_OUT proto esp mode tunnel
-ip -n peer xfrm policy add src 172.16.0.0/24 dst 172.16.1.0/24 dir in \
-	tmpl proto esp mode tunnel
-for i in 2 3 4; do
-	ip -n peer addr add 10.0.0.$((i + 1))/24 dev veth0
-	gw esptun tunnel add esp0 id $i local $GW_OUT remote 10.0.0.$((i + 1)) ||
-		fail "tunnel add $i"
-	gw esptun sa add esp0 tunnel $i dir out spi $((0x1000 + i)) key $KEY_OUT ||
-		fail "sa add $i"
-	peer_xfrm_state $((0x1000 + i)) $GW_OUT 10.0.0.$((i + 1)) $KEY_OUT
-done
-check_eq "4 tunnels up, weight 1" \
-	"$(jget '[(x["id"], x["state"], x["weight"]) for x in d["tunnels"]]')" \
-	"[(1, 'up', 1), (2, 'up', 1), (3, 'up', 1), (4, 'up', 1)]"
+aws_setup 4
+lan_aws "$FLOWS" sink $LAN_AWS &
+check_eq "4 tunnels up, weight 1, each pinned to its inside address" \
+	"$(tjget '[(x["id"], x["state"], x["weight"], x["pins"]) for x in d["tunnels"]]')" \
+	"[(1, 'up', 1, ['169.254.10.1']), (2, 'up', 1, ['169.254.11.1']), (3, 'up', 1, ['169.254.12.1']), (4, 'up', 1, ['169.254.13.1'])]"
+check_eq "equal weights: each tunnel's share is a quarter (show)" \
+	"$(tjget '[round(x["share"], 2) for x in d["tunnels"]]')" "[0.25, 0.25, 0.25, 0.25]"
+check "LAN to LAN through the tunnels" lan_gw ping -q -c 3 -i 0.2 -W 2 $LAN_AWS
+monitor_start
 
-cat > /tmp/flows.py <<'PY'
-import json, socket, subprocess, sys
-
-def counters():
-    out = subprocess.run(["esptun", "show", "esp0", "--json"],
-                         capture_output=True, text=True, check=True).stdout
-    return {t["id"]: t["tx_packets"] for t in json.loads(out)[0]["tunnels"]}
-
-def send(port, n=1):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("172.16.0.1", port))
-    for _ in range(n):
-        s.sendto(b"x" * 32, ("172.16.1.1", 9))
-    s.close()
-
-def spread(nflows):
-    before = counters()
-    for p in range(20000, 20000 + nflows):
-        send(p)
-    after = counters()
-    total = sum(after[t] - before[t] for t in after)
-    print(" ".join("%d:%.3f" % (t, (after[t] - before[t]) / total)
-                   for t in sorted(after)))
-
-def mapping(nflows, n=1):
-    res = []
-    for p in range(30000, 30000 + nflows):
-        before = counters()
-        send(p, n)
-        after = counters()
-        moved = [(t, after[t] - before[t]) for t in after if after[t] != before[t]]
-        res.append(moved[0][0] if len(moved) == 1 and moved[0][1] == n else -1)
-    print(" ".join(map(str, res)))
-
-{"spread": lambda: spread(int(sys.argv[2])),
- "map": lambda: mapping(int(sys.argv[2]), int(sys.argv[3]))}[sys.argv[1]]()
-PY
-flows() { gw python3 /tmp/flows.py "$@"; }
+flows() { lan_gw "$FLOWS" "$1" $LAN_GW $LAN_AWS "${@:2}"; }
 # share_ok "1:0.49 2:0.51" ID LOW HIGH
 share_ok() {
 	python3 -c 'import sys
@@ -76,6 +35,7 @@ sys.exit(not float(sys.argv[3]) <= float(s[sys.argv[2]]) <= float(sys.argv[4]))'
 
 gw esptun tunnel set esp0 id 3 down
 gw esptun tunnel set esp0 id 4 down
+check "admin down is announced" monitor_wait '"tunnel":4,"state":"down","cause":"admin"'
 s=$(flows spread 4096)
 log "2 tunnels, 4096 flows: $s"
 if share_ok "$s" 1 0.4 0.6 && share_ok "$s" 2 0.4 0.6; then
@@ -86,7 +46,10 @@ fi
 
 gw esptun tunnel set esp0 id 3 up weight 2
 gw esptun tunnel set esp0 id 4 up weight 4
-check_eq "weights 1,1,2,4" "$(jget '[x["weight"] for x in d["tunnels"]]')" "[1, 1, 2, 4]"
+check "admin up is announced" monitor_wait '"tunnel":4,"state":"up","cause":"admin"'
+check_eq "weights 1,1,2,4" "$(tjget '[x["weight"] for x in d["tunnels"]]')" "[1, 1, 2, 4]"
+check_eq "shares in show follow the weights" \
+	"$(tjget '[round(x["share"], 3) for x in d["tunnels"]]')" "[0.125, 0.125, 0.25, 0.5]"
 s=$(flows spread 8192)
 log "weights 1,1,2,4, 8192 flows: $s"
 ok=1
@@ -99,62 +62,83 @@ else
 	fail "shares off by more than 10%: $s"
 fi
 
-m0=$(flows map 48 3)
-check_eq "no flow's packets split across tunnels (48 flows, 3 packets each)" \
-	"$(tr ' ' '\n' <<<"$m0" | grep -c -- '-1')" 0
-m1=$(flows map 48 1)
-check_eq "flows stay on their tunnel" "$m1" "$m0"
+m0=$(flows map 64 10)
+check_eq "no flow's packets split across tunnels (64 flows, 10 packets each)" \
+	"$(tr ' ' '\n' <<<"$m0" | grep -c -- '^-1$')" 0
+check_eq "every flow arrived" "$(tr ' ' '\n' <<<"$m0" | grep -c -- '^0$')" 0
+check_eq "flows stay on their tunnel" "$(flows map 64 1)" "$m0"
+
+# moved_only BEFORE AFTER ID: exactly tunnel ID's flows moved, none to it.
+moved_only() {
+	python3 -c 'import sys
+a, b, t = sys.argv[1].split(), sys.argv[2].split(), sys.argv[3]
+print(all((x == y) != (x == t) for x, y in zip(a, b)) and t not in b and t in a)' "$@"
+}
 
 # Down: only tunnel 4's flows move, and they come back when it is up.
 gw esptun tunnel set esp0 id 4 down
-m2=$(flows map 48 1)
-moved=$(python3 -c 'import sys
-a, b = sys.argv[1].split(), sys.argv[2].split()
-print(all((x == y) != (x == "4") for x, y in zip(a, b)), "4" in b)' "$m0" "$m2")
-check_eq "tunnel 4 down: exactly its flows moved, none to it" "$moved" "True False"
+check_eq "tunnel 4 down: its share is 0, the others' grow" \
+	"$(tjget '[round(x["share"], 2) for x in d["tunnels"]]')" "[0.25, 0.25, 0.5, 0.0]"
+check_eq "tunnel 4 down: exactly its flows moved, none to it" \
+	"$(moved_only "$m0" "$(flows map 64 1)" 4)" True
 gw esptun tunnel set esp0 id 4 up
-check_eq "tunnel 4 up: its flows came back, no other moved" "$(flows map 48 1)" "$m0"
+check_eq "tunnel 4 up: its flows came back, no other moved" "$(flows map 64 1)" "$m0"
 
-# Failover under a stream of pings: loss bounded by what was in flight.
-tid=$(python3 -c 'import sys; print(sys.argv[1].split()[0])' "$m0")
-before=$(jget '[x["tx_packets"] for x in d["tunnels"]]')
-gw ping -q -c 1 -W 2 $PEER4 >/dev/null
+# Losing the outbound SA does the same, with an event saying so.
+gw esptun sa del esp0 dir out spi 0x1002
+check "SA removal is announced" monitor_wait '"tunnel":2,"state":"down","cause":"sa"'
+check_eq "tunnel 2 without outbound SA: exactly its flows moved" \
+	"$(moved_only "$m0" "$(flows map 64 1)" 2)" True
+gw esptun sa add esp0 tunnel 2 dir out spi 0x1012 key "$(aws_key out 2)" seq 0
+aws ip xfrm state del src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1002
+aws ip xfrm state add src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1012 \
+	mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key out 2)" 128 if_id 2
+check "a new SA is announced" monitor_wait '"tunnel":2,"state":"up","cause":"sa"'
+check_eq "tunnel 2 with a new SA: its flows came back" "$(flows map 64 1)" "$m0"
+
+# Failover under 1,000 pings a second for 10 s: the loss is what was in
+# flight on the tunnel when it went down.
+before=$(tjget '[x["tx_packets"] for x in d["tunnels"]]')
+lan_gw ping -q -c 1 -W 2 $LAN_AWS >/dev/null
 ping_tun=$(python3 -c 'import sys, ast
 a, b = ast.literal_eval(sys.argv[1]), ast.literal_eval(sys.argv[2])
-print([i + 1 for i in range(len(a)) if b[i] != a[i]][0])' "$before" "$(jget '[x["tx_packets"] for x in d["tunnels"]]')")
+print([i + 1 for i in range(len(a)) if b[i] != a[i]][0])' "$before" \
+	"$(tjget '[x["tx_packets"] for x in d["tunnels"]]')")
 log "the ping flow uses tunnel $ping_tun"
-gw ping -q -i 0.005 -c 1000 -W 1 $PEER4 > /tmp/ping.$$ 2>&1 &
+out=$(mktemp)
+lan_gw ping -q -i 0.001 -c 10000 -W 1 $LAN_AWS > "$out" 2>&1 &
 pid=$!
-sleep 2
-gw esptun tunnel set esp0 id $ping_tun down
-sleep 2
-gw esptun tunnel set esp0 id $ping_tun up
+sleep 3
+gw esptun tunnel set esp0 id "$ping_tun" down
+sleep 3
+gw esptun tunnel set esp0 id "$ping_tun" up
 wait $pid
-lost=$((1000 - $(grep -o '[0-9]* received' /tmp/ping.$$ | cut -d' ' -f1)))
-rm -f /tmp/ping.$$
-log "pings lost across down and up of tunnel $ping_tun: $lost of 1000"
-if [ "$lost" -le 2 ]; then
-	pass "failover and failback lose at most 2 of 1000 pings ($lost)"
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
+received=$(grep -o '[0-9]* received' "$out" | cut -d' ' -f1)
+rm -f "$out"
+lost=$((sent - received))
+log "pings lost across down and up of tunnel $ping_tun: $lost of $sent"
+if [ "$sent" -ge 9000 ] && [ "$lost" -le 5 ]; then
+	pass "failover and failback under 1,000 pings/s lose at most 5 ($lost of $sent)"
 else
-	fail "failover lost $lost of 1000 pings"
+	fail "failover lost $lost of $sent pings"
 fi
 
 # No usable tunnel: carrier off, nothing leaves; back with the first one.
 # (Once the carrier is off the kernel's noop qdisc discards packets before
 # esptun sees them: tx_carrier_errors counts only those it did see.)
 for i in 1 2 3 4; do gw esptun tunnel set esp0 id $i down; done
-check_eq "all tunnels down: no carrier" "$(ip -n gw -o link show esp0 | grep -c NO-CARRIER)" 1
-before=$(jget 'sum(x["tx_packets"] for x in d["tunnels"])')
-check_err "pings get no answer" "100% packet loss" gw ping -c 3 -i 0.1 -W 1 $PEER4
-check_eq "and none was sent" "$(jget 'sum(x["tx_packets"] for x in d["tunnels"])')" "$before"
-check_eq "drops seen by esptun are carrier errors" \
-	"$(link_stat gw esp0 tx.carrier_errors)" "$(jget 'd["stats"]["tx_no_tunnel"]')"
+check_eq "all tunnels down: no carrier" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 1
+before=$(tjget 'sum(x["tx_packets"] for x in d["tunnels"])')
+check_err "pings get no answer" "100% packet loss" lan_gw ping -c 3 -i 0.1 -W 1 $LAN_AWS
+check_eq "and none was sent" "$(tjget 'sum(x["tx_packets"] for x in d["tunnels"])')" "$before"
 gw esptun tunnel set esp0 id 2 up
-check_eq "one tunnel up: carrier back" "$(ip -n gw -o link show esp0 | grep -c NO-CARRIER)" 0
-check "and traffic flows" gw ping -q -c 3 -i 0.1 -W 2 $PEER4
+check_eq "one tunnel up: carrier back" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 0
+check "and traffic flows" lan_gw ping -q -c 3 -i 0.1 -W 2 $LAN_AWS
 check_err "set without a change" "nothing to set" gw esptun tunnel set esp0 id 2
 check_err "weight 0" "weight must be 1-255" gw esptun tunnel set esp0 id 2 weight 0
 check_err "addresses cannot change" "unknown argument" \
 	gw esptun tunnel set esp0 id 2 remote 10.0.0.9
-rm -f /tmp/flows.py
+monitor_stop
+kill %1 2>/dev/null
 finish

@@ -15,6 +15,10 @@ trailers, the way no correct stack would.
       Prints the hex of an authentic ESP payload: an ICMP echo from SRC to
       DST (inner), padded with N bytes (default: minimal), with a wrong
       padding byte or next-header value when asked.
+  esptool.py open KEY HEX
+      Authenticates and decrypts the ESP payload HEX (no ESN) and prints
+      JSON: next (next header), pad (padding length), payload (its length);
+      exits 1 if the ICV does not verify.
 """
 import json
 import socket
@@ -133,6 +137,24 @@ def build(argv):
     return 0
 
 
+def open_esp(key, hexdata):
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = bytes.fromhex(key[2:] if key.startswith("0x") else key)
+    esp = bytes.fromhex(hexdata)
+    hdr, iv = esp[:8], esp[8:16]
+    try:
+        plain = AESGCM(key[:-4]).decrypt(key[-4:] + iv, esp[16:], hdr)
+    except InvalidTag:
+        print("ICV does not verify", file=sys.stderr)
+        return 1
+    padlen, nexthdr = plain[-2], plain[-1]
+    print(json.dumps({"next": nexthdr, "pad": padlen,
+                      "payload": len(plain) - 2 - padlen}))
+    return 0
+
+
 def main(argv):
     if len(argv) >= 4 and argv[0] == "capture":
         return capture(argv[1], int(argv[2]), float(argv[3]),
@@ -141,6 +163,8 @@ def main(argv):
         return send(argv[1], argv[2])
     if len(argv) >= 4 and argv[0] == "build":
         return build(argv[1:])
+    if len(argv) == 3 and argv[0] == "open":
+        return open_esp(argv[1], argv[2])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -22,13 +22,21 @@ static const struct esptun_cmd commands[] = {
 	  "show [DEV] [--json]\n"
 	  "    Show esptun devices (all of them, or DEV), their tunnels and SAs.\n" },
 	{ "tunnel", cmd_tunnel,
-	  "tunnel add DEV id ID local ADDR remote ADDR [weight N]\n"
-	  "       %s tunnel set DEV id ID [up|down] [weight N]\n"
+	  "tunnel add DEV id ID local ADDR remote ADDR [weight N] [pin ADDR]...\n"
+	  "                    [keepalive S] [dead-after S]\n"
+	  "       %s tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...\n"
+	  "                    [keepalive S] [dead-after S]\n"
 	  "       %s tunnel del DEV id ID\n"
 	  "    Add, change or delete a tunnel: a pair of outer addresses (IPv4\n"
 	  "    or IPv6).  Flows are spread over the usable tunnels by their hash,\n"
 	  "    in proportion to the weights (1-255, default 1); a tunnel taken\n"
-	  "    down hands its flows to the others until it is up again.\n" },
+	  "    down hands its flows to the others until it is up again.\n"
+	  "    pin: inner destinations (e.g. a BGP neighbour) sent through this\n"
+	  "    tunnel only, dropped while it is down (at most 16; on set they\n"
+	  "    replace the tunnel's, \"pin none\" removes them).  keepalive: an\n"
+	  "    ESP dummy packet every S seconds.  dead-after: the tunnel is down\n"
+	  "    after S seconds without an authentic packet, up with the next.\n"
+	  "    0 turns either off.\n" },
 	{ "sa", cmd_sa,
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
 	  "       %s sa del DEV dir in|out spi SPI\n"
@@ -38,6 +46,11 @@ static const struct esptun_cmd commands[] = {
 	  "    holding the hex, or - (hex on stdin).  SPI: decimal or 0x hex.\n"
 	  "    replay-window: 0-4096 packets (default 1024).  seq: the last\n"
 	  "    sequence number used (outbound); the next packet carries seq+1.\n" },
+	{ "monitor", cmd_monitor,
+	  "monitor [--json]\n"
+	  "    Print tunnel state events as they happen, one a line: the\n"
+	  "    device, the tunnel, up or down, and why (admin, liveness, sa,\n"
+	  "    deleted).\n" },
 	{ "help", NULL,
 	  "help [COMMAND]\n"
 	  "    Show usage of all commands, or of COMMAND.\n" },

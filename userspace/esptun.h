@@ -40,5 +40,6 @@ int parse_key(const char *s, uint8_t *key, size_t max, size_t *len);
 int cmd_show(int argc, char **argv);
 int cmd_tunnel(int argc, char **argv);
 int cmd_sa(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif

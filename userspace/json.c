@@ -65,6 +65,13 @@ void json_u64(struct json *j, const char *key, uint64_t val)
 	fprintf(j->out, "%" PRIu64, val);
 }
 
+/* Fractions, to 6 decimals (the precision the kernel reports). */
+void json_double(struct json *j, const char *key, double val)
+{
+	json_member(j, key);
+	fprintf(j->out, "%.6f", val);
+}
+
 void json_bool(struct json *j, const char *key, int val)
 {
 	json_member(j, key);

@@ -20,6 +20,7 @@ void json_open(struct json *j, const char *key, char bracket);
 void json_close(struct json *j, char bracket);
 void json_str(struct json *j, const char *key, const char *val);
 void json_u64(struct json *j, const char *key, uint64_t val);
+void json_double(struct json *j, const char *key, double val);
 void json_bool(struct json *j, const char *key, int val);
 void json_end(struct json *j);
 

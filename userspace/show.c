@@ -41,6 +41,12 @@ struct tunnel_info {
 	int up;
 	int admin_up;
 	unsigned int weight;
+	uint32_t share;		/* millionths of the hashed flows */
+	unsigned int keepalive;
+	unsigned int dead_after;
+	int dead;
+	char pins[16][INET6_ADDRSTRLEN];
+	int npins;
 	uint64_t st[NSTATS];
 	struct sa_info *sas;
 	size_t nsas;
@@ -144,6 +150,24 @@ static int parse_tunnel(struct nlattr *nest, struct dev_info *d)
 		      nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) == ESPTUN_TUNNEL_STATE_UP;
 	t->weight = tb[ESPTUN_A_TUNNEL_WEIGHT] ?
 		    nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : 1;
+	if (tb[ESPTUN_A_TUNNEL_SHARE])
+		t->share = nla_get_u32(tb[ESPTUN_A_TUNNEL_SHARE]);
+	if (tb[ESPTUN_A_TUNNEL_KEEPALIVE])
+		t->keepalive = nla_get_u16(tb[ESPTUN_A_TUNNEL_KEEPALIVE]);
+	if (tb[ESPTUN_A_TUNNEL_DEAD_AFTER])
+		t->dead_after = nla_get_u16(tb[ESPTUN_A_TUNNEL_DEAD_AFTER]);
+	t->dead = tb[ESPTUN_A_TUNNEL_LIVENESS] &&
+		  nla_get_u8(tb[ESPTUN_A_TUNNEL_LIVENESS]) == ESPTUN_TUNNEL_STATE_DOWN;
+	if (tb[ESPTUN_A_TUNNEL_PINS]) {
+		nla_for_each_nested(a, tb[ESPTUN_A_TUNNEL_PINS], rem) {
+			if (t->npins == (int)(sizeof(t->pins) / sizeof(t->pins[0])))
+				break;
+			if (nla_type(a) == ESPTUN_A_PIN_IPV4)
+				addr_str(a, NULL, t->pins[t->npins++]);
+			else if (nla_type(a) == ESPTUN_A_PIN_IPV6)
+				addr_str(NULL, a, t->pins[t->npins++]);
+		}
+	}
 	parse_stats(tb[ESPTUN_A_TUNNEL_STATS], t->st);
 	nla_for_each_nested(a, nest, rem) {
 		if (nla_type(a) != ESPTUN_A_TUNNEL_SA)
@@ -237,9 +261,24 @@ static void print_human(const struct dev_list *list)
 		for (j = 0; j < d->ntunnels; j++) {
 			const struct tunnel_info *t = &d->tunnels[j];
 
-			printf("\ntunnel %u: %s -> %s  %s%s  weight %u\n", t->id,
-			       t->local, t->remote, t->up ? "up" : "down",
-			       t->admin_up ? "" : " (admin)", t->weight);
+			printf("\ntunnel %u: %s -> %s  %s%s  weight %u  share %.1f%%\n",
+			       t->id, t->local, t->remote, t->up ? "up" : "down",
+			       !t->admin_up ? " (admin)" : t->dead ? " (liveness)" : "",
+			       t->weight, t->share / 10000.0);
+			if (t->npins) {
+				printf("  pinned:");
+				for (k = 0; k < (size_t)t->npins; k++)
+					printf("%s %s", k ? "," : "", t->pins[k]);
+				putchar('\n');
+			}
+			if (t->keepalive || t->dead_after) {
+				printf("  liveness:");
+				if (t->keepalive)
+					printf(" keepalive %us", t->keepalive);
+				if (t->dead_after)
+					printf(" dead-after %us", t->dead_after);
+				putchar('\n');
+			}
 			printf("  transfer: %" PRIu64 " packets (%" PRIu64
 			       " B) received, %" PRIu64 " packets (%" PRIu64
 			       " B) sent\n", ST(t->st, RX_PACKETS),
@@ -324,6 +363,15 @@ static void print_json(const struct dev_list *list)
 			json_str(&j, "state", t->up ? "up" : "down");
 			json_str(&j, "admin", t->admin_up ? "up" : "down");
 			json_u64(&j, "weight", t->weight);
+			json_double(&j, "share", t->share / 1e6);
+			json_open(&j, "pins", '[');
+			for (s = 0; s < (size_t)t->npins; s++)
+				json_str(&j, NULL, t->pins[s]);
+			json_close(&j, ']');
+			json_u64(&j, "keepalive", t->keepalive);
+			json_u64(&j, "dead_after", t->dead_after);
+			if (t->dead_after)
+				json_str(&j, "liveness", t->dead ? "down" : "up");
 			json_stats(&j, t->st);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * esptun tunnel add DEV id ID local ADDR remote ADDR [weight N]
- * esptun tunnel set DEV id ID [up|down] [weight N]
+ * esptun tunnel add DEV id ID local ADDR remote ADDR [weight N] [pin ADDR]...
+ *                   [keepalive S] [dead-after S]
+ * esptun tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...
+ *                   [keepalive S] [dead-after S]
  * esptun tunnel del DEV id ID
  */
 #include <netinet/in.h>
@@ -20,6 +22,48 @@ static int put_addr(struct nl_msg *msg, int family, const void *addr,
 
 enum { ADD, SET, DEL };
 
+/* As many as the kernel takes per tunnel (kmod/pin.h). */
+#define MAX_PINS 16
+
+struct pins {
+	int given;		/* "pin" appeared: replace the tunnel's pins */
+	int n;
+	int family[MAX_PINS];
+	uint8_t addr[MAX_PINS][16];
+};
+
+static int parse_pin(struct pins *p, int verb, const char *val)
+{
+	p->given = 1;
+	if (verb == SET && !strcmp(val, "none"))
+		return 0;
+	if (p->n == MAX_PINS)
+		return fail("tunnel: at most %d pinned addresses", MAX_PINS);
+	if (parse_addr("pin", val, &p->family[p->n], p->addr[p->n]))
+		return 1;
+	p->n++;
+	return 0;
+}
+
+static int put_pins(struct nl_msg *msg, const struct pins *p)
+{
+	struct nlattr *nest;
+	int i;
+
+	if (!p->given)
+		return 0;
+	nest = nla_nest_start(msg, ESPTUN_A_TUNNEL_PINS);
+	if (!nest)
+		return -1;
+	for (i = 0; i < p->n; i++)
+		if (put_addr(msg, p->family[i], p->addr[i], ESPTUN_A_PIN_IPV4,
+			     ESPTUN_A_PIN_IPV6))
+			return -1;
+	/* Empty means "no pins": libnl would otherwise drop the nest. */
+	nla_nest_end_keep_empty(msg, nest);
+	return 0;
+}
+
 static const int cmds[] = {
 	[DEL] = ESPTUN_CMD_TUNNEL_DEL,
 	[ADD] = ESPTUN_CMD_TUNNEL_NEW,
@@ -29,6 +73,8 @@ static const int cmds[] = {
 int cmd_tunnel(int argc, char **argv)
 {
 	int verb, lfam = 0, rfam = 0, have_id = 0, weight = -1, admin = -1, i, ret;
+	int keepalive = -1, dead_after = -1;
+	struct pins pins = { 0 };
 	uint8_t local[16], remote[16];
 	const char *local_s = NULL, *remote_s = NULL, *dev;
 	struct esptun_nl nl;
@@ -44,7 +90,7 @@ int cmd_tunnel(int argc, char **argv)
 	dev = argv[2];
 	for (i = 3; i < argc; i++) {
 		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		uint32_t w;
+		uint32_t w, secs;
 
 		if (verb == SET && (!strcmp(key, "up") || !strcmp(key, "down"))) {
 			admin = !strcmp(key, "up");
@@ -62,6 +108,17 @@ int cmd_tunnel(int argc, char **argv)
 			if (!w)
 				return fail("tunnel %s: weight must be 1-255", argv[1]);
 			weight = (int)w;
+		} else if (verb != DEL && !strcmp(key, "pin")) {
+			if (parse_pin(&pins, verb, val))
+				return 1;
+		} else if (verb != DEL && !strcmp(key, "keepalive")) {
+			if (parse_u32("keepalive", val, 65535, &secs))
+				return 1;
+			keepalive = (int)secs;
+		} else if (verb != DEL && !strcmp(key, "dead-after")) {
+			if (parse_u32("dead-after", val, 65535, &secs))
+				return 1;
+			dead_after = (int)secs;
 		} else if (verb == ADD && !strcmp(key, "local")) {
 			if (parse_addr("local", val, &lfam, local))
 				return 1;
@@ -79,8 +136,9 @@ int cmd_tunnel(int argc, char **argv)
 		return fail("tunnel %s: id is required", argv[1]);
 	if (verb == ADD && (!local_s || !remote_s))
 		return fail("tunnel add: local and remote are required");
-	if (verb == SET && weight < 0 && admin < 0)
-		return fail("tunnel set: nothing to set (up, down or weight N)");
+	if (verb == SET && weight < 0 && admin < 0 && !pins.given &&
+	    keepalive < 0 && dead_after < 0)
+		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive or dead-after)");
 	if (verb == ADD && lfam != rfam)
 		return fail("tunnel add: local %s and remote %s are not of one family",
 			    local_s, remote_s);
@@ -101,7 +159,12 @@ int cmd_tunnel(int argc, char **argv)
 	    (weight >= 0 && nla_put_u8(msg, ESPTUN_A_TUNNEL_WEIGHT, (uint8_t)weight)) ||
 	    (admin >= 0 && nla_put_u8(msg, ESPTUN_A_TUNNEL_ADMIN_STATE,
 				      admin ? ESPTUN_TUNNEL_STATE_UP :
-					      ESPTUN_TUNNEL_STATE_DOWN))) {
+					      ESPTUN_TUNNEL_STATE_DOWN)) ||
+	    (keepalive >= 0 && nla_put_u16(msg, ESPTUN_A_TUNNEL_KEEPALIVE,
+					   (uint16_t)keepalive)) ||
+	    (dead_after >= 0 && nla_put_u16(msg, ESPTUN_A_TUNNEL_DEAD_AFTER,
+					    (uint16_t)dead_after)) ||
+	    put_pins(msg, &pins)) {
 		nlmsg_free(msg);
 		esptun_nl_close(&nl);
 		return fail("out of memory");

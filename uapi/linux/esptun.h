@@ -23,6 +23,13 @@
  *       STATE: u8, enum esptun_tunnel_state: up when it carries traffic
  *       ADMIN_STATE: u8, enum esptun_tunnel_state: as the user set it
  *       WEIGHT: u8
+ *       SHARE: u32: the share of hashed flows the tunnel takes now, in
+ *              millionths (0 when it is not usable)
+ *       PINS: nest of PIN_IPV4/PIN_IPV6, repeated: inner destinations
+ *             that only this tunnel carries
+ *       KEEPALIVE, DEAD_AFTER: u16 seconds, when set
+ *       LIVENESS: u8, enum esptun_tunnel_state, when DEAD_AFTER is set:
+ *                 down when nothing authentic arrived for that long
  *       STATS: nest of u64 counters (the "stats" attribute set)
  *       SA: nest, repeated: the outbound SA first, then inbound ones
  *         DIR: u8, enum esptun_sa_dir
@@ -38,15 +45,26 @@
  *
  * ESPTUN_CMD_TUNNEL_NEW
  *   request { DEV, TUNNEL { ID, LOCAL_IPV4|LOCAL_IPV6,
- *                           REMOTE_IPV4|REMOTE_IPV6, [WEIGHT] } }
+ *                           REMOTE_IPV4|REMOTE_IPV6, [WEIGHT], [PINS],
+ *                           [KEEPALIVE], [DEAD_AFTER] } }
  *   Both addresses of one family; ID unique in the device; at most 255
  *   tunnels.  WEIGHT (1-255, default 1) is the tunnel's share of the
- *   device's flows relative to the others'.
+ *   device's flows relative to the others'.  PINS: inner destination
+ *   addresses (IPv4 or IPv6, at most 16 per tunnel, each pinned to one
+ *   tunnel of the device) sent through this tunnel only, never failed over:
+ *   while the tunnel is down their packets are dropped.  KEEPALIVE: send an
+ *   ESP dummy packet (next header 59, RFC 4303 2.6) every so many seconds.
+ *   DEAD_AFTER: the tunnel is down (cause LIVENESS) when nothing authentic
+ *   arrived on it for so many seconds, and up again with the next
+ *   authentic packet.  0 turns either off (the default).
  *
  * ESPTUN_CMD_TUNNEL_SET
- *   request { DEV, TUNNEL { ID, [WEIGHT], [ADMIN_STATE] } }
+ *   request { DEV, TUNNEL { ID, [WEIGHT], [ADMIN_STATE], [PINS],
+ *                           [KEEPALIVE], [DEAD_AFTER] } }
  *   A tunnel taken down carries no traffic: its flows move to the usable
- *   tunnels and come back when it is up again.
+ *   tunnels and come back when it is up again.  PINS replaces the tunnel's
+ *   pinned addresses (an empty nest removes them).  Setting DEAD_AFTER
+ *   clears a liveness verdict and starts counting afresh.
  *
  * ESPTUN_CMD_TUNNEL_DEL
  *   request { DEV, TUNNEL { ID } }: deletes the tunnel and its SAs.
@@ -64,6 +82,15 @@
  *
  * ESPTUN_CMD_SA_DEL
  *   request { DEV, SA { DIR, SPI } }
+ *
+ * ESPTUN_CMD_TUNNEL_STATE_NTF (multicast group ESPTUN_MCGRP_EVENTS)
+ *   { IFINDEX, IFNAME, TUNNEL { ID, STATE, CAUSE } }: a tunnel started or
+ *   stopped carrying traffic.  CAUSE, enum esptun_state_cause: ADMIN (set
+ *   up or down), LIVENESS (DEAD_AFTER expired, or an authentic packet
+ *   arrived), SA (its outbound SA was added, deleted or ran out of sequence
+ *   numbers), DELETED (the tunnel was deleted while up).  Joining the group
+ *   needs CAP_NET_ADMIN; events come from the devices of the socket's
+ *   network namespace.
  */
 #ifndef _UAPI_LINUX_ESPTUN_H
 #define _UAPI_LINUX_ESPTUN_H
@@ -79,6 +106,13 @@ enum esptun_sa_dir {
 enum esptun_tunnel_state {
 	ESPTUN_TUNNEL_STATE_DOWN,
 	ESPTUN_TUNNEL_STATE_UP,
+};
+
+enum esptun_state_cause {
+	ESPTUN_STATE_CAUSE_ADMIN,
+	ESPTUN_STATE_CAUSE_LIVENESS,
+	ESPTUN_STATE_CAUSE_SA,
+	ESPTUN_STATE_CAUSE_DELETED,
 };
 
 enum {
@@ -127,9 +161,23 @@ enum {
 	ESPTUN_A_TUNNEL_SA,
 	ESPTUN_A_TUNNEL_WEIGHT,
 	ESPTUN_A_TUNNEL_ADMIN_STATE,
+	ESPTUN_A_TUNNEL_PINS,
+	ESPTUN_A_TUNNEL_KEEPALIVE,
+	ESPTUN_A_TUNNEL_DEAD_AFTER,
+	ESPTUN_A_TUNNEL_LIVENESS,
+	ESPTUN_A_TUNNEL_SHARE,
+	ESPTUN_A_TUNNEL_CAUSE,
 
 	__ESPTUN_A_TUNNEL_MAX,
 	ESPTUN_A_TUNNEL_MAX = (__ESPTUN_A_TUNNEL_MAX - 1)
+};
+
+enum {
+	ESPTUN_A_PIN_IPV4 = 1,
+	ESPTUN_A_PIN_IPV6,
+
+	__ESPTUN_A_PIN_MAX,
+	ESPTUN_A_PIN_MAX = (__ESPTUN_A_PIN_MAX - 1)
 };
 
 enum {
@@ -150,9 +198,12 @@ enum {
 	ESPTUN_CMD_SA_NEW,
 	ESPTUN_CMD_SA_DEL,
 	ESPTUN_CMD_TUNNEL_SET,
+	ESPTUN_CMD_TUNNEL_STATE_NTF,
 
 	__ESPTUN_CMD_MAX,
 	ESPTUN_CMD_MAX = (__ESPTUN_CMD_MAX - 1)
 };
+
+#define ESPTUN_MCGRP_EVENTS	"events"
 
 #endif /* _UAPI_LINUX_ESPTUN_H */

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data-plane liveness of a tunnel, both optional:
+ *
+ *  - keepalive: an ESP dummy packet (next header 59, RFC 4303 2.6) every
+ *    so many seconds, which any compliant peer authenticates and discards:
+ *    the peer's own liveness check sees traffic on an idle tunnel;
+ *  - dead-after: with nothing authentic received for so many seconds the
+ *    tunnel stops carrying traffic (its flows fail over) until the next
+ *    authentic packet, keepalives included, brings it back.
+ *
+ * One timer per tunnel does both, in softirq context.  Verdicts change a
+ * flag the data path reads; announcing them (event, carrier) needs RTNL, so
+ * the tunnel's state_work does that (esptun_tunnel_kick()).
+ */
+#include <linux/esptun.h>
+#include <linux/rtnetlink.h>
+
+#include "liveness.h"
+#include "tx.h"
+
+/* With only dead-after set and the tunnel dead, the timer has nothing to
+ * do until a packet revives it; it still needs a deadline to sleep to.
+ */
+#define ESPTUN_LIVENESS_IDLE	(3600 * HZ)
+
+static void esptun_liveness_timer(struct timer_list *t)
+{
+	struct esptun_tunnel *tun = from_timer(tun, t, timer);
+	unsigned int keepalive = READ_ONCE(tun->keepalive);
+	unsigned int dead_after = READ_ONCE(tun->dead_after);
+	unsigned long now = jiffies, next = now + ESPTUN_LIVENESS_IDLE, due;
+
+	if (READ_ONCE(tun->dying) || (!keepalive && !dead_after))
+		return;
+	if (keepalive) {
+		due = tun->last_keepalive + keepalive * HZ;
+		if (!time_before(now, due)) {
+			rcu_read_lock_bh();
+			esptun_tx_keepalive(tun);
+			rcu_read_unlock_bh();
+			tun->last_keepalive = now;
+			due = now + keepalive * HZ;
+		}
+		next = due;
+	}
+	if (dead_after && !test_bit(ESPTUN_TUN_DEAD, &tun->flags)) {
+		due = READ_ONCE(tun->last_rx) + dead_after * HZ;
+		if (!time_before(now, due)) {
+			set_bit(ESPTUN_TUN_DEAD, &tun->flags);
+			esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_LIVENESS);
+		} else if (time_before(due, next)) {
+			next = due;
+		}
+	}
+	mod_timer(&tun->timer, next);
+}
+
+void esptun_liveness_init(struct esptun_tunnel *tun)
+{
+	timer_setup(&tun->timer, esptun_liveness_timer, 0);
+	tun->last_rx = jiffies;
+}
+
+/**
+ * esptun_liveness_set() - change a tunnel's keepalive and dead-after
+ * @tun: the tunnel, under RTNL
+ * @keepalive: seconds, 0 for none, -1 to keep
+ * @dead_after: seconds, 0 for never, -1 to keep
+ *
+ * A new dead-after clears the verdict and starts counting from now.  The
+ * caller announces the resulting state.
+ */
+void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
+			 int dead_after)
+{
+	ASSERT_RTNL();
+	if (keepalive >= 0) {
+		/* The first dummy goes at once. */
+		tun->last_keepalive = jiffies - keepalive * HZ;
+		WRITE_ONCE(tun->keepalive, keepalive);
+	}
+	if (dead_after >= 0) {
+		WRITE_ONCE(tun->last_rx, jiffies);
+		WRITE_ONCE(tun->dead_after, dead_after);
+		clear_bit(ESPTUN_TUN_DEAD, &tun->flags);
+	}
+	esptun_liveness_arm(tun);
+}
+
+/* Under RTNL: run the timer soon if there is anything for it to do. */
+void esptun_liveness_arm(struct esptun_tunnel *tun)
+{
+	ASSERT_RTNL();
+	if (!tun->dying && (tun->keepalive || tun->dead_after))
+		mod_timer(&tun->timer, jiffies + 1);
+}
+
+/* Under RTNL, the tunnel marked dying: no timer runs after this. */
+void esptun_liveness_stop(struct esptun_tunnel *tun)
+{
+	ASSERT_RTNL();
+	del_timer_sync(&tun->timer);
+}
+
+/* From the data path: the tunnel is alive again. */
+void esptun_liveness_revive(struct esptun_tunnel *tun)
+{
+	if (test_and_clear_bit(ESPTUN_TUN_DEAD, &tun->flags))
+		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_LIVENESS);
+}

@@ -1,0 +1,171 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The AWS-shaped test topology, sourced after lib.sh: one esptun device
+# with N tunnels against an "aws" namespace holding N tunnel endpoints, as
+# a Site-to-Site VPN connection (or several) presents them.
+#
+#   lan_gw 172.16.0.10 -- gw: lan0 172.16.0.1, esp0 (tunnels 1..N)
+#                             veth0 10.0.0.1
+#                               |
+#                         aws: veth0 10.0.0.2 .. 10.0.0.N+1
+#                              ipsec1..N: xfrm interfaces (if_id i), one
+#                              per tunnel, inside 169.254.(9+i).1/30
+#                              172.16.0.0/24 multipath over ipsec1..N
+#                              lan0 172.16.1.1 -- lan_aws 172.16.1.10
+#
+# Tunnel i: gw 10.0.0.1 <-> aws 10.0.0.(1+i), SPIs 0x100i out (gw->aws)
+# and 0x200i in, AES-128-GCM keys aws_key out|in i.  esp0 holds the gw
+# ends of the inside /30s (169.254.(9+i).2), each pinned to its tunnel:
+# where a BGP session per tunnel would run.
+
+LAN_GW=172.16.0.10
+LAN_AWS=172.16.1.10
+
+gw() { ip netns exec gw "$@"; }
+aws() { ip netns exec aws "$@"; }
+lan_gw() { ip netns exec lan_gw "$@"; }
+lan_aws() { ip netns exec lan_aws "$@"; }
+
+# aws_key out|in I: the tunnel's key (16-byte key, 4-byte salt).
+aws_key() {
+	if [ "$1" = out ]; then
+		printf '0x0102030405060708090a0b0c0d0e0f10111213%02x\n' "$2"
+	else
+		printf '0x2122232425262728292a2b2c2d2e2f30313233%02x\n' "$2"
+	fi
+}
+
+# aws_inside I gw|aws: the tunnel's inside address of that side.
+aws_inside() {
+	echo "169.254.$((9 + $1)).$([ "$2" = aws ] && echo 1 || echo 2)"
+}
+
+# aws_tunnel I: the XFRM endpoint, the esptun tunnel (pinned inside
+# address) and both SAs of tunnel I.
+aws_tunnel() {
+	local i=$1 remote=10.0.0.$((1 + $1)) spi_out=$((0x1000 + $1)) spi_in=$((0x2000 + $1))
+
+	aws ip addr add $remote/24 dev veth0
+	aws ip link add ipsec$i type xfrm dev veth0 if_id $i
+	aws ip addr add "$(aws_inside $i aws)/30" dev ipsec$i
+	aws ip link set ipsec$i up
+	aws ip xfrm state add src 10.0.0.1 dst $remote proto esp spi $spi_out \
+		mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key out $i)" 128 \
+		replay-window 128 if_id $i
+	aws ip xfrm state add src $remote dst 10.0.0.1 proto esp spi $spi_in \
+		mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key in $i)" 128 \
+		if_id $i
+	aws ip xfrm policy add dir out if_id $i \
+		tmpl src $remote dst 10.0.0.1 proto esp mode tunnel
+	for dir in in fwd; do
+		aws ip xfrm policy add dir $dir if_id $i \
+			tmpl src 10.0.0.1 dst $remote proto esp mode tunnel
+	done
+
+	gw esptun tunnel add esp0 id $i local 10.0.0.1 remote $remote \
+		pin "$(aws_inside $i aws)" || fail "tunnel add $i"
+	gw ip addr add "$(aws_inside $i gw)/30" dev esp0
+	gw esptun sa add esp0 tunnel $i dir out spi $spi_out key "$(aws_key out $i)" ||
+		fail "sa add out $i"
+	gw esptun sa add esp0 tunnel $i dir in spi $spi_in key "$(aws_key in $i)" ||
+		fail "sa add in $i"
+}
+
+# aws_route: the aws side's route back to the gateway's LAN, multipath over
+# the xfrm interfaces of the tunnels given (all by default).
+aws_route() {
+	local hops=() ids=("$@") i
+	[ $# -gt 0 ] || mapfile -t ids < <(seq "$AWS_N")
+	for i in "${ids[@]}"; do
+		hops+=(nexthop dev ipsec$i)
+	done
+	aws ip route replace 172.16.0.0/24 "${hops[@]}"
+}
+
+# aws_setup N: namespaces, veths, N tunnels, routes both ways.
+aws_setup() {
+	local ns i
+	AWS_N=$1
+	new_netns lan_gw gw aws lan_aws
+	for ns in lan_gw gw aws lan_aws; do
+		# No router solicitations or link-local chatter: counters are exact.
+		ip netns exec $ns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1 \
+			net.ipv6.conf.all.addr_gen_mode=1 \
+			net.ipv6.conf.default.router_solicitations=0
+	done
+	gw sysctl -qw net.ipv4.ip_forward=1
+	aws sysctl -qw net.ipv4.ip_forward=1
+	# L4 hashing on the aws side, as ECMP routers do.
+	aws sysctl -qw net.ipv4.fib_multipath_hash_policy=1
+
+	ip link add veth0 netns gw type veth peer name veth0 netns aws
+	gw ip addr add 10.0.0.1/24 dev veth0
+	gw ip link set veth0 up
+	aws ip link set veth0 up
+	ip link add lan0 netns gw type veth peer name eth0 netns lan_gw
+	gw ip addr add 172.16.0.1/24 dev lan0
+	gw ip link set lan0 up
+	lan_gw ip addr add $LAN_GW/24 dev eth0
+	lan_gw ip link set eth0 up
+	lan_gw ip route add default via 172.16.0.1
+	ip link add lan0 netns aws type veth peer name eth0 netns lan_aws
+	aws ip addr add 172.16.1.1/24 dev lan0
+	aws ip link set lan0 up
+	lan_aws ip addr add $LAN_AWS/24 dev eth0
+	lan_aws ip link set eth0 up
+	lan_aws ip route add default via 172.16.1.1
+
+	gw ip link add esp0 type esptun
+	gw ip link set esp0 up
+	for i in $(seq "$AWS_N"); do
+		aws_tunnel "$i"
+	done
+	gw ip route add 172.16.1.0/24 dev esp0
+	aws_route
+}
+
+# tjget EXPR: a Python expression on `esptun show esp0 --json` in gw, with
+# d the device and t(i) tunnel i.
+tjget() {
+	gw esptun show esp0 --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0]
+def t(i):
+    return [x for x in d["tunnels"] if x["id"] == i][0]
+print(eval(sys.argv[1]))' "$1"
+}
+
+# monitor_start: `esptun monitor --json` in gw into $MON, subscribed when
+# this returns (a throwaway tunnel's event proves it).
+monitor_start() {
+	MON=$(mktemp)
+	gw esptun monitor --json >> "$MON" 2>&1 &
+	MON_PID=$!
+	local n
+	for n in $(seq 50); do
+		gw esptun tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
+		gw esptun sa add esp0 tunnel 999 dir out spi 0x999 key "$(aws_key out 9)"
+		gw esptun tunnel del esp0 id 999
+		grep -q '"tunnel":999' "$MON" && break
+		sleep 0.1
+	done
+	grep -q '"tunnel":999' "$MON" || fail "esptun monitor does not report events"
+	: > "$MON"
+}
+
+monitor_stop() {
+	kill "$MON_PID" 2>/dev/null
+	wait "$MON_PID" 2>/dev/null
+	rm -f "$MON"
+}
+
+# monitor_wait PATTERN [SECONDS]: a line of $MON matches PATTERN (ERE).
+monitor_wait() {
+	local i
+	for i in $(seq $((${2:-5} * 10))); do
+		grep -Eq -- "$1" "$MON" && return 0
+		sleep 0.1
+	done
+	return 1
+}

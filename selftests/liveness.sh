@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Data-plane liveness: keepalives are authentic ESP dummy packets (next
+# header 59) the XFRM peer discards; dead-after takes a silent tunnel down
+# (its flows fail over, an event says why) and the next authentic packet,
+# a peer's dummy included, brings it back.  Forged packets do not.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/aws.sh"
+. "$(dirname "$0")/topology.sh"
+require_module
+leak_mark
+
+aws_setup 2
+monitor_start
+
+# Keepalives: one a second, authentic, next header 59, no payload.
+capture_start aws veth0 3
+gw esptun tunnel set esp0 id 1 keepalive 1
+capture_wait
+check_eq "keepalive 1: 3 ESP packets to tunnel 1's end within 15 s" \
+	"$(grep -c '"dst": "10.0.0.2"' "$CAP")" 3
+ok=1
+while read -r line; do
+	esp=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["esp"])' "$line")
+	out=$("$ESPTOOL" open "$(aws_key out 1)" "$esp") || ok=0
+	[ "$out" = '{"next": 59, "pad": 2, "payload": 0}' ] || ok=0
+done < "$CAP"
+rm -f "$CAP"
+check_eq "each authentic, next header 59, empty (independent decryption)" $ok 1
+check_eq "the XFRM peer saw no integrity failure" \
+	"$(aws ip -s xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 |
+	   sed -n 's/.* failed \([0-9]*\)$/\1/p' | head -n 1)" 0
+check_eq "show reports it" "$(tjget 't(1)["keepalive"]')" 1
+gw esptun tunnel set esp0 id 1 keepalive 0
+sleep 1
+a1=$(tjget 't(1)["tx_packets"]')
+sleep 3
+check_eq "keepalive 0: none sent in 3 s" "$(tjget 't(1)["tx_packets"]')" "$a1"
+
+# dead-after: tunnel 2 hears nothing (the aws side routes nothing to it).
+aws_route 1
+gw esptun tunnel set esp0 id 2 dead-after 2
+check_eq "dead-after set: still up" "$(tjget '(t(2)["state"], t(2)["liveness"])')" "('up', 'up')"
+check "silence takes tunnel 2 down, with an event" \
+	monitor_wait '"tunnel":2,"state":"down","cause":"liveness"' 8
+check_eq "show says why" "$(tjget '(t(2)["state"], t(2)["liveness"], t(2)["admin"])')" \
+	"('down', 'down', 'up')"
+check_eq "its share went to tunnel 1" "$(tjget '[t(1)["share"], t(2)["share"]]')" "[1.0, 0.0]"
+check_eq "the carrier stays: tunnel 1 is up" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 0
+a2=$(tjget 't(2)["tx_packets"]')
+lan_gw "$ESPTUN_REPO/selftests/flows.py" sink $LAN_AWS >/dev/null 2>&1 &
+check "LAN traffic still flows" lan_gw ping -q -c 5 -i 0.1 -W 2 $LAN_AWS
+check_eq "none of it through dead tunnel 2" "$(tjget 't(2)["tx_packets"]')" "$a2"
+
+# A forged packet on tunnel 2's SPI does not revive it.
+"$ESPTOOL" build 0x00000000000000000000000000000000deadbeef 0x2002 7 --inner dummy \
+	> /tmp/forged.$$
+aws "$ESPTOOL" send 10.0.0.1 "$(cat /tmp/forged.$$)"
+rm -f /tmp/forged.$$
+sleep 0.5
+check_eq "a forged packet fails authentication and revives nothing" \
+	"$(tjget '(t(2)["rx_auth_fail"], t(2)["state"])')" "(1, 'down')"
+
+# The aws end speaks on tunnel 2 (its BGP neighbour, say): back up.
+check "an authentic packet over tunnel 2 is answered (through tunnel 2)" \
+	aws ping -q -c 1 -W 3 "$(aws_inside 2 gw)"
+check "and brings the tunnel back, with an event" \
+	monitor_wait '"tunnel":2,"state":"up","cause":"liveness"'
+check_eq "show agrees" "$(tjget '(t(2)["state"], t(2)["liveness"])')" "('up', 'up')"
+check "silence again: down again" \
+	monitor_wait '"tunnel":2,"state":"down","cause":"liveness".*' 8
+check_eq "(twice now)" "$(grep -c '"tunnel":2,"state":"down","cause":"liveness"' "$MON")" 2
+
+# A peer's keepalive (an authentic dummy) counts as life.
+dummy=$("$ESPTOOL" build "$(aws_key in 1)" 0x2001 1000 --inner dummy)
+gw esptun tunnel set esp0 id 1 dead-after 2
+check "tunnel 1 dies of silence too" \
+	monitor_wait '"tunnel":1,"state":"down","cause":"liveness"' 8
+check_eq "with both dead, no carrier" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 1
+aws "$ESPTOOL" send 10.0.0.1 "$dummy"
+check "the peer's dummy packet revives tunnel 1" \
+	monitor_wait '"tunnel":1,"state":"up","cause":"liveness"'
+check_eq "and the carrier" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 0
+
+# Turning dead-after off clears the verdict.
+gw esptun tunnel set esp0 id 2 dead-after 0
+check "dead-after 0: tunnel 2 up at once" \
+	monitor_wait '"tunnel":2,"state":"up","cause":"liveness"'
+check_eq "no liveness field without dead-after" "$(tjget '"liveness" in t(2)')" False
+check_err "keepalive out of range" "keepalive 65536 is out of range" \
+	gw esptun tunnel set esp0 id 1 keepalive 65536
+check_err "dead-after needs a number" "dead-after \"soon\" is not a number" \
+	gw esptun tunnel set esp0 id 1 dead-after soon
+gw esptun tunnel set esp0 id 1 keepalive 1 dead-after 1
+monitor_stop
+kill %1 %2 2>/dev/null
+gw ip link del esp0
+leak_check "tunnels with running timers are freed with the device" 5
+finish
