@@ -2,7 +2,7 @@
 #
 # make            build kmod/esptun.ko (W=1) and userspace/esptun
 # make check      install what is missing, build, run every test in a guest
-# make demo       the README's two-site example, in a guest
+# make demo       the README's AWS example (two tunnels, failover), in a guest
 # make sparse     build the module under sparse (C=2)
 # make install    install the module (updates/) and the tool
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
@@ -46,9 +46,12 @@ checkpatch:
 check:
 	selftests/check
 
-# In the test guest; on a host with the module loaded, run
+# The README's AWS-shaped example in the test guest, from a fresh machine:
+# packages, build, guest.  On a gateway with the module loaded, run
 # selftests/demo.sh as root instead.
-demo: all
+demo:
+	selftests/install-deps
+	$(MAKE) all
 	selftests/vm/run selftests/demo.sh
 
 clean:

@@ -83,6 +83,17 @@ aws_route() {
 	aws ip route replace 172.16.0.0/24 "${hops[@]}"
 }
 
+# aws_lan ROUTER_NS ROUTER_ADDR HOST_NS HOST_ADDR: a /24 LAN, the router's
+# lan0 to the host's eth0, the host's default route through the router.
+aws_lan() {
+	ip link add lan0 netns "$1" type veth peer name eth0 netns "$3"
+	ip -n "$1" addr add "$2/24" dev lan0
+	ip -n "$1" link set lan0 up
+	ip -n "$3" addr add "$4/24" dev eth0
+	ip -n "$3" link set eth0 up
+	ip -n "$3" route add default via "$2"
+}
+
 # aws_setup N: namespaces, veths, N tunnels, routes both ways.
 aws_setup() {
 	local ns i
@@ -103,18 +114,8 @@ aws_setup() {
 	gw ip addr add 10.0.0.1/24 dev veth0
 	gw ip link set veth0 up
 	aws ip link set veth0 up
-	ip link add lan0 netns gw type veth peer name eth0 netns lan_gw
-	gw ip addr add 172.16.0.1/24 dev lan0
-	gw ip link set lan0 up
-	lan_gw ip addr add $LAN_GW/24 dev eth0
-	lan_gw ip link set eth0 up
-	lan_gw ip route add default via 172.16.0.1
-	ip link add lan0 netns aws type veth peer name eth0 netns lan_aws
-	aws ip addr add 172.16.1.1/24 dev lan0
-	aws ip link set lan0 up
-	lan_aws ip addr add $LAN_AWS/24 dev eth0
-	lan_aws ip link set eth0 up
-	lan_aws ip route add default via 172.16.1.1
+	aws_lan gw 172.16.0.1 lan_gw $LAN_GW
+	aws_lan aws 172.16.1.1 lan_aws $LAN_AWS
 
 	gw ip link add esp0 type esptun
 	gw ip link set esp0 up

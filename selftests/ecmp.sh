@@ -124,6 +124,27 @@ else
 	fail "failover lost $lost of $sent pings"
 fi
 
+# Eight tunnels (two AWS connections' worth and more), equal weights.
+for i in 1 2 3 4; do gw esptun tunnel set esp0 id $i weight 1; done
+for i in 5 6 7 8; do aws_tunnel $i; done
+aws_route
+s=$(flows spread 8192)
+log "8 tunnels, 8192 flows: $s"
+ok=1
+for i in $(seq 8); do share_ok "$s" $i 0.106 0.144 || ok=0; done
+if [ $ok = 1 ]; then
+	pass "8 tunnels each carry 1/8 within 15% ($s)"
+else
+	fail "8 tunnels: shares off by more than 15%: $s"
+fi
+m8=$(flows map 64 1)
+gw esptun tunnel set esp0 id 7 down
+check_eq "of 8, tunnel 7 down: exactly its flows moved" \
+	"$(moved_only "$m8" "$(flows map 64 1)" 7)" True
+gw esptun tunnel set esp0 id 7 up
+for i in 5 6 7 8; do gw esptun tunnel del esp0 id $i; done
+aws_route 1 2 3 4
+
 # No usable tunnel: carrier off, nothing leaves; back with the first one.
 # (Once the carrier is off the kernel's noop qdisc discards packets before
 # esptun sees them: tx_carrier_errors counts only those it did see.)
@@ -140,5 +161,5 @@ check_err "weight 0" "weight must be 1-255" gw esptun tunnel set esp0 id 2 weigh
 check_err "addresses cannot change" "unknown argument" \
 	gw esptun tunnel set esp0 id 2 remote 10.0.0.9
 monitor_stop
-kill %1 2>/dev/null
+
 finish

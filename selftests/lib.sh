@@ -74,9 +74,15 @@ new_netns() {
 	done
 }
 
+# Processes left running in them (sinks, monitors) are killed first: they
+# would hold the harness's output pipe open.
 _cleanup() {
-	local ns
+	local ns pids
+	disown -a 2>/dev/null	# no "Terminated" notices for killed jobs
 	for ns in "${_netns[@]}"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
 }

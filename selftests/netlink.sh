@@ -67,6 +67,14 @@ expect "a tunnel's addresses cannot be set" "^error EINVAL: a tunnel's addresses
 	tunnel-set 2:str:esp0 3:nest:1/u32/1,4/u32/0x0200000a
 expect "setting a missing tunnel" '^error ENOENT: no tunnel with this id' \
 	tunnel-set 2:str:esp0 3:nest:1/u32/77,9/u8/3
+expect "keepalive of one byte refused" '^error (EINVAL|ERANGE): .+' \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,12/u8/1
+expect "pins without NLA_F_NESTED refused" '^error EINVAL: .+' \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,11/hex/080001000a000001
+expect "a tunnel's share is not settable" '^error EINVAL: .+' \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,15/u32/1
+expect "nor its liveness" '^error EINVAL: .+' \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,14/u8/1
 expect "SA direction out of range" '^error ERANGE: .+' \
 	sa-new 2:str:esp0 4:nest:1/u32/1,2/u8/2
 expect "SA key over 36 bytes" '^error ERANGE: .+' \
@@ -92,6 +100,8 @@ check_err "the tool says so" "^esptun: show: Operation not permitted$" \
 	ip netns exec a $drop esptun show
 check_err "configuration too" "Operation not permitted" \
 	ip netns exec a $drop esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
+check_err "nor may it listen to events" "cannot join the events group: Operation not permitted" \
+	ip netns exec a $drop esptun monitor
 # An unprivileged user namespace has no CAP_NET_ADMIN over netns a.
 check_eq "user namespace without rights over the netns refused" \
 	"$(ip netns exec a unshare -U -r "$nlraw" --dump dev-get)" "error EPERM: "

@@ -9,6 +9,9 @@ check "esptun help" sh -c 'esptun help | grep -q "^Usage: esptun COMMAND"'
 check "esptun --help" sh -c 'esptun --help | grep -q "^Usage: esptun COMMAND"'
 check "esptun show help" sh -c 'esptun show help | grep -q "^Usage: esptun show \[DEV\] \[--json\]"'
 check "esptun help show" sh -c 'esptun help show | grep -q "^Usage: esptun show"'
+check "esptun monitor help" sh -c 'esptun monitor help | grep -q "^Usage: esptun monitor \[--json\]"'
+check_err "monitor with a stray argument" '^esptun: monitor: unknown argument "esp0"$' \
+	esptun monitor esp0
 check "esptun tunnel help names set" sh -c 'esptun tunnel help | grep -q "esptun tunnel set DEV id ID \[up|down\] \[weight N\]"'
 check_err "unknown tunnel subcommand" '^esptun: tunnel: unknown subcommand "frob"; add, set or del expected$' \
 	esptun tunnel frob esp0
