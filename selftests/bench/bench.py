@@ -5,7 +5,8 @@
 # /usr/bin/python3 and a gateway's python3 both run it):
 #
 #   bench.py measure RAW ROUND VARIANT TEST NS DST FLOWS tcp|udp64 SECONDS [PID]
-#       run FLOWS iperf3 clients at once in namespace NS against DST (ports
+#       (run in namespace NS, which it only records: one `ip netns exec` for
+#       all the clients) runs FLOWS iperf3 clients at once against DST (ports
 #       5201..); append one JSON object to RAW and print it: receiver Mbit/s
 #       and sender TCP retransmits, or receiver packets/s for 64-byte UDP;
 #       with the PID of a process in the receiving namespace, also the XFRM
@@ -57,9 +58,8 @@ RATIOS = {
 }
 
 
-def iperf3(ns, dst, port, mode, secs):
-    cmd = ["ip", "netns", "exec", ns, "iperf3", "-c", dst, "-p", str(port),
-           "-t", str(secs), "-J"]
+def iperf3(dst, port, mode, secs):
+    cmd = ["iperf3", "-c", dst, "-p", str(port), "-t", str(secs), "-J"]
     if mode == "udp64":
         # 64-byte payloads as fast as one sender thread can write them.
         cmd += ["-u", "-l", "64", "-b", "0"]
@@ -79,6 +79,23 @@ def xfrm_stat(pid):
         return {}
 
 
+def tcp_ext(path):
+    """TcpExt counters from a netstat file: /proc/self/net/netstat is the
+    sender's namespace (bench.py runs there), /proc/PID/net/netstat the
+    receiver's."""
+    try:
+        with open(path) as f:
+            lines = [l.split() for l in f if l.startswith("TcpExt:")]
+        return dict(zip(lines[0][1:], map(int, lines[1][1:])))
+    except (OSError, IndexError):
+        return {}
+
+
+# Reordering as TCP sees it: the sender detecting it (SACK, timestamps,
+# duplicate ACKs), the receiver queueing segments that arrive out of order.
+REORDER = ("TCPSACKReorder", "TCPTSReorder", "TCPRenoReorder")
+
+
 def softnet_dropped():
     """Packets dropped because a CPU's backlog was full (netif_rx, as veth
     uses): the second column of /proc/net/softnet_stat, all CPUs."""
@@ -88,14 +105,16 @@ def softnet_dropped():
 
 def measure(raw, rnd, variant, test, ns, dst, flows, mode, secs, pid=""):
     flows, secs = int(flows), int(secs)
-    rec = {"round": int(rnd), "variant": variant, "test": test}
+    rec = {"round": int(rnd), "variant": variant, "test": test, "ns": ns}
     mib = xfrm_stat(pid)
     backlog = softnet_dropped()
+    tx_tcp = tcp_ext("/proc/self/net/netstat")
+    rx_tcp = tcp_ext("/proc/%s/net/netstat" % pid) if pid else {}
     # iperf3 3.12 (Debian 12) runs all -P streams in one thread, so -P 8
     # would measure one sender CPU: one process per flow instead, each with
     # its own server port.
     for attempt in range(3):
-        procs = [iperf3(ns, dst, 5201 + i, mode, secs) for i in range(flows)]
+        procs = [iperf3(dst, 5201 + i, mode, secs) for i in range(flows)]
         res, busy = [], False
         for p in procs:
             try:
@@ -127,6 +146,14 @@ def measure(raw, rnd, variant, test, ns, dst, flows, mode, secs, pid=""):
     if moved:
         out["rx_xfrm_errors"] = moved
     out["backlog_drops"] = softnet_dropped() - backlog
+    if mode == "tcp":
+        a = tcp_ext("/proc/self/net/netstat")
+        out["tcp_reorder_seen"] = sum(a.get(k, 0) - tx_tcp.get(k, 0)
+                                      for k in REORDER)
+        if pid:
+            b = tcp_ext("/proc/%s/net/netstat" % pid)
+            out["rx_ofo_segments"] = (b.get("TCPOFOQueue", 0)
+                                      - rx_tcp.get("TCPOFOQueue", 0))
     if mode == "udp64":
         rx = [r["end"]["sum_received"] for r in res]
         tx = [r["end"]["sum_sent"] for r in res]
@@ -227,7 +254,7 @@ def assemble(raw, outpath, *meta):
         fig = {"runs": len([r for r in rs if "mbps" in r or "pps" in r
                             or "error" in r])}
         for k in ("mbps", "retransmits", "pps", "sent_pps", "lost_pct",
-                  "backlog_drops"):
+                  "backlog_drops", "tcp_reorder_seen", "rx_ofo_segments"):
             vals = [r[k] for r in rs if k in r]
             if vals:
                 m = statistics.median(vals)
@@ -292,6 +319,16 @@ def table(path):
     if share:
         print("%-18s packets per tunnel: %s" % ("", " / ".join(
             "%.0f%%" % (100 * s) for s in share)))
+    print()
+    print("TCP reordering: receiver out-of-order segments / "
+          "sender-detected reorderings")
+    for key, label in VARIANTS + ECMP:
+        cells = []
+        for test in ("tcp1", "tcp8"):
+            fig = r.get(key, {}).get(test, {})
+            cells.append("%8s / %-8s" % (fmt(fig.get("rx_ofo_segments"), "d"),
+                                         fmt(fig.get("tcp_reorder_seen"), "d")))
+        print("%-18s %s    %s" % (label, cells[0], cells[1]))
     print()
     print("%-46s %7s %7s" % ("ratios", "", "target"))
     for key, (num, den, test, metric, target) in RATIOS.items():

@@ -159,7 +159,7 @@ run() {
 	*) rx=${4%gw}peer ;;
 	esac
 	[ -f "$work/$rx.5201.pid" ] && pid=$(cat "$work/$rx.5201.pid")
-	res=$(python3 -S "$BENCH_PY" measure "$raw" "$@" "$secs" "$pid")
+	res=$(ip netns exec "$4" python3 -S "$BENCH_PY" measure "$raw" "$@" "$secs" "$pid")
 	local rc=$?
 	echo "# $res"
 	return $rc
