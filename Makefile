@@ -3,6 +3,8 @@
 # make            build kmod/esptun.ko (W=1) and userspace/esptun
 # make check      install what is missing, build, run every test in a guest
 # make demo       the README's AWS example (two tunnels, failover), in a guest
+# make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
+#                 BENCH_TIME=); README.rst, "Benchmark"
 # make sparse     build the module under sparse (C=2)
 # make install    install the module (updates/) and the tool
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
@@ -54,9 +56,17 @@ demo:
 	$(MAKE) all
 	selftests/vm/run selftests/demo.sh
 
+# In the guest, or directly as root on a host with the module loaded
+# (selftests/bench/run decides).  The table goes to stdout, the figures to
+# BENCH_OUT as JSON.
+BENCH_OUT ?= selftests/bench/results.json
+BENCH_TIME ?= 10
+bench: all
+	BENCH_OUT=$(BENCH_OUT) BENCH_TIME=$(BENCH_TIME) selftests/bench/run
+
 clean:
 	-test -d "$(KDIR)" && $(KMAKE) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module tool check-kdir sparse install checkpatch check demo clean
+.PHONY: all module tool check-kdir sparse install checkpatch check demo bench clean
