@@ -16,7 +16,7 @@ log=$(mktemp /tmp/bench_smoke.XXXXXX.log)
 trap 'rm -f "$out" "$log"; _cleanup' EXIT
 
 start=$SECONDS
-if BENCH_TIME=${BENCH_SMOKE_TIME:-2} BENCH_ROUNDS=1 BENCH_OUT=$out \
+if BENCH_TIME=${BENCH_SMOKE_TIME:-2} BENCH_ROUNDS=1 BENCH_FLOWS=4 BENCH_OUT=$out \
    ESPTUN_BENCH_NOVM=1 "$bench/run" > "$log" 2>&1; then
 	pass "the benchmark completes ($((SECONDS - start)) s)"
 else
