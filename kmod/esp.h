@@ -31,6 +31,8 @@
  * @tos: sent packets: TOS/traffic class for the outer header; received
  *	packets: that of the outer header
  * @df: sent packets: set DF in the outer IPv4 header
+ * @done: crypto is finished with the packet (order.c)
+ * @err: and its result
  */
 struct esptun_skb_cb {
 	struct esptun_sa *sa;
@@ -40,6 +42,8 @@ struct esptun_skb_cb {
 	u32 inner_len;
 	u8 tos;
 	bool df;
+	bool done;
+	int err;
 };
 
 static inline struct esptun_skb_cb *ESPTUN_CB(struct sk_buff *skb)

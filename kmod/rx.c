@@ -18,7 +18,6 @@
 #include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <net/gro_cells.h>
 #include <net/inet_ecn.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
@@ -126,7 +125,11 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 	len = skb->len;
 	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
 	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
-	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS))
+	/* Synchronously: this runs on one CPU at a time per tunnel, in
+	 * order (order.c); a per-CPU queue such as gro_cells would let the
+	 * next CPU's packets overtake these.
+	 */
+	if (likely(netif_receive_skb(skb) == NET_RX_SUCCESS))
 		dev_sw_netstats_rx_add(dev, len);
 	else
 		esptun_stats_inc(esp->stats, ESPTUN_CTR_RX_DROPS);
@@ -142,7 +145,8 @@ static void esptun_rx_done(struct crypto_async_request *req, int err)
 		return;
 	esptun_esp_done(skb);
 	local_bh_disable();
-	esptun_rx_finish(skb, err);
+	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->rx_order, skb, err,
+			  esptun_rx_finish);
 	local_bh_enable();
 }
 
@@ -189,6 +193,7 @@ static int esptun_rx_unclaimed(struct sk_buff *skb, sa_family_t family,
 static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 {
 	const struct ip_esp_hdr *esph;
+	struct sk_buff_head *q;
 	const void *local, *remote;
 	struct esptun_skb_cb *cb;
 	struct esptun_sa *sa;
@@ -228,10 +233,21 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 		esptun_sa_put(sa);
 		return 0;
 	}
-	ret = esptun_esp_decrypt(skb, esptun_rx_done);
-	if (ret == -EINPROGRESS || ret == -EBUSY)
+	/* Delivered in arrival order, whenever decryption finishes. */
+	q = &sa->tunnel->rx_order.queue;
+	spin_lock(&q->lock);
+	if (unlikely(skb_queue_len(q) >= ESPTUN_ORDER_MAX)) {
+		spin_unlock(&q->lock);
+		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_DROPS);
+		esptun_sa_put(sa);
 		return 0;
-	esptun_rx_finish(skb, ret);
+	}
+	__skb_queue_tail(q, skb);
+	spin_unlock(&q->lock);
+	ret = esptun_esp_decrypt(skb, esptun_rx_done);
+	if (ret != -EINPROGRESS && ret != -EBUSY)
+		esptun_order_done(&sa->tunnel->rx_order, skb, ret,
+				  esptun_rx_finish);
 	return 0;
 }
 

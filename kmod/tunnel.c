@@ -191,6 +191,8 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	tun->admin_up = cfg->admin_up != 0;
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
+	esptun_order_init(&tun->tx_order);
+	esptun_order_init(&tun->rx_order);
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
@@ -227,6 +229,9 @@ static void esptun_tunnel_free_rcu(struct rcu_head *rcu)
 	struct esptun_tunnel *tun = container_of(rcu, struct esptun_tunnel, rcu);
 
 	pr_debug("tunnel %u: destroyed\n", tun->id);
+	/* Each packet in crypto holds the tunnel through its SA. */
+	WARN_ON(!skb_queue_empty(&tun->tx_order.queue) ||
+		!skb_queue_empty(&tun->rx_order.queue));
 	dst_cache_destroy(&tun->dst_cache);
 	free_percpu(tun->stats);
 	dev_put(tun->esp->dev);

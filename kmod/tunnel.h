@@ -10,6 +10,7 @@
 #include <net/dst_cache.h>
 #include <net/ipv6.h>
 
+#include "order.h"
 #include "stats.h"
 
 struct esptun_dev;
@@ -48,6 +49,8 @@ union esptun_addr {
  * @n_pins: entries in @pins
  * @tx_sa: the outbound SA, or NULL; replaced atomically (RCU; RTNL)
  * @rx_sas: inbound SAs (esptun_sa.tunnel_node), under RTNL
+ * @tx_order: packets being encrypted, in sequence number order
+ * @rx_order: packets being decrypted, in arrival order
  * @dst_cache: per-CPU cache of the route to @remote
  * @stats: per-tunnel counters
  * @refcnt: held by the device's list, by each SA and by queued work
@@ -77,6 +80,8 @@ struct esptun_tunnel {
 	unsigned int n_pins;
 	struct esptun_sa __rcu *tx_sa;
 	struct list_head rx_sas;
+	struct esptun_order tx_order;
+	struct esptun_order rx_order;
 	struct dst_cache dst_cache;
 	struct esptun_stats __percpu *stats;
 	refcount_t refcnt;

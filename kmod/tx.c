@@ -208,7 +208,8 @@ static void esptun_tx_done(struct crypto_async_request *req, int err)
 	esptun_esp_done(skb);
 	/* Crypto drivers complete in any context; the stack wants BH off. */
 	local_bh_disable();
-	esptun_tx_finish(skb, err);
+	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->tx_order, skb, err,
+			  esptun_tx_finish);
 	local_bh_enable();
 }
 
@@ -226,6 +227,7 @@ static void esptun_tx_done(struct crypto_async_request *req, int err)
 static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 			      struct dst_entry *dst, u8 nexthdr, u8 tos, bool df)
 {
+	struct sk_buff_head *q = &tun->tx_order.queue;
 	struct esptun_dev *esp = tun->esp;
 	enum esptun_ctr why = ESPTUN_CTR_TX_ERRORS;
 	struct esptun_skb_cb *cb;
@@ -241,21 +243,24 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	sa = rcu_dereference_bh(tun->tx_sa);
 	if (unlikely(!sa || !esptun_sa_get(sa)))
 		goto drop;
+
+	/* Sequence numbers are taken in queue order: they leave in order. */
+	spin_lock(&q->lock);
+	if (unlikely(skb_queue_len(q) >= ESPTUN_ORDER_MAX)) {
+		spin_unlock(&q->lock);
+		esptun_sa_put(sa);
+		why = ESPTUN_CTR_TX_ERRORS;
+		goto drop;
+	}
 	/* Never past the last sequence number: without ESN, no wrap. */
 	max = esptun_sa_seq_max(sa);
 	seq = atomic64_fetch_add_unless(&sa->seq, 1, max);
-	if (unlikely(seq + 1 >= max)) {
-		if (seq == max) {
-			esptun_sa_put(sa);
-			why = ESPTUN_CTR_TX_SEQ_EXHAUSTED;
-			goto drop;
-		}
-		/* This packet took the last number: the tunnel is no longer
-		 * usable; have that announced.
-		 */
-		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
+	if (unlikely(seq == max)) {
+		spin_unlock(&q->lock);
+		esptun_sa_put(sa);
+		why = ESPTUN_CTR_TX_SEQ_EXHAUSTED;
+		goto drop;
 	}
-
 	/* The route travels with the packet: looked up once, used after
 	 * encryption, released by esptun_tx_finish().
 	 */
@@ -267,10 +272,17 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	cb->inner_len = skb->len;
 	cb->tos = tos;
 	cb->df = df;
+	__skb_queue_tail(q, skb);
+	spin_unlock(&q->lock);
+	/* This packet took the last number: the tunnel is no longer usable;
+	 * have that announced.
+	 */
+	if (unlikely(seq + 1 == max))
+		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
+
 	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
-	if (ret == -EINPROGRESS || ret == -EBUSY)
-		return;
-	esptun_tx_finish(skb, ret);
+	if (ret != -EINPROGRESS && ret != -EBUSY)
+		esptun_order_done(&tun->tx_order, skb, ret, esptun_tx_finish);
 	return;
 
 drop:
