@@ -30,6 +30,7 @@ static struct sk_buff *esptun_order_head(struct esptun_order *o, bool pop)
 
 	spin_lock_bh(&o->queue.lock);
 	skb = skb_peek(&o->queue);
+	/* Pairs with the release in esptun_order_done(): err is valid. */
 	if (skb && !smp_load_acquire(&ESPTUN_CB(skb)->done))
 		skb = NULL;
 	if (skb && pop)
@@ -52,6 +53,7 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err,
 		       esptun_order_fn fn)
 {
 	ESPTUN_CB(skb)->err = err;
+	/* Whoever sees done sees err and what crypto wrote. */
 	smp_store_release(&ESPTUN_CB(skb)->done, true);
 	for (;;) {
 		/* Another CPU is at it; it looks again before it stops. */
