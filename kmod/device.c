@@ -51,6 +51,7 @@ void esptun_device_update_carrier(struct esptun_dev *esp)
 static int esptun_dev_init(struct net_device *dev)
 {
 	struct esptun_dev *esp = netdev_priv(dev);
+	int ret;
 
 	INIT_LIST_HEAD(&esp->tunnels);
 	hash_init(esp->pins);
@@ -60,8 +61,14 @@ static int esptun_dev_init(struct net_device *dev)
 	esp->stats = esptun_stats_alloc();
 	if (!esp->stats)
 		goto err_tstats;
+	ret = gro_cells_init(&esp->gro_cells, dev);
+	if (ret)
+		goto err_stats;
 	return 0;
 
+err_stats:
+	free_percpu(esp->stats);
+	esp->stats = NULL;
 err_tstats:
 	free_percpu(dev->tstats);
 	dev->tstats = NULL;
@@ -78,6 +85,7 @@ static void esptun_dev_uninit(struct net_device *dev)
 	ASSERT_RTNL();
 	esptun_tunnel_del_all(esp);
 	esptun_ecmp_free(esp);
+	gro_cells_destroy(&esp->gro_cells);
 	list_del_init(&esp->link_node);
 }
 

@@ -5,6 +5,7 @@
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/netdevice.h>
+#include <net/gro_cells.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
 
@@ -38,6 +39,7 @@
  * @tunnels: the device's tunnels, ordered by id; RCU for the data path,
  *	changed under RTNL
  * @stats: device-wide drop counters by cause (rx_errors/rx_dropped sum them)
+ * @gro_cells: where decapsulated packets enter the stack
  * @ecmp: flow hash to tunnel (RCU; rebuilt under RTNL)
  * @pins: pinned inner destinations (esptun_pin.node), RCU; RTNL (pin.c)
  * @n_pins: how many; 0 spares the data path the lookup
@@ -48,6 +50,7 @@ struct esptun_dev {
 	struct list_head link_node;
 	struct list_head tunnels;
 	struct esptun_stats __percpu *stats;
+	struct gro_cells gro_cells;
 	struct esptun_ecmp __rcu *ecmp;
 	DECLARE_HASHTABLE(pins, ESPTUN_PIN_HASH_BITS);
 	unsigned int n_pins;

@@ -18,6 +18,7 @@
 #include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <net/gro_cells.h>
 #include <net/inet_ecn.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
@@ -125,11 +126,10 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 	len = skb->len;
 	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
 	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
-	/* Synchronously: this runs on one CPU at a time per tunnel, in
-	 * order (order.c); a per-CPU queue such as gro_cells would let the
-	 * next CPU's packets overtake these.
+	/* This CPU's GRO cell: packets are handed on in order (order.c),
+	 * and a tunnel's ESP, one outer flow, arrives on one CPU.
 	 */
-	if (likely(netif_receive_skb(skb) == NET_RX_SUCCESS))
+	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS))
 		dev_sw_netstats_rx_add(dev, len);
 	else
 		esptun_stats_inc(esp->stats, ESPTUN_CTR_RX_DROPS);
