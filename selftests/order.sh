@@ -3,21 +3,15 @@
 #
 # Crypto may finish a tunnel's packets out of order (AES-NI runs some at
 # once and queues others to cryptd, whose workers run on every CPU); esptun
-# hands them on in order.  A single TCP flow each way: the ESP sequence
+# hands them on in order.  TCP each way (1 flow, then 8): the ESP sequence
 # numbers leave in order, and neither receiver queues a segment out of
-# order.
+# order.  The veths spread flows over CPUs as a NIC does (veth_rss).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/topology.sh"
 require_module
 
 topo_setup 4
-# veth hands a packet to the backlog of the CPU that sent it, so packets
-# sent in order by two CPUs in turn can arrive reordered; a NIC's queue
-# does not do that.  RPS to one CPU gives the test bed a NIC's wire.
-for ns in gw peer; do
-	ip netns exec $ns sh -c 'echo 1 > /sys/class/net/veth0/queues/rx-0/rps_cpus' ||
-		fail "RPS on $ns's veth0"
-done
+veth_rss gw peer
 ofo() { ip netns exec "$1" nstat -az TcpExtTCPOFOQueue | awk '/TcpExtTCPOFOQueue/ { print $2 }'; }
 
 peer iperf3 -s -D -1 >/dev/null

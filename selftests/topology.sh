@@ -68,6 +68,20 @@ topo_setup() {
 	gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN || fail "sa add in"
 }
 
+# veth_rss NS...: a veth hands each packet to the backlog of the CPU that
+# sent it, so packets sent in order from two CPUs in turn can arrive
+# reordered, which a NIC does not do: RPS over every CPU, by flow hash, as
+# a NIC's RSS spreads flows over its queues, gives the test bed a NIC's
+# ordering.
+veth_rss() {
+	local ns mask
+	mask=$(printf '%x' $(((1 << $(nproc)) - 1)))
+	for ns in "$@"; do
+		ip netns exec "$ns" sh -c "echo $mask > /sys/class/net/veth0/queues/rx-0/rps_cpus" ||
+			fail "RPS on $ns's veth0"
+	done
+}
+
 # peer_xfrm_state SPI SRC DST KEY [extra ip-xfrm args]
 peer_xfrm_state() {
 	local spi=$1 src=$2 dst=$3 key=$4

@@ -122,6 +122,9 @@ setup() {
 	# ECMP: a second outer address on peer, as AWS's second tunnel, and an
 	# inbound policy that accepts ESP from either (as ecmp.sh).  esptun's
 	# tunnel 2 is only added for the 2-tunnel measurement.
+	# Each pair's wire orders packets as a NIC would (topology.sh).
+	veth_rss gw peer xgw xpeer vgw vpeer
+
 	ip -n peer -batch - <<-EOB || exit 1
 		addr add 10.0.0.3/24 dev veth0
 		xfrm policy update src 172.16.0.0/24 dst 172.16.1.0/24 dir in tmpl proto esp mode tunnel
