@@ -784,7 +784,7 @@ static const struct genl_ops esptun_genl_ops[] = {
 };
 
 static const struct genl_multicast_group esptun_mcgrps[] = {
-	{ .name = ESPTUN_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+	{ .name = ESPTUN_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 /**

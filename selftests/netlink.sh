@@ -100,8 +100,9 @@ check_err "the tool says so" "^esptun: show: Operation not permitted$" \
 	ip netns exec a $drop esptun show
 check_err "configuration too" "Operation not permitted" \
 	ip netns exec a $drop esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
+# (A monitor that joins would wait for events: the timeout says so.)
 check_err "nor may it listen to events" "cannot join the events group: Operation not permitted" \
-	ip netns exec a $drop esptun monitor
+	ip netns exec a $drop timeout 10 esptun monitor
 # An unprivileged user namespace has no CAP_NET_ADMIN over netns a.
 check_eq "user namespace without rights over the netns refused" \
 	"$(ip netns exec a unshare -U -r "$nlraw" --dump dev-get)" "error EPERM: "
