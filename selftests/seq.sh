@@ -19,12 +19,18 @@ out=$(gw ping -c 20 -i 0.05 -W 1 $PEER4 2>&1)
 check_eq "15 packets (seq 0xfffffff1..0xffffffff) get through" \
 	"$(grep -o '[0-9]* received' <<<"$out")" "15 received"
 check_eq "the SA stops at 2^32-1" "$(jget 'sa("out", 0x1001)["seq"]')" 4294967295
-check_eq "5 packets dropped and counted as sequence exhausted" \
-	"$(jget 't["tx_seq_exhausted"], sa("out", 0x1001)["packets"]')" "(5, 15)"
+check_eq "the SA sent 15" "$(jget 'sa("out", 0x1001)["packets"]')" 15
 check_eq "the peer saw 15 packets, none wrapped to a low seq" \
 	"$(peer_xfrm_packets 0x1001 $GW_OUT $PEER_OUT)" 15
-check_eq "the tunnel is down" "$(jget 't["state"]')" down
-check_eq "device tx_dropped counts them" "$(link_stat gw esp0 tx.dropped)" 5
+# The last number announces the tunnel down at once, and the carrier goes
+# with it: the kernel discards the other 5 before esptun sees them, but
+# any esptun saw meanwhile is counted, on the device too.
+check_eq "the tunnel is down, and the carrier" \
+	"$(jget 't["state"]') $(ip -n gw -o link show esp0 | grep -c NO-CARRIER)" "down 1"
+exhausted=$(jget 't["tx_seq_exhausted"]')
+check_eq "device tx_dropped counts what esptun saw ($exhausted of 5)" \
+	"$(link_stat gw esp0 tx.dropped)" "$exhausted"
+check "and no more than the 5" test "$exhausted" -le 5
 check_err "seq beyond 2^32-1 without esn is refused" "needs esn" \
 	gw esptun sa add esp0 tunnel 1 dir out spi 0x1002 key $KEY_OUT seq 0x100000000
 
