@@ -119,6 +119,8 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 	}
 
 	skb_scrub_packet(skb, !net_eq(esp->link_net, dev_net(dev)));
+	/* The outer flow's hash says nothing of the inner flow. */
+	skb_clear_hash(skb);
 	skb_reset_mac_header(skb);
 	skb->dev = dev;
 	skb->pkt_type = PACKET_HOST;

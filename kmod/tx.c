@@ -190,6 +190,12 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	}
 	esptun_stats_pkt(sa->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
 	esptun_stats_pkt(tun->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
+	/* The hash was the inner flow's, for picking the tunnel.  The outer
+	 * packet is the tunnel's one flow: left alone, a multiqueue NIC (or
+	 * the receiver's RPS) would spread one SA's packets over queues by
+	 * inner flow and reorder its sequence numbers.
+	 */
+	skb_clear_hash(skb);
 	xnet = !net_eq(esp->link_net, dev_net(esp->dev));
 	if (tun->family == AF_INET)
 		esptun_tx_send4(tun, skb, dst, tos, df, xnet);

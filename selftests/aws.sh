@@ -161,11 +161,12 @@ monitor_stop() {
 	rm -f "$MON"
 }
 
-# monitor_wait PATTERN [SECONDS]: a line of $MON matches PATTERN (ERE).
+# monitor_wait PATTERN [SECONDS [N]]: N lines (default 1) of $MON match
+# PATTERN (ERE) within SECONDS (default 5).
 monitor_wait() {
 	local i
 	for i in $(seq $((${2:-5} * 10))); do
-		grep -Eq -- "$1" "$MON" && return 0
+		[ "$(grep -Ec -- "$1" "$MON")" -ge "${3:-1}" ] && return 0
 		sleep 0.1
 	done
 	return 1
