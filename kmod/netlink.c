@@ -428,6 +428,21 @@ static int esptun_nl_nested(struct genl_info *info, int attrtype, int maxtype,
 	return nla_parse_nested(tb, maxtype, nest, policy, info->extack);
 }
 
+/* The address in @a, of @family, into @addr: false unless unicast. */
+static bool esptun_nl_unicast(const struct nlattr *a, sa_family_t family,
+			      union esptun_addr *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	if (family == AF_INET) {
+		addr->v4 = nla_get_in_addr(a);
+		return !ipv4_is_zeronet(addr->v4) &&
+		       !ipv4_is_multicast(addr->v4) &&
+		       !ipv4_is_lbcast(addr->v4);
+	}
+	addr->v6 = nla_get_in6_addr(a);
+	return !ipv6_addr_any(&addr->v6) && !ipv6_addr_is_multicast(&addr->v6);
+}
+
 /* Exactly one of tb[v4], tb[v6], unicast; -ENOENT when neither or both. */
 static int esptun_nl_addr(struct genl_info *info, struct nlattr **tb,
 			  int v4, int v6, sa_family_t *family,
@@ -437,25 +452,11 @@ static int esptun_nl_addr(struct genl_info *info, struct nlattr **tb,
 
 	if (!!a4 == !!a6)
 		return -ENOENT;
-	memset(addr, 0, sizeof(*addr));
-	if (a4) {
-		addr->v4 = nla_get_in_addr(a4);
-		*family = AF_INET;
-		if (ipv4_is_zeronet(addr->v4) || ipv4_is_multicast(addr->v4) ||
-		    ipv4_is_lbcast(addr->v4)) {
-			NL_SET_ERR_MSG_ATTR(info->extack, a4,
-					    "outer addresses must be unicast");
-			return -EINVAL;
-		}
-	} else {
-		addr->v6 = nla_get_in6_addr(a6);
-		*family = AF_INET6;
-		if (ipv6_addr_any(&addr->v6) ||
-		    ipv6_addr_is_multicast(&addr->v6)) {
-			NL_SET_ERR_MSG_ATTR(info->extack, a6,
-					    "outer addresses must be unicast");
-			return -EINVAL;
-		}
+	*family = a4 ? AF_INET : AF_INET6;
+	if (!esptun_nl_unicast(a4 ?: a6, *family, addr)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a4 ?: a6,
+				    "outer addresses must be unicast");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -500,20 +501,9 @@ static int esptun_nl_pins(struct genl_info *info, struct nlattr *pins,
 	nla_for_each_nested(a, pins, rem) {
 		sa_family_t family = nla_type(a) == ESPTUN_A_PIN_IPV4 ? AF_INET :
 									AF_INET6;
-		union esptun_addr addr = { };
-		bool unicast;
+		union esptun_addr addr;
 
-		if (family == AF_INET) {
-			addr.v4 = nla_get_in_addr(a);
-			unicast = !ipv4_is_zeronet(addr.v4) &&
-				  !ipv4_is_multicast(addr.v4) &&
-				  !ipv4_is_lbcast(addr.v4);
-		} else {
-			addr.v6 = nla_get_in6_addr(a);
-			unicast = !ipv6_addr_any(&addr.v6) &&
-				  !ipv6_addr_is_multicast(&addr.v6);
-		}
-		if (!unicast) {
+		if (!esptun_nl_unicast(a, family, &addr)) {
 			NL_SET_ERR_MSG_ATTR(info->extack, a,
 					    "pinned addresses must be unicast");
 			return -EINVAL;
