@@ -13,6 +13,9 @@ struct esptun_cmd {
 	const char *usage;
 };
 
+/* Pinned addresses per tunnel: as many as the kernel takes (kmod/pin.h). */
+#define ESPTUN_TOOL_MAX_PINS 16
+
 extern const char *prog;
 
 /* One-line error on stderr, "esptun: " prefixed; returns 1 (exit status). */

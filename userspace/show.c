@@ -45,7 +45,7 @@ struct tunnel_info {
 	unsigned int keepalive;
 	unsigned int dead_after;
 	int dead;
-	char pins[16][INET6_ADDRSTRLEN];
+	char pins[ESPTUN_TOOL_MAX_PINS][INET6_ADDRSTRLEN];
 	int npins;
 	uint64_t st[NSTATS];
 	struct sa_info *sas;
@@ -160,7 +160,7 @@ static int parse_tunnel(struct nlattr *nest, struct dev_info *d)
 		  nla_get_u8(tb[ESPTUN_A_TUNNEL_LIVENESS]) == ESPTUN_TUNNEL_STATE_DOWN;
 	if (tb[ESPTUN_A_TUNNEL_PINS]) {
 		nla_for_each_nested(a, tb[ESPTUN_A_TUNNEL_PINS], rem) {
-			if (t->npins == (int)(sizeof(t->pins) / sizeof(t->pins[0])))
+			if (t->npins == ESPTUN_TOOL_MAX_PINS)
 				break;
 			if (nla_type(a) == ESPTUN_A_PIN_IPV4)
 				addr_str(a, NULL, t->pins[t->npins++]);

@@ -22,14 +22,11 @@ static int put_addr(struct nl_msg *msg, int family, const void *addr,
 
 enum { ADD, SET, DEL };
 
-/* As many as the kernel takes per tunnel (kmod/pin.h). */
-#define MAX_PINS 16
-
 struct pins {
 	int given;		/* "pin" appeared: replace the tunnel's pins */
 	int n;
-	int family[MAX_PINS];
-	uint8_t addr[MAX_PINS][16];
+	int family[ESPTUN_TOOL_MAX_PINS];
+	uint8_t addr[ESPTUN_TOOL_MAX_PINS][16];
 };
 
 static int parse_pin(struct pins *p, int verb, const char *val)
@@ -37,8 +34,8 @@ static int parse_pin(struct pins *p, int verb, const char *val)
 	p->given = 1;
 	if (verb == SET && !strcmp(val, "none"))
 		return 0;
-	if (p->n == MAX_PINS)
-		return fail("tunnel: at most %d pinned addresses", MAX_PINS);
+	if (p->n == ESPTUN_TOOL_MAX_PINS)
+		return fail("tunnel: at most %d pinned addresses", ESPTUN_TOOL_MAX_PINS);
 	if (parse_addr("pin", val, &p->family[p->n], p->addr[p->n]))
 		return 1;
 	p->n++;
