@@ -92,19 +92,25 @@ DESC="BGP neighbour 169.254.10.1" check $GW ping -c 2 -i 0.2 -W 2 169.254.10.1
 DESC="BGP neighbour 169.254.11.1" check $GW ping -c 2 -i 0.2 -W 2 169.254.11.1
 $GW esptun show esp0 | grep -E '^tunnel|transfer'
 
-say "office to VPC: 8 TCP flows for 4 s, spread over both tunnels by flow hash"
+# 16 flows, not 8: the flow hash is seeded at boot, and 8 flows all land on
+# one of two tunnels once in 128 boots (16: once in 32768).
+say "office to VPC: 16 TCP flows for 4 s, spread over both tunnels by flow hash"
 $VPC iperf3 -s -D -1 >/dev/null 2>&1
 sleep 0.5
 before=$($GW esptun show esp0 --json)
-$OFFICE iperf3 -c 10.2.0.10 -P 8 -t 4 2>&1 | grep -E 'SUM.*(sender|receiver)'
+$OFFICE iperf3 -c 10.2.0.10 -P 16 -t 4 2>&1 | grep -E 'SUM.*(sender|receiver)'
 $GW esptun show esp0
 shares=$(printf '%s\n%s\n' "$before" "$($GW esptun show esp0 --json)" | python3 -c '
 import json, sys
 b, a = (json.loads(l)[0]["tunnels"] for l in sys.stdin)
 d = [y["tx_packets"] - x["tx_packets"] for x, y in zip(b, a)]
-print(" ".join("%d" % (100 * n / max(sum(d), 1)) for n in d))')
+print(" ".join("%.1f" % (100 * n / max(sum(d), 1)) for n in d))')
 echo "packets sent per tunnel: ${shares// /% / }%"
-DESC="both tunnels carry flows" check test "$(wc -w <<<"$(tr -s ' ' '\n' <<<"$shares" | grep -v '^0$')")" = 2
+# A tunnel carrying at least one of the 16 flows sends well over 1% of the
+# packets; the pings and BGP checks before the snapshot are not counted.
+DESC="both tunnels carry flows" check python3 -c '
+import sys
+sys.exit(not all(float(s) >= 1 for s in sys.argv[1:]))' $shares
 
 say "AWS takes endpoint 1 down for maintenance: tunnel 1 goes down under 100 pings/s"
 $OFFICE ping -q -i 0.01 -c 600 -W 1 10.2.0.10 > /tmp/demo-ping.$$ 2>&1 &
