@@ -40,6 +40,11 @@ static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_PINS]		= NLA_POLICY_NESTED(esptun_pin_policy),
 	[ESPTUN_A_TUNNEL_KEEPALIVE]	= { .type = NLA_U16 },
 	[ESPTUN_A_TUNNEL_DEAD_AFTER]	= { .type = NLA_U16 },
+	[ESPTUN_A_TUNNEL_ENCAP]		= { .type = NLA_REJECT,
+					    .reject_message = "esptun: UDP encapsulation is not supported yet" },
+	[ESPTUN_A_TUNNEL_ENCAP_SPORT]	= { .type = NLA_REJECT },
+	[ESPTUN_A_TUNNEL_ENCAP_DPORT]	= { .type = NLA_REJECT },
+	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]	= { .type = NLA_REJECT },
 };
 
 static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {

@@ -39,6 +39,15 @@
  *         ESN: flag
  *         REPLAY_WINDOW: u32
  *         STATS: nest
+ *         SOFT_BYTES .. HARD_SECONDS: u64, the limits set (0: none)
+ *         BYTES, PACKETS: u64, what the SA carried so far (inner packets;
+ *                   what the byte and packet limits are compared with)
+ *         AGE: u64, seconds since the SA was added
+ *         EXPIRE: u8, enum esptun_expire, once a limit was crossed: the
+ *                 most severe one so far
+ *       ENCAP: u8, enum esptun_encap; ENCAP_SPORT, ENCAP_DPORT: be16,
+ *              with UDP encapsulation (DPORT follows NAT rebinding)
+ *       NAT_KEEPALIVE: u16 seconds, when set
  *       (keys are never dumped)
  *   A dump interrupted by a concurrent change carries NLM_F_DUMP_INTR;
  *   userspace retries.
@@ -46,7 +55,9 @@
  * ESPTUN_CMD_TUNNEL_NEW
  *   request { DEV, TUNNEL { ID, LOCAL_IPV4|LOCAL_IPV6,
  *                           REMOTE_IPV4|REMOTE_IPV6, [WEIGHT], [PINS],
- *                           [KEEPALIVE], [DEAD_AFTER] } }
+ *                           [KEEPALIVE], [DEAD_AFTER],
+ *                           [ENCAP, [ENCAP_SPORT], [ENCAP_DPORT]],
+ *                           [NAT_KEEPALIVE] } }
  *   Both addresses of one family; ID unique in the device; at most 255
  *   tunnels.  WEIGHT (1-255, default 1) is the tunnel's share of the
  *   device's flows relative to the others'.  PINS: inner destination
@@ -57,6 +68,13 @@
  *   DEAD_AFTER: the tunnel is down (cause LIVENESS) when nothing authentic
  *   arrived on it for so many seconds, and up again with the next
  *   authentic packet.  0 turns either off (the default).
+ *   ENCAP UDP: ESP in UDP (RFC 3948), ports 4500 unless given.  Inbound,
+ *   esptun takes ESP-in-UDP from a UDP_ENCAP_ESPINUDP socket an IKE
+ *   daemon holds on the local port, or else from its own socket on it;
+ *   non-ESP packets (IKE) are left to the daemon's socket.  Authentic
+ *   packets from another remote port move ENCAP_DPORT there (NAT
+ *   rebinding).  NAT_KEEPALIVE: send a one-byte 0xff UDP packet every so
+ *   many seconds (0: off).
  *
  * ESPTUN_CMD_TUNNEL_SET
  *   request { DEV, TUNNEL { ID, [WEIGHT], [ADMIN_STATE], [PINS],
@@ -79,9 +97,21 @@
  *   the device.  REPLAY_WINDOW defaults to 1024 (0-4096, 0 disables).  SEQ
  *   (outbound) is the last sequence number used: the first packet carries
  *   SEQ + 1.  Without ESN an SA sends no sequence number beyond 2^32-1.
+ *   SOFT_/HARD_ BYTES, PACKETS, SECONDS: lifetime limits (0, the default:
+ *   none), counted from the SA's addition.  Crossing a soft limit sends one
+ *   ESPTUN_CMD_SA_EXPIRE_NTF; crossing a hard one sends another and stops
+ *   the SA: an outbound SA no longer sends (its tunnel is down, cause SA,
+ *   until a new outbound SA is added), an inbound one drops what arrives
+ *   (counted as rx_sa_expired).  The sequence space is a limit too: soft
+ *   when 2^28 sequence numbers are left, hard when none is.
  *
  * ESPTUN_CMD_SA_DEL
  *   request { DEV, SA { DIR, SPI } }
+ *
+ * ESPTUN_CMD_SA_GET
+ *   do: request { DEV, SA { DIR, SPI } }
+ *       reply   { IFINDEX, IFNAME, SA { TUNNEL_ID, DIR, SPI, ... } }: the
+ *       SA as the device dump has it, with its tunnel's ID
  *
  * ESPTUN_CMD_TUNNEL_STATE_NTF (multicast group ESPTUN_MCGRP_EVENTS)
  *   { IFINDEX, IFNAME, TUNNEL { ID, STATE, CAUSE } }: a tunnel started or
@@ -91,6 +121,11 @@
  *   numbers), DELETED (the tunnel was deleted while up).  Joining the group
  *   needs CAP_NET_ADMIN; events come from the devices of the socket's
  *   network namespace.
+ *
+ * ESPTUN_CMD_SA_EXPIRE_NTF (multicast group ESPTUN_MCGRP_EVENTS)
+ *   { IFINDEX, IFNAME, SA { TUNNEL_ID, DIR, SPI, EXPIRE, LIMIT, SEQ,
+ *                           BYTES, PACKETS, AGE } }: an SA crossed a soft
+ *   or hard limit.  Each limit fires once per SA, soft before hard.
  */
 #ifndef _UAPI_LINUX_ESPTUN_H
 #define _UAPI_LINUX_ESPTUN_H
@@ -115,6 +150,23 @@ enum esptun_state_cause {
 	ESPTUN_STATE_CAUSE_DELETED,
 };
 
+enum esptun_expire {
+	ESPTUN_EXPIRE_SOFT,
+	ESPTUN_EXPIRE_HARD,
+};
+
+enum esptun_limit {
+	ESPTUN_LIMIT_BYTES,
+	ESPTUN_LIMIT_PACKETS,
+	ESPTUN_LIMIT_SECONDS,
+	ESPTUN_LIMIT_SEQ,
+};
+
+enum esptun_encap {
+	ESPTUN_ENCAP_NONE,
+	ESPTUN_ENCAP_UDP,
+};
+
 enum {
 	ESPTUN_A_STATS_TX_PACKETS = 1,
 	ESPTUN_A_STATS_TX_BYTES,
@@ -130,6 +182,8 @@ enum {
 	ESPTUN_A_STATS_TX_ERRORS,
 	ESPTUN_A_STATS_TX_TOO_BIG,
 	ESPTUN_A_STATS_PAD,
+	ESPTUN_A_STATS_TX_SA_EXPIRED,
+	ESPTUN_A_STATS_RX_SA_EXPIRED,
 
 	__ESPTUN_A_STATS_MAX,
 	ESPTUN_A_STATS_MAX = (__ESPTUN_A_STATS_MAX - 1)
@@ -145,6 +199,17 @@ enum {
 	ESPTUN_A_SA_SEQ,
 	ESPTUN_A_SA_STATS,
 	ESPTUN_A_SA_PAD,
+	ESPTUN_A_SA_SOFT_BYTES,
+	ESPTUN_A_SA_HARD_BYTES,
+	ESPTUN_A_SA_SOFT_PACKETS,
+	ESPTUN_A_SA_HARD_PACKETS,
+	ESPTUN_A_SA_SOFT_SECONDS,
+	ESPTUN_A_SA_HARD_SECONDS,
+	ESPTUN_A_SA_BYTES,
+	ESPTUN_A_SA_PACKETS,
+	ESPTUN_A_SA_AGE,
+	ESPTUN_A_SA_EXPIRE,
+	ESPTUN_A_SA_LIMIT,
 
 	__ESPTUN_A_SA_MAX,
 	ESPTUN_A_SA_MAX = (__ESPTUN_A_SA_MAX - 1)
@@ -167,6 +232,10 @@ enum {
 	ESPTUN_A_TUNNEL_LIVENESS,
 	ESPTUN_A_TUNNEL_SHARE,
 	ESPTUN_A_TUNNEL_CAUSE,
+	ESPTUN_A_TUNNEL_ENCAP,
+	ESPTUN_A_TUNNEL_ENCAP_SPORT,
+	ESPTUN_A_TUNNEL_ENCAP_DPORT,
+	ESPTUN_A_TUNNEL_NAT_KEEPALIVE,
 
 	__ESPTUN_A_TUNNEL_MAX,
 	ESPTUN_A_TUNNEL_MAX = (__ESPTUN_A_TUNNEL_MAX - 1)
@@ -199,6 +268,8 @@ enum {
 	ESPTUN_CMD_SA_DEL,
 	ESPTUN_CMD_TUNNEL_SET,
 	ESPTUN_CMD_TUNNEL_STATE_NTF,
+	ESPTUN_CMD_SA_GET,
+	ESPTUN_CMD_SA_EXPIRE_NTF,
 
 	__ESPTUN_CMD_MAX,
 	ESPTUN_CMD_MAX = (__ESPTUN_CMD_MAX - 1)
