@@ -39,8 +39,14 @@ static const struct esptun_cmd commands[] = {
 	  "    0 turns either off.\n" },
 	{ "sa", cmd_sa,
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
+	  "              [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
+	  "              [soft-seconds N] [hard-seconds N]\n"
 	  "       %s sa del DEV dir in|out spi SPI\n"
-	  "    Add or delete an SA; adding an outbound SA replaces the tunnel's.\n"
+	  "       %s sa get DEV dir in|out spi SPI [--json]\n"
+	  "    Add, delete or show an SA; adding an outbound SA replaces the\n"
+	  "    tunnel's (make-before-break rekey).  Limits (0: none) count from\n"
+	  "    the SA's addition: crossing a soft one sends an expire event,\n"
+	  "    a hard one another, and the SA stops.\n"
 	  "    KEY: AES-GCM key then 4-byte salt (20, 28 or 36 bytes), as\n"
 	  "    ip xfrm's rfc4106(gcm(aes)) takes it: 0x-prefixed hex, @FILE\n"
 	  "    holding the hex, or - (hex on stdin).  SPI: decimal or 0x hex.\n"
@@ -48,9 +54,10 @@ static const struct esptun_cmd commands[] = {
 	  "    sequence number used (outbound); the next packet carries seq+1.\n" },
 	{ "monitor", cmd_monitor,
 	  "monitor [--json]\n"
-	  "    Print tunnel state events as they happen, one a line: the\n"
-	  "    device, the tunnel, up or down, and why (admin, liveness, sa,\n"
-	  "    deleted).\n" },
+	  "    Print events as they happen, one a line: tunnel state (the\n"
+	  "    device, the tunnel, up or down, and why: admin, liveness, sa,\n"
+	  "    deleted) and SA expiry (soft or hard, and the limit: bytes,\n"
+	  "    packets, seconds or seq).\n" },
 	{ "help", NULL,
 	  "help [COMMAND]\n"
 	  "    Show usage of all commands, or of COMMAND.\n" },

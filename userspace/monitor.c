@@ -25,6 +25,61 @@ static const char *cause_name(struct nlattr *a)
 	return c < sizeof(causes) / sizeof(causes[0]) ? causes[c] : "unknown";
 }
 
+static const char *const limit_names[] = {
+	[ESPTUN_LIMIT_BYTES] = "bytes",
+	[ESPTUN_LIMIT_PACKETS] = "packets",
+	[ESPTUN_LIMIT_SECONDS] = "seconds",
+	[ESPTUN_LIMIT_SEQ] = "seq",
+};
+
+static uint64_t get_u64(struct nlattr *a)
+{
+	return a ? nla_get_u64(a) : 0;
+}
+
+/* { IFINDEX, IFNAME, SA { TUNNEL_ID, DIR, SPI, EXPIRE, LIMIT, ... } } */
+static void print_expire(struct nlattr **tb, int json)
+{
+	struct nlattr *s[ESPTUN_A_SA_MAX + 1];
+	const char *dir, *kind, *limit;
+	unsigned int l;
+	struct json j;
+
+	if (nla_parse_nested(s, ESPTUN_A_SA_MAX, tb[ESPTUN_A_SA], NULL) ||
+	    !s[ESPTUN_A_SA_TUNNEL_ID] || !s[ESPTUN_A_SA_DIR] ||
+	    !s[ESPTUN_A_SA_SPI] || !s[ESPTUN_A_SA_EXPIRE] || !s[ESPTUN_A_SA_LIMIT])
+		return;
+	dir = nla_get_u8(s[ESPTUN_A_SA_DIR]) == ESPTUN_SA_DIR_OUT ? "out" : "in";
+	kind = nla_get_u8(s[ESPTUN_A_SA_EXPIRE]) == ESPTUN_EXPIRE_HARD ? "hard" : "soft";
+	l = nla_get_u8(s[ESPTUN_A_SA_LIMIT]);
+	limit = l < sizeof(limit_names) / sizeof(limit_names[0]) ? limit_names[l] :
+								   "unknown";
+	if (json) {
+		json_init(&j, stdout);
+		json_open(&j, NULL, '{');
+		json_str(&j, "event", "sa-expire");
+		json_str(&j, "ifname", nla_get_string(tb[ESPTUN_A_IFNAME]));
+		if (tb[ESPTUN_A_IFINDEX])
+			json_u64(&j, "ifindex", nla_get_u32(tb[ESPTUN_A_IFINDEX]));
+		json_u64(&j, "tunnel", nla_get_u32(s[ESPTUN_A_SA_TUNNEL_ID]));
+		json_str(&j, "dir", dir);
+		json_u64(&j, "spi", nla_get_u32(s[ESPTUN_A_SA_SPI]));
+		json_str(&j, "expire", kind);
+		json_str(&j, "limit", limit);
+		json_u64(&j, "bytes", get_u64(s[ESPTUN_A_SA_BYTES]));
+		json_u64(&j, "packets", get_u64(s[ESPTUN_A_SA_PACKETS]));
+		json_u64(&j, "age", get_u64(s[ESPTUN_A_SA_AGE]));
+		json_u64(&j, "seq", get_u64(s[ESPTUN_A_SA_SEQ]));
+		json_close(&j, '}');
+		json_end(&j);
+	} else {
+		printf("%s: tunnel %u sa %s spi 0x%08x expired %s (%s)\n",
+		       nla_get_string(tb[ESPTUN_A_IFNAME]),
+		       nla_get_u32(s[ESPTUN_A_SA_TUNNEL_ID]), dir,
+		       nla_get_u32(s[ESPTUN_A_SA_SPI]), kind, limit);
+	}
+}
+
 static int print_event(struct nl_msg *msg, void *arg)
 {
 	struct nlattr *tb[ESPTUN_A_MAX + 1], *t[ESPTUN_A_TUNNEL_MAX + 1];
@@ -34,6 +89,13 @@ static int print_event(struct nl_msg *msg, void *arg)
 	const char *state;
 	struct json j;
 
+	if (gnlh->cmd == ESPTUN_CMD_SA_EXPIRE_NTF) {
+		if (!genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) &&
+		    tb[ESPTUN_A_IFNAME] && tb[ESPTUN_A_SA])
+			print_expire(tb, *json);
+		fflush(stdout);
+		return NL_OK;
+	}
 	/* Newer kernels may send events this tool does not know: skip. */
 	if (gnlh->cmd != ESPTUN_CMD_TUNNEL_STATE_NTF)
 		return NL_OK;

@@ -13,13 +13,16 @@
 #include "esptun.h"
 #include "json.h"
 
-#define NSTATS ESPTUN_A_STATS_TX_TOO_BIG
+#define NSTATS ESPTUN_A_STATS_MAX
 
-/* Counter names, by attribute number - 1: also the JSON keys. */
+/* Counter names, by attribute number - 1: also the JSON keys.  NULL: the
+ * pad attribute, no counter.
+ */
 static const char *const stat_names[NSTATS] = {
 	"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "rx_no_sa",
 	"rx_replay", "rx_auth_fail", "rx_malformed", "rx_drops",
-	"tx_seq_exhausted", "tx_no_tunnel", "tx_errors", "tx_too_big",
+	"tx_seq_exhausted", "tx_no_tunnel", "tx_errors", "tx_too_big", NULL,
+	"tx_sa_expired", "rx_sa_expired",
 };
 
 #define ST(s, name) ((s)[ESPTUN_A_STATS_##name - 1])
@@ -238,7 +241,7 @@ static void print_drops(const char *indent, const uint64_t *st)
 	int i, first = 1;
 
 	for (i = ESPTUN_A_STATS_RX_NO_SA - 1; i < NSTATS; i++) {
-		if (!st[i])
+		if (!st[i] || !stat_names[i])
 			continue;
 		printf("%s%s %" PRIu64, first ? indent : ", ", stat_names[i], st[i]);
 		first = 0;
@@ -314,7 +317,8 @@ static void json_stats(struct json *j, const uint64_t *st)
 	int i;
 
 	for (i = 0; i < NSTATS; i++)
-		json_u64(j, stat_names[i], st[i]);
+		if (stat_names[i])
+			json_u64(j, stat_names[i], st[i]);
 }
 
 static void json_sa(struct json *j, const struct sa_info *sa)
@@ -330,6 +334,8 @@ static void json_sa(struct json *j, const struct sa_info *sa)
 	json_u64(j, "replay_drops", ST(sa->st, RX_REPLAY));
 	json_u64(j, "auth_failures", ST(sa->st, RX_AUTH_FAIL));
 	json_u64(j, "malformed", ST(sa->st, RX_MALFORMED));
+	json_u64(j, out ? "tx_sa_expired" : "rx_sa_expired",
+		 out ? ST(sa->st, TX_SA_EXPIRED) : ST(sa->st, RX_SA_EXPIRED));
 	json_bool(j, "esn", sa->esn);
 	if (sa->has_window)
 		json_u64(j, "replay_window", sa->window);
