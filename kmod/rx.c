@@ -254,7 +254,7 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 	__skb_queue_tail(q, skb);
 	spin_unlock(&q->lock);
 	ret = esptun_esp_decrypt(skb, esptun_rx_done);
-	if (ret != -EINPROGRESS && ret != -EBUSY)
+	if (ret != -EINPROGRESS)
 		esptun_order_done(&sa->tunnel->rx_order, skb, ret,
 				  esptun_rx_finish);
 	return 0;

@@ -301,7 +301,7 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
 
 	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
-	if (ret != -EINPROGRESS && ret != -EBUSY)
+	if (ret != -EINPROGRESS)
 		esptun_order_done(&tun->tx_order, skb, ret, esptun_tx_finish);
 	return;
 
