@@ -158,6 +158,8 @@ _netns=()
 # esptun knows the NAT's address; the port is the NAT's choice, and changes.
 log "XFRM peer behind a masquerading NAT"
 new_netns gw nat peer
+# No IPv6 chatter through the tunnel: counts are exact.
+ip netns exec gw sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 ip link add veth0 netns gw type veth peer name veth0 netns nat
 ip link add veth1 netns nat type veth peer name veth0 netns peer
 ip -n gw addr add 10.0.0.1/24 dev veth0
@@ -323,4 +325,16 @@ ip netns del gw
 _netns=()
 rm -f /tmp/natt-peer.$$ /tmp/natt-gw.$$
 leak_check "every device and tunnel freed" 10
+
+# Module unload with esptun's socket open: it goes with the tunnel.
+new_netns u
+ip -n u link add esp0 type esptun
+ip -n u link add d0 type dummy
+ip -n u addr add 10.0.0.1/24 dev d0
+ip -n u link set d0 up
+ip netns exec u esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2 encap udp
+check_eq "esptun holds 4500 in u" "$(socks4500 u)" 1
+check "rmmod with the socket open" rmmod esptun
+check_eq "the socket is gone" "$(socks4500 u)" 0
+check "insmod again" insmod "$ESPTUN_KO"
 finish
