@@ -33,6 +33,19 @@ daemon_start() {
 	fail "daemon in $1 did not start"
 }
 
+# ns_del NS...: delete namespaces, and the daemons in them, which would
+# keep them (and the harness's output pipe) alive.
+ns_del() {
+	local ns pids
+	for ns in "$@"; do
+		pids=$(ip netns pids "$ns")
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+		ip netns del "$ns"
+	done
+	_netns=()
+}
+
 # socks4500 NS: UDP sockets bound to port 4500 there.
 socks4500() {
 	ip netns exec "$1" ss -Huan 'sport = :4500' | wc -l
@@ -91,9 +104,7 @@ for outer in 4 6; do
 
 	topo_tcp "v$outer"
 	[ $outer = 6 ] && break
-	ip netns del gw
-	ip netns del peer
-	_netns=()
+	ns_del gw peer
 done
 
 # --- Port 4500 shared with an IKE daemon (outer IPv6 topology kept). ---
@@ -117,7 +128,6 @@ check "ESP through the daemon's socket reaches esptun" ping_ok peer $GW4 10
 check_eq "esptun counted exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
 check_eq "and the daemon saw none of it" "$(wc -l < /tmp/natt-gw.$$)" 1
 gw esptun tunnel del esp0 id 1
-kill %daemon_start 2>/dev/null
 pids=$(ip netns pids gw)
 # shellcheck disable=SC2086
 kill $pids 2>/dev/null
@@ -149,9 +159,7 @@ sleep 0.5
 check_err "a port held by a socket without UDP_ENCAP is refused" \
 	'^esptun: tunnel add esp0 id 1: the local UDP port is held by a socket without UDP_ENCAP_ESPINUDP \(Address already in use\)$' \
 	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
-ip netns del gw
-ip netns del peer
-_netns=()
+ns_del gw peer
 
 # --- A masquerading NAT in front of the XFRM peer. ---
 #   gw 10.0.0.1 -- 10.0.0.254 nat 192.168.0.254 -- 192.168.0.2 peer
@@ -256,10 +264,7 @@ capture_start gw veth0 1 2.5 "$NATT"
 capture_wait
 check_eq "nat-keepalive 0: none in 2.5 s" "$(wc -l < "$CAP")" 0
 rm -f "$CAP"
-ip netns del gw
-ip netns del nat
-ip netns del peer
-_netns=()
+ns_del gw nat peer
 
 # --- Refusals. ---
 log "refusals"
@@ -321,8 +326,7 @@ check_eq "a plain tunnel reports encap none" \
 check_eq "esptun holds 10.0.0.1:4501" \
 	"$(gw ss -Huan 'sport = :4501' | wc -l)" 1
 # The namespace goes with the tunnel and its socket in it.
-ip netns del gw
-_netns=()
+ns_del gw
 rm -f /tmp/natt-peer.$$ /tmp/natt-gw.$$
 leak_check "every device and tunnel freed" 10
 
