@@ -48,6 +48,9 @@ struct tunnel_info {
 	unsigned int keepalive;
 	unsigned int dead_after;
 	int dead;
+	int encap;		/* enum esptun_encap */
+	unsigned int sport, dport;
+	unsigned int nat_keepalive;
 	char pins[ESPTUN_TOOL_MAX_PINS][INET6_ADDRSTRLEN];
 	int npins;
 	uint64_t st[NSTATS];
@@ -161,6 +164,14 @@ static int parse_tunnel(struct nlattr *nest, struct dev_info *d)
 		t->dead_after = nla_get_u16(tb[ESPTUN_A_TUNNEL_DEAD_AFTER]);
 	t->dead = tb[ESPTUN_A_TUNNEL_LIVENESS] &&
 		  nla_get_u8(tb[ESPTUN_A_TUNNEL_LIVENESS]) == ESPTUN_TUNNEL_STATE_DOWN;
+	if (tb[ESPTUN_A_TUNNEL_ENCAP])
+		t->encap = nla_get_u8(tb[ESPTUN_A_TUNNEL_ENCAP]);
+	if (tb[ESPTUN_A_TUNNEL_ENCAP_SPORT])
+		t->sport = ntohs(nla_get_u16(tb[ESPTUN_A_TUNNEL_ENCAP_SPORT]));
+	if (tb[ESPTUN_A_TUNNEL_ENCAP_DPORT])
+		t->dport = ntohs(nla_get_u16(tb[ESPTUN_A_TUNNEL_ENCAP_DPORT]));
+	if (tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE])
+		t->nat_keepalive = nla_get_u16(tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]);
 	if (tb[ESPTUN_A_TUNNEL_PINS]) {
 		nla_for_each_nested(a, tb[ESPTUN_A_TUNNEL_PINS], rem) {
 			if (t->npins == ESPTUN_TOOL_MAX_PINS)
@@ -282,6 +293,13 @@ static void print_human(const struct dev_list *list)
 					printf(" dead-after %us", t->dead_after);
 				putchar('\n');
 			}
+			if (t->encap == ESPTUN_ENCAP_UDP) {
+				printf("  encap: udp sport %u dport %u", t->sport,
+				       t->dport);
+				if (t->nat_keepalive)
+					printf(" nat-keepalive %us", t->nat_keepalive);
+				putchar('\n');
+			}
 			printf("  transfer: %" PRIu64 " packets (%" PRIu64
 			       " B) received, %" PRIu64 " packets (%" PRIu64
 			       " B) sent\n", ST(t->st, RX_PACKETS),
@@ -378,6 +396,12 @@ static void print_json(const struct dev_list *list)
 			json_u64(&j, "dead_after", t->dead_after);
 			if (t->dead_after)
 				json_str(&j, "liveness", t->dead ? "down" : "up");
+			json_str(&j, "encap", t->encap == ESPTUN_ENCAP_UDP ? "udp" : "none");
+			if (t->encap == ESPTUN_ENCAP_UDP) {
+				json_u64(&j, "sport", t->sport);
+				json_u64(&j, "dport", t->dport);
+				json_u64(&j, "nat_keepalive", t->nat_keepalive);
+			}
 			json_stats(&j, t->st);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)

@@ -2,8 +2,9 @@
 /*
  * esptun tunnel add DEV id ID local ADDR remote ADDR [weight N] [pin ADDR]...
  *                   [keepalive S] [dead-after S]
+ *                   [encap udp [sport P] [dport P]] [nat-keepalive S]
  * esptun tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...
- *                   [keepalive S] [dead-after S]
+ *                   [keepalive S] [dead-after S] [nat-keepalive S]
  * esptun tunnel del DEV id ID
  */
 #include <netinet/in.h>
@@ -70,7 +71,8 @@ static const int cmds[] = {
 int cmd_tunnel(int argc, char **argv)
 {
 	int verb, lfam = 0, rfam = 0, have_id = 0, weight = -1, admin = -1, i, ret;
-	int keepalive = -1, dead_after = -1;
+	int keepalive = -1, dead_after = -1, nat_keepalive = -1;
+	int encap = -1, sport = -1, dport = -1;
 	struct pins pins = { 0 };
 	uint8_t local[16], remote[16];
 	const char *local_s = NULL, *remote_s = NULL, *dev;
@@ -116,6 +118,24 @@ int cmd_tunnel(int argc, char **argv)
 			if (parse_u32("dead-after", val, 65535, &secs))
 				return 1;
 			dead_after = (int)secs;
+		} else if (verb != DEL && !strcmp(key, "nat-keepalive")) {
+			if (parse_u32("nat-keepalive", val, 65535, &secs))
+				return 1;
+			nat_keepalive = (int)secs;
+		} else if (verb == ADD && !strcmp(key, "encap")) {
+			if (!strcmp(val, "udp"))
+				encap = ESPTUN_ENCAP_UDP;
+			else if (!strcmp(val, "none"))
+				encap = ESPTUN_ENCAP_NONE;
+			else
+				return fail("tunnel add: encap is udp or none, not \"%s\"", val);
+		} else if (verb == ADD && (!strcmp(key, "sport") || !strcmp(key, "dport"))) {
+			/* The module says what is wrong with port 0 or ports
+			 * without encap udp.
+			 */
+			if (parse_u32(key, val, 65535, &w))
+				return 1;
+			*(key[0] == 's' ? &sport : &dport) = (int)w;
 		} else if (verb == ADD && !strcmp(key, "local")) {
 			if (parse_addr("local", val, &lfam, local))
 				return 1;
@@ -134,8 +154,8 @@ int cmd_tunnel(int argc, char **argv)
 	if (verb == ADD && (!local_s || !remote_s))
 		return fail("tunnel add: local and remote are required");
 	if (verb == SET && weight < 0 && admin < 0 && !pins.given &&
-	    keepalive < 0 && dead_after < 0)
-		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive or dead-after)");
+	    keepalive < 0 && dead_after < 0 && nat_keepalive < 0)
+		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive, dead-after or nat-keepalive)");
 	if (verb == ADD && lfam != rfam)
 		return fail("tunnel add: local %s and remote %s are not of one family",
 			    local_s, remote_s);
@@ -161,6 +181,13 @@ int cmd_tunnel(int argc, char **argv)
 					   (uint16_t)keepalive)) ||
 	    (dead_after >= 0 && nla_put_u16(msg, ESPTUN_A_TUNNEL_DEAD_AFTER,
 					    (uint16_t)dead_after)) ||
+	    (nat_keepalive >= 0 && nla_put_u16(msg, ESPTUN_A_TUNNEL_NAT_KEEPALIVE,
+					       (uint16_t)nat_keepalive)) ||
+	    (encap >= 0 && nla_put_u8(msg, ESPTUN_A_TUNNEL_ENCAP, (uint8_t)encap)) ||
+	    (sport >= 0 && nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_SPORT,
+				       htons((uint16_t)sport))) ||
+	    (dport >= 0 && nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_DPORT,
+				       htons((uint16_t)dport))) ||
 	    put_pins(msg, &pins)) {
 		nlmsg_free(msg);
 		esptun_nl_close(&nl);
