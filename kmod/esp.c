@@ -13,6 +13,8 @@
  * the skb, and ESPTUN_CB(skb) carries the state.
  */
 #include <linux/ip.h>
+#include <linux/llist.h>
+#include <linux/percpu.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <asm/unaligned.h>
@@ -20,11 +22,99 @@
 
 #include "esp.h"
 
-/* The AAD and IV, then the AEAD request, then the scatterlist. */
+/*
+ * Crypto request memory: the AAD and IV, then the AEAD request, then the
+ * scatterlist.  Blocks of ESPTUN_CRYPT_SIZE are recycled through per-CPU
+ * free lists, so that the steady state allocates nothing per packet: a
+ * block is taken from the list of the CPU that submits the packet (in BH
+ * context, the list's only consumer, as llist_del_first() requires) and
+ * given back to that list by whichever CPU finishes with it (llist_add()
+ * takes any number of producers).  A list keeps at most ESPTUN_CRYPT_KEEP
+ * blocks, what a burst left beyond that is freed.  Requests that do not
+ * fit (a transform with a large request context, a packet of many
+ * fragments) are allocated and freed as they come.
+ */
+#define ESPTUN_CRYPT_SIZE	1024
+#define ESPTUN_CRYPT_KEEP	1024
+
 struct esptun_crypt {
+	struct llist_node node;
+	int cpu;		/* the free list it returns to, or -1: kfree */
 	u8 aad[12];
 	u8 iv[ESPTUN_IV_LEN];
 };
+
+struct esptun_crypt_cache {
+	struct llist_head free;
+	atomic_t count;
+};
+
+static DEFINE_PER_CPU(struct esptun_crypt_cache, esptun_crypt_cache);
+
+static struct esptun_crypt *esptun_crypt_get(unsigned int len)
+{
+	struct esptun_crypt_cache *cache;
+	struct esptun_crypt *c = NULL;
+	struct llist_node *node;
+	int cpu;
+
+	if (len > ESPTUN_CRYPT_SIZE) {
+		c = kmalloc(len, GFP_ATOMIC);
+		if (c)
+			c->cpu = -1;
+		return c;
+	}
+	/* Nests: the data path has BH off already. */
+	local_bh_disable();
+	cpu = smp_processor_id();
+	cache = per_cpu_ptr(&esptun_crypt_cache, cpu);
+	node = llist_del_first(&cache->free);
+	if (node) {
+		atomic_dec(&cache->count);
+		c = llist_entry(node, struct esptun_crypt, node);
+	} else {
+		c = kmalloc(ESPTUN_CRYPT_SIZE, GFP_ATOMIC);
+	}
+	local_bh_enable();
+	if (c)
+		c->cpu = cpu;
+	return c;
+}
+
+void esptun_crypt_put(void *mem)
+{
+	struct esptun_crypt *c = mem;
+	struct esptun_crypt_cache *cache;
+
+	if (!c)
+		return;
+	if (c->cpu < 0) {
+		kfree(c);
+		return;
+	}
+	cache = per_cpu_ptr(&esptun_crypt_cache, c->cpu);
+	if (atomic_inc_return(&cache->count) > ESPTUN_CRYPT_KEEP) {
+		atomic_dec(&cache->count);
+		kfree(c);
+		return;
+	}
+	llist_add(&c->node, &cache->free);
+}
+
+/* At module exit, once no packet is left: free what the lists keep. */
+void esptun_crypt_cache_free(void)
+{
+	struct esptun_crypt *c, *tmp;
+	struct llist_node *list;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		list = llist_del_all(&per_cpu_ptr(&esptun_crypt_cache, cpu)->free);
+		llist_for_each_entry_safe(c, tmp, list, node)
+			kfree(c);
+		atomic_set(&per_cpu_ptr(&esptun_crypt_cache, cpu)->count, 0);
+	}
+}
 
 static void *esptun_crypt_alloc(struct crypto_aead *aead, int nsg,
 				struct aead_request **req,
@@ -40,7 +130,7 @@ static void *esptun_crypt_alloc(struct crypto_aead *aead, int nsg,
 	sg_off = len;
 	len += sizeof(struct scatterlist) * nsg;
 
-	mem = kmalloc(len, GFP_ATOMIC);
+	mem = esptun_crypt_get(len);
 	if (!mem)
 		return NULL;
 	*req = mem + req_off;

@@ -61,10 +61,13 @@ int esptun_esp_encrypt(struct sk_buff *skb, u8 nexthdr,
 int esptun_esp_decrypt(struct sk_buff *skb, crypto_completion_t done);
 int esptun_esp_decap(struct sk_buff *skb, u8 *nexthdr);
 
+void esptun_crypt_put(void *mem);
+void esptun_crypt_cache_free(void);
+
 /* The crypto request memory of @skb, once crypto is done with it. */
 static inline void esptun_esp_done(struct sk_buff *skb)
 {
-	kfree(ESPTUN_CB(skb)->crypt);
+	esptun_crypt_put(ESPTUN_CB(skb)->crypt);
 	ESPTUN_CB(skb)->crypt = NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <net/rtnetlink.h>
 
 #include "device.h"
+#include "esp.h"
 #include "main.h"
 #include "netlink.h"
 #include "rx.h"
@@ -56,6 +57,7 @@ static void __exit esptun_mod_exit(void)
 	esptun_genl_uninit();
 	rcu_barrier();
 	destroy_workqueue(esptun_wq);
+	esptun_crypt_cache_free();
 }
 
 module_init(esptun_mod_init);

@@ -1014,6 +1014,39 @@ static const struct genl_multicast_group esptun_mcgrps[] = {
 	{ .name = ESPTUN_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
+/*
+ * An event about @dev, command @cmd, for its namespace, under RTNL; NULL
+ * when nobody listens there or the device is being unregistered (that has
+ * its own announcement).
+ */
+static struct sk_buff *esptun_nl_event_new(struct net_device *dev, u8 cmd,
+					   void **hdr)
+{
+	struct sk_buff *msg;
+
+	ASSERT_RTNL();
+	if (dev->reg_state != NETREG_REGISTERED ||
+	    !genl_has_listeners(&esptun_genl_family, dev_net(dev), 0))
+		return NULL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &esptun_genl_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static void esptun_nl_event_send(struct net_device *dev, struct sk_buff *msg,
+				 void *hdr)
+{
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&esptun_genl_family, dev_net(dev), msg, 0, 0,
+				GFP_KERNEL);
+}
+
 /**
  * esptun_nl_tunnel_event() - multicast a tunnel's new state
  * @tun: the tunnel, under RTNL
@@ -1025,22 +1058,13 @@ static const struct genl_multicast_group esptun_mcgrps[] = {
 void esptun_nl_tunnel_event(struct esptun_tunnel *tun, u8 cause)
 {
 	struct net_device *dev = tun->esp->dev;
-	struct net *net = dev_net(dev);
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
 
-	ASSERT_RTNL();
-	if (dev->reg_state != NETREG_REGISTERED ||
-	    !genl_has_listeners(&esptun_genl_family, net, 0))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = esptun_nl_event_new(dev, ESPTUN_CMD_TUNNEL_STATE_NTF, &hdr);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &esptun_genl_family, 0,
-			  ESPTUN_CMD_TUNNEL_STATE_NTF);
-	if (!hdr)
-		goto err;
 	if (nla_put_u32(msg, ESPTUN_A_IFINDEX, dev->ifindex) ||
 	    nla_put_string(msg, ESPTUN_A_IFNAME, dev->name))
 		goto err;
@@ -1052,8 +1076,7 @@ void esptun_nl_tunnel_event(struct esptun_tunnel *tun, u8 cause)
 	    nla_put_u8(msg, ESPTUN_A_TUNNEL_CAUSE, cause))
 		goto err;
 	nla_nest_end(msg, nest);
-	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&esptun_genl_family, net, msg, 0, 0, GFP_KERNEL);
+	esptun_nl_event_send(dev, msg, hdr);
 	return;
 err:
 	nlmsg_free(msg);
@@ -1070,26 +1093,17 @@ err:
 void esptun_nl_sa_expire_event(struct esptun_sa *sa, int expire, int limit)
 {
 	struct net_device *dev = sa->tunnel->esp->dev;
-	struct net *net = dev_net(dev);
 	struct sk_buff *msg;
 	void *hdr;
 
-	ASSERT_RTNL();
-	if (dev->reg_state != NETREG_REGISTERED ||
-	    !genl_has_listeners(&esptun_genl_family, net, 0))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = esptun_nl_event_new(dev, ESPTUN_CMD_SA_EXPIRE_NTF, &hdr);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &esptun_genl_family, 0,
-			  ESPTUN_CMD_SA_EXPIRE_NTF);
-	if (!hdr || esptun_nl_fill_sa(msg, sa, expire, limit))
-		goto err;
-	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&esptun_genl_family, net, msg, 0, 0, GFP_KERNEL);
-	return;
-err:
-	nlmsg_free(msg);
+	if (esptun_nl_fill_sa(msg, sa, expire, limit)) {
+		nlmsg_free(msg);
+		return;
+	}
+	esptun_nl_event_send(dev, msg, hdr);
 }
 
 static struct genl_family esptun_genl_family __ro_after_init = {

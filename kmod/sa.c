@@ -68,6 +68,7 @@ static void esptun_sa_free_work(struct work_struct *work)
 
 	/* crypto_free_aead() zeroises the transform, expanded key included. */
 	crypto_free_aead(sa->aead);
+	percpu_ref_exit(&sa->ref);
 	kfree(sa->replay);
 	free_percpu(sa->stats);
 	esptun_tunnel_put(sa->tunnel);
@@ -76,12 +77,21 @@ static void esptun_sa_free_work(struct work_struct *work)
 	kfree(sa);
 }
 
-void esptun_sa_put(struct esptun_sa *sa)
+/* The last reference went, in any context: free after a grace period, in
+ * process context.
+ */
+static void esptun_sa_release(struct percpu_ref *ref)
 {
-	if (!refcount_dec_and_test(&sa->refcnt))
-		return;
+	struct esptun_sa *sa = container_of(ref, struct esptun_sa, ref);
+
 	INIT_RCU_WORK(&sa->rwork, esptun_sa_free_work);
 	queue_rcu_work(esptun_wq, &sa->rwork);
+}
+
+/* Drop the table's reference: no new one can be taken from then on. */
+static void esptun_sa_kill(struct esptun_sa *sa)
+{
+	percpu_ref_kill(&sa->ref);
 }
 
 static struct crypto_aead *esptun_sa_aead(const u8 *key, unsigned int len,
@@ -174,6 +184,8 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	sa->stats = esptun_stats_alloc();
 	if (!sa->stats)
 		goto err;
+	if (percpu_ref_init(&sa->ref, esptun_sa_release, 0, GFP_KERNEL))
+		goto err;
 	if (cfg->dir == ESPTUN_SA_DIR_IN) {
 		sa->replay = esptun_replay_alloc(cfg->replay_window, cfg->esn,
 						 GFP_KERNEL);
@@ -186,7 +198,6 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		sa->aead = NULL;
 		goto err;
 	}
-	refcount_set(&sa->refcnt, 1);
 	sa->spi = cfg->spi;
 	sa->dir = cfg->dir;
 	sa->esn = cfg->esn;
@@ -204,7 +215,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		old = rcu_replace_pointer(tun->tx_sa, sa, lockdep_rtnl_is_held());
 		if (old) {
 			esptun_lifetime_stop(old);
-			esptun_sa_put(old);
+			esptun_sa_kill(old);
 		}
 	}
 	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
@@ -214,6 +225,8 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 err:
 	if (sa->aead)
 		crypto_free_aead(sa->aead);
+	/* Safe on a ref never initialised: the SA was zeroed. */
+	percpu_ref_exit(&sa->ref);
 	kfree(sa->replay);
 	free_percpu(sa->stats);
 	kfree(sa);
@@ -237,7 +250,7 @@ void esptun_sa_del(struct esptun_sa *sa)
 	}
 	esptun_lifetime_stop(sa);
 	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
-	esptun_sa_put(sa);
+	esptun_sa_kill(sa);
 }
 
 void esptun_sa_del_all(struct esptun_tunnel *tun)

@@ -5,7 +5,7 @@
 #include <linux/atomic.h>
 #include <linux/esptun.h>
 #include <linux/netlink.h>
-#include <linux/refcount.h>
+#include <linux/percpu-refcount.h>
 #include <linux/workqueue.h>
 #include <crypto/aead.h>
 
@@ -18,8 +18,10 @@ struct esptun_tunnel;
 
 /**
  * struct esptun_sa - a security association of a tunnel
- * @refcnt: one for the tunnel/SPI table that publishes it, one for each
- *	packet in flight through asynchronous crypto
+ * @ref: one for the tunnel/SPI table that publishes it (dropped by killing
+ *	the ref when the SA is unpublished), one for each packet in flight and
+ *	each queued work item; per-CPU while published, so that taking one
+ *	per packet touches no shared cache line
  * @rwork: frees the SA once no reader can see it (may sleep: a workqueue)
  * @spi_node: inbound: entry in esptun_net(link_net)->sa_in (RCU; RTNL)
  * @tunnel_node: inbound: entry in tunnel->rx_sas (RTNL)
@@ -35,7 +37,7 @@ struct esptun_tunnel;
  * @life: lifetime limits and what counts against them
  */
 struct esptun_sa {
-	refcount_t refcnt;
+	struct percpu_ref ref;
 	struct rcu_work rwork;
 	struct hlist_node spi_node;
 	struct list_head tunnel_node;
@@ -75,11 +77,16 @@ struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 void esptun_sa_del(struct esptun_sa *sa);
 void esptun_sa_del_all(struct esptun_tunnel *tun);
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
-void esptun_sa_put(struct esptun_sa *sa);
 
+/* A reference, unless the SA is unpublished: found under RCU, it may be. */
 static inline bool esptun_sa_get(struct esptun_sa *sa)
 {
-	return refcount_inc_not_zero(&sa->refcnt);
+	return percpu_ref_tryget_live(&sa->ref);
+}
+
+static inline void esptun_sa_put(struct esptun_sa *sa)
+{
+	percpu_ref_put(&sa->ref);
 }
 
 /* A hard lifetime limit was crossed: the SA carries nothing more. */

@@ -155,7 +155,11 @@ gw python3 -c 'import socket, time
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.bind(("::", 4500))
 time.sleep(30)' &
-sleep 0.5
+# Bound once ss lists it (python starts slowly in an emulated guest).
+for _ in $(seq 50); do
+	[ "$(socks4500 gw)" = 1 ] && break
+	sleep 0.1
+done
 check_err "a port held by a socket without UDP_ENCAP is refused" \
 	'^esptun: tunnel add esp0 id 1: the local UDP port is held by a socket without UDP_ENCAP_ESPINUDP \(Address already in use\)$' \
 	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
