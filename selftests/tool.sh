@@ -15,7 +15,7 @@ check_err "monitor with a stray argument" '^esptun: monitor: unknown argument "e
 check "esptun tunnel help names set" sh -c 'esptun tunnel help | grep -q "esptun tunnel set DEV id ID \[up|down\] \[weight N\]"'
 check_err "unknown tunnel subcommand" '^esptun: tunnel: unknown subcommand "frob"; add, set or del expected$' \
 	esptun tunnel frob esp0
-check_err "sa needs a subcommand" '^esptun: sa: add or del expected; try "esptun sa help"$' esptun sa
+check_err "sa needs a subcommand" '^esptun: sa: add, del or get expected; try "esptun sa help"$' esptun sa
 check_err "unknown command" '^esptun: unknown command "frob"; try "esptun help"$' esptun frob
 check_err "help for an unknown command" '^esptun: unknown command "frob"' esptun help frob
 check_err "unknown option" '^esptun: show: unknown option "--yaml"$' esptun show --yaml

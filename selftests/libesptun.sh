@@ -1,0 +1,20 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# libesptun: every public call and its error paths, by libesptun_test
+# (selftests/libesptun_test.c, built by `make`), against the module.
+. "$(dirname "$0")/lib.sh"
+require_module
+test=$ESPTUN_REPO/selftests/libesptun_test
+[ -x "$test" ] || skip_all "$test not built (run make)"
+
+new_netns a
+ip -n a link add esp0 type esptun
+ip -n a link add dummy0 type dummy 2>/dev/null || ip -n a link add dummy0 type veth
+ip netns exec a "$test" esp0 dummy0
+rc=$?
+# The program's TAP lines are this test's assertions.
+[ $rc -eq 0 ] || [ $rc -eq $KSFT_SKIP ] || fail "libesptun_test exited $rc"
+[ $rc -eq $KSFT_SKIP ] && skip_all "every libesptun check skipped"
+_checks=1
+finish
