@@ -28,6 +28,19 @@ static const char *const limits[] = {
 	((i) >= 0 && (size_t)(i) < sizeof(names) / sizeof(names[0]) ? \
 	 names[i] : "unknown")
 
+/* {"event":NAME,"ifname":...,"ifindex":...,"tunnel":... (left open) */
+static void json_event(struct json *j, const char *name,
+		       const struct esptun_event *ev)
+{
+	json_init(j, stdout);
+	json_open(j, NULL, '{');
+	json_str(j, "event", name);
+	json_str(j, "ifname", ev->ifname);
+	if (ev->ifindex)
+		json_u64(j, "ifindex", ev->ifindex);
+	json_u64(j, "tunnel", ev->tunnel_id);
+}
+
 static void print_tunnel_state(const struct esptun_event *ev, int json)
 {
 	const char *state = ev->tunnel.state == ESPTUN_TUNNEL_STATE_UP ? "up" : "down";
@@ -38,13 +51,7 @@ static void print_tunnel_state(const struct esptun_event *ev, int json)
 		       NAME(causes, ev->tunnel.cause));
 		return;
 	}
-	json_init(&j, stdout);
-	json_open(&j, NULL, '{');
-	json_str(&j, "event", "tunnel-state");
-	json_str(&j, "ifname", ev->ifname);
-	if (ev->ifindex)
-		json_u64(&j, "ifindex", ev->ifindex);
-	json_u64(&j, "tunnel", ev->tunnel_id);
+	json_event(&j, "tunnel-state", ev);
 	json_str(&j, "state", state);
 	json_str(&j, "cause", NAME(causes, ev->tunnel.cause));
 	json_close(&j, '}');
@@ -63,13 +70,7 @@ static void print_sa_expire(const struct esptun_event *ev, int json)
 		       NAME(limits, ev->sa.limit));
 		return;
 	}
-	json_init(&j, stdout);
-	json_open(&j, NULL, '{');
-	json_str(&j, "event", "sa-expire");
-	json_str(&j, "ifname", ev->ifname);
-	if (ev->ifindex)
-		json_u64(&j, "ifindex", ev->ifindex);
-	json_u64(&j, "tunnel", ev->tunnel_id);
+	json_event(&j, "sa-expire", ev);
 	json_str(&j, "dir", dir);
 	json_u64(&j, "spi", ev->sa.spi);
 	json_str(&j, "expire", sev);
