@@ -155,11 +155,11 @@ static int tunnel_request(struct esptun *h, int cmd, const char *dev,
 	     (ret = check_addr(h, "remote", &cfg->remote))))
 		goto err;
 	if (f & ESPTUN_TUNNEL_HAS_PINS) {
-		ret = lib_err(h, -EINVAL, "at most %d pinned addresses",
-			      ESPTUN_MAX_PINS);
-		if (cfg->npins > ESPTUN_MAX_PINS)
+		if (cfg->npins > ESPTUN_MAX_PINS) {
+			ret = lib_err(h, -EINVAL, "at most %d pinned addresses",
+				      ESPTUN_MAX_PINS);
 			goto err;
-		h->errmsg[0] = '\0';
+		}
 		for (i = 0; i < cfg->npins; i++)
 			if ((ret = check_addr(h, "pinned", &cfg->pins[i])))
 				goto err;
@@ -216,7 +216,7 @@ EXPORT int esptun_tunnel_del(struct esptun *h, const char *dev, uint32_t id)
 	return tunnel_request(h, ESPTUN_CMD_TUNNEL_DEL, dev, &cfg);
 }
 
-/* The SA nest of an SA request: DIR and SPI, then what @put_more adds. */
+/* An SA request with its SA nest open, holding DIR and SPI. */
 static struct nl_msg *sa_msg(struct esptun *h, int cmd, const char *dev,
 			     uint8_t dir, uint32_t spi, struct nlattr **nest,
 			     int *err)
