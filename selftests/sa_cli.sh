@@ -74,7 +74,7 @@ a esptun monitor > "$HMON" 2>&1 &
 sleep 0.5
 check "outbound SA 0x1002, soft-seconds 1, hard-seconds 2" \
 	a esptun sa add esp0 tunnel 1 dir out spi 0x1002 key $K soft-seconds 1 hard-seconds 2
-for i in $(seq 60); do
+for _ in $(seq 60); do
 	grep -q '"expire":"hard"' "$MON" && break
 	sleep 0.1
 done

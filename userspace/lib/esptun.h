@@ -118,10 +118,12 @@ struct esptun_tunnel_cfg {
  * HAS flags say.  The new tunnel is up (admin) and carries traffic once it
  * has an outbound SA.
  *
- * Return: 0; -EEXIST (a tunnel with this id already exists), -EINVAL
- * (addresses of two families, a bad field: see esptun_errmsg()), -ENOSPC
- * or -EINVAL (too many tunnels or pins), -ENODEV, -EOPNOTSUPP (also: a
- * field the running kernel does not support, e.g. UDP encapsulation).
+ * Return: 0; -EEXIST (a tunnel with this id already exists, or one joins
+ * these addresses, or a pin is another tunnel's), -EINVAL (addresses of
+ * two families, more than ESPTUN_MAX_PINS pins, a bad field: see
+ * esptun_errmsg(); also a field the running kernel does not support yet,
+ * e.g. UDP encapsulation), -ENOSPC (the device has 255 tunnels), -ENODEV,
+ * -EOPNOTSUPP (DEV is not esptun).
  */
 int esptun_tunnel_add(struct esptun *h, const char *dev,
 		      const struct esptun_tunnel_cfg *cfg);
