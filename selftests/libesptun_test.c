@@ -322,7 +322,8 @@ static void test_encap(void)
 {
 	struct esptun_tunnel_cfg t = {
 		.id = 3, .local = v4("192.0.2.1"), .remote = v4("198.51.100.3"),
-		.flags = ESPTUN_TUNNEL_HAS_ENCAP | ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE,
+		.flags = ESPTUN_TUNNEL_HAS_ENCAP | ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE |
+			 ESPTUN_TUNNEL_HAS_ENCAP_SPORT | ESPTUN_TUNNEL_HAS_ENCAP_DPORT,
 		.encap = ESPTUN_ENCAP_UDP, .encap_sport = 4500, .encap_dport = 14500,
 		.nat_keepalive = 20,
 	};

@@ -169,7 +169,7 @@ static void print_human(const struct esptun_dev_list *list)
 				printf("  encap: udp sport %u dport %u", t->encap_sport,
 				       t->encap_dport);
 				if (t->nat_keepalive)
-					printf("  nat-keepalive %us", t->nat_keepalive);
+					printf(" nat-keepalive %us", t->nat_keepalive);
 				putchar('\n');
 			}
 			printf("  transfer: %" PRIu64 " packets (%" PRIu64
@@ -275,11 +275,10 @@ static void print_json(const struct esptun_dev_list *list)
 			json_close(&j, ']');
 			json_u64(&j, "keepalive", t->keepalive);
 			json_u64(&j, "dead_after", t->dead_after);
-			if (ESPTUN_HAS(t, ESPTUN_A_TUNNEL_ENCAP)) {
-				json_str(&j, "encap", t->encap == ESPTUN_ENCAP_UDP ?
-					 "udp" : "none");
-				json_u64(&j, "encap_sport", t->encap_sport);
-				json_u64(&j, "encap_dport", t->encap_dport);
+			json_str(&j, "encap", t->encap == ESPTUN_ENCAP_UDP ? "udp" : "none");
+			if (t->encap == ESPTUN_ENCAP_UDP) {
+				json_u64(&j, "sport", t->encap_sport);
+				json_u64(&j, "dport", t->encap_dport);
 				json_u64(&j, "nat_keepalive", t->nat_keepalive);
 			}
 			if (ESPTUN_HAS(t, ESPTUN_A_TUNNEL_LIVENESS))

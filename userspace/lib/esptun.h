@@ -91,7 +91,9 @@ enum {
 	ESPTUN_TUNNEL_HAS_KEEPALIVE	= 1 << 3,
 	ESPTUN_TUNNEL_HAS_DEAD_AFTER	= 1 << 4,
 	ESPTUN_TUNNEL_HAS_ENCAP		= 1 << 5,	/* add only */
-	ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE	= 1 << 6,
+	ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE	= 1 << 6,	/* with ENCAP UDP */
+	ESPTUN_TUNNEL_HAS_ENCAP_SPORT	= 1 << 7,	/* add only */
+	ESPTUN_TUNNEL_HAS_ENCAP_DPORT	= 1 << 8,	/* add only */
 };
 
 struct esptun_tunnel_cfg {
@@ -105,8 +107,8 @@ struct esptun_tunnel_cfg {
 	uint16_t dead_after;		/* seconds, 0: off */
 	uint16_t nat_keepalive;		/* seconds, 0: off */
 	uint8_t encap;			/* ESPTUN_ENCAP_NONE or _UDP */
-	uint16_t encap_sport;		/* host order; 0: 4500 */
-	uint16_t encap_dport;		/* host order; 0: 4500 */
+	uint16_t encap_sport;		/* host order; without HAS: 4500 */
+	uint16_t encap_dport;		/* host order; without HAS: 4500 */
 	unsigned int npins;
 	struct esptun_addr pins[ESPTUN_MAX_PINS];
 };
@@ -116,7 +118,11 @@ struct esptun_tunnel_cfg {
  *
  * @cfg->id, ->local and ->remote are required; the other fields as their
  * HAS flags say.  The new tunnel is up (admin) and carries traffic once it
- * has an outbound SA.
+ * has an outbound SA.  ESPTUN_TUNNEL_HAS_ENCAP with ESPTUN_ENCAP_UDP: ESP
+ * in UDP (RFC 3948) between the local port encap_sport and the remote
+ * port encap_dport (each 4500 without its HAS flag); the kernel refuses
+ * port 0, ports without UDP encapsulation, and a local port held by a
+ * socket that is not UDP_ENCAP_ESPINUDP (-EADDRINUSE).
  *
  * Return: 0; -EEXIST (a tunnel with this id already exists, or one joins
  * these addresses, or a pin is another tunnel's), -EINVAL (addresses of

@@ -182,11 +182,11 @@ static int tunnel_request(struct esptun *h, int cmd, const char *dev,
 	     nla_put_u16(msg, ESPTUN_A_TUNNEL_DEAD_AFTER, cfg->dead_after)) ||
 	    ((f & ESPTUN_TUNNEL_HAS_PINS) && put_pins(msg, cfg)) ||
 	    ((f & ESPTUN_TUNNEL_HAS_ENCAP) &&
-	     (nla_put_u8(msg, ESPTUN_A_TUNNEL_ENCAP, cfg->encap) ||
-	      (cfg->encap_sport &&
-	       nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_SPORT, htons(cfg->encap_sport))) ||
-	      (cfg->encap_dport &&
-	       nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_DPORT, htons(cfg->encap_dport))))) ||
+	     nla_put_u8(msg, ESPTUN_A_TUNNEL_ENCAP, cfg->encap)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ENCAP_SPORT) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_SPORT, htons(cfg->encap_sport))) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ENCAP_DPORT) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_DPORT, htons(cfg->encap_dport))) ||
 	    ((f & ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE) &&
 	     nla_put_u16(msg, ESPTUN_A_TUNNEL_NAT_KEEPALIVE, cfg->nat_keepalive)))
 		goto err;
