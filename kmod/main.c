@@ -44,15 +44,16 @@ err_wq:
 	return ret;
 }
 
-/* Reverse order: no new requests, no new packets, no devices (their
- * tunnels and SAs go with them, and unregistering waits for the references
- * that pending work holds), then the last RCU callbacks and work items.
+/* No new packets, no devices (their tunnels and SAs go with them, and
+ * unregistering waits for the references that pending work holds, work
+ * that may still send events), then no family, the last RCU callbacks and
+ * work items.  Requests meanwhile find no device.
  */
 static void __exit esptun_mod_exit(void)
 {
-	esptun_genl_uninit();
 	esptun_rx_uninit();
 	esptun_device_uninit();
+	esptun_genl_uninit();
 	rcu_barrier();
 	destroy_workqueue(esptun_wq);
 }

@@ -41,7 +41,7 @@ static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_KEEPALIVE]	= { .type = NLA_U16 },
 	[ESPTUN_A_TUNNEL_DEAD_AFTER]	= { .type = NLA_U16 },
 	[ESPTUN_A_TUNNEL_ENCAP]		= { .type = NLA_REJECT,
-					    .reject_message = "esptun: UDP encapsulation is not supported yet" },
+					    .reject_message = "no UDP encapsulation yet" },
 	[ESPTUN_A_TUNNEL_ENCAP_SPORT]	= { .type = NLA_REJECT },
 	[ESPTUN_A_TUNNEL_ENCAP_DPORT]	= { .type = NLA_REJECT },
 	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]	= { .type = NLA_REJECT },
@@ -55,6 +55,26 @@ static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {
 	[ESPTUN_A_SA_ESN]		= { .type = NLA_FLAG },
 	[ESPTUN_A_SA_REPLAY_WINDOW]	= NLA_POLICY_MAX(NLA_U32, ESPTUN_REPLAY_MAX),
 	[ESPTUN_A_SA_SEQ]		= { .type = NLA_U64 },
+	[ESPTUN_A_SA_SOFT_BYTES]	= { .type = NLA_U64 },
+	[ESPTUN_A_SA_HARD_BYTES]	= { .type = NLA_U64 },
+	[ESPTUN_A_SA_SOFT_PACKETS]	= { .type = NLA_U64 },
+	[ESPTUN_A_SA_HARD_PACKETS]	= { .type = NLA_U64 },
+	[ESPTUN_A_SA_SOFT_SECONDS]	= { .type = NLA_U64 },
+	[ESPTUN_A_SA_HARD_SECONDS]	= { .type = NLA_U64 },
+};
+
+/* The attributes of the user's limits: [enum esptun_expire][enum esptun_limit] */
+static const u8 esptun_nl_limit_attr[ESPTUN_EXPIRE_HARD + 1][ESPTUN_USER_LIMITS] = {
+	[ESPTUN_EXPIRE_SOFT] = {
+		[ESPTUN_LIMIT_BYTES]	= ESPTUN_A_SA_SOFT_BYTES,
+		[ESPTUN_LIMIT_PACKETS]	= ESPTUN_A_SA_SOFT_PACKETS,
+		[ESPTUN_LIMIT_SECONDS]	= ESPTUN_A_SA_SOFT_SECONDS,
+	},
+	[ESPTUN_EXPIRE_HARD] = {
+		[ESPTUN_LIMIT_BYTES]	= ESPTUN_A_SA_HARD_BYTES,
+		[ESPTUN_LIMIT_PACKETS]	= ESPTUN_A_SA_HARD_PACKETS,
+		[ESPTUN_LIMIT_SECONDS]	= ESPTUN_A_SA_HARD_SECONDS,
+	},
 };
 
 #define ESPTUN_DEV_POLICY \
@@ -125,6 +145,13 @@ static struct net_device *esptun_nl_get_dev(struct net *net,
 	return dev;
 }
 
+/* Counter to attribute: in order, except that the pad attribute came first. */
+static int esptun_nl_stats_attr(int ctr)
+{
+	return ctr < ESPTUN_CTR_TX_SA_EXPIRED ? ctr + 1 :
+	       ESPTUN_A_STATS_TX_SA_EXPIRED + ctr - ESPTUN_CTR_TX_SA_EXPIRED;
+}
+
 /* Counters: the ones in @always, and any other that is not zero. */
 static int esptun_nl_put_stats(struct sk_buff *skb, int attrtype,
 			       struct esptun_stats __percpu *stats,
@@ -141,7 +168,8 @@ static int esptun_nl_put_stats(struct sk_buff *skb, int attrtype,
 	for (i = 0; i < __ESPTUN_CTR_MAX; i++) {
 		if (!c[i] && !(always & BIT(i)))
 			continue;
-		if (nla_put_u64_64bit(skb, i + 1, c[i], ESPTUN_A_STATS_PAD)) {
+		if (nla_put_u64_64bit(skb, esptun_nl_stats_attr(i), c[i],
+				      ESPTUN_A_STATS_PAD)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
 		}
@@ -154,19 +182,63 @@ static int esptun_nl_put_stats(struct sk_buff *skb, int attrtype,
 #define ESPTUN_RX_CTRS	(BIT(ESPTUN_CTR_RX_PACKETS) | BIT(ESPTUN_CTR_RX_BYTES) | \
 			 BIT(ESPTUN_CTR_RX_REPLAY) | BIT(ESPTUN_CTR_RX_AUTH_FAIL))
 
-static int esptun_nl_put_sa(struct sk_buff *skb, struct esptun_sa *sa)
+/*
+ * Limits and what counts against them; then, for an event, the limit that
+ * fired (@expire, @limit), else the worst kind crossed so far (@expire < 0).
+ */
+static int esptun_nl_put_lifetime(struct sk_buff *skb,
+				  const struct esptun_sa *sa, int expire,
+				  int limit)
+{
+	const struct esptun_lifetime *life = &sa->life;
+	int e, i, worst = esptun_lifetime_worst(sa);
+
+	for (e = ESPTUN_EXPIRE_SOFT; e <= ESPTUN_EXPIRE_HARD; e++)
+		for (i = 0; i < ESPTUN_USER_LIMITS; i++)
+			if (life->cfg.limit[e][i] &&
+			    nla_put_u64_64bit(skb, esptun_nl_limit_attr[e][i],
+					      life->cfg.limit[e][i],
+					      ESPTUN_A_SA_PAD))
+				return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, ESPTUN_A_SA_BYTES, READ_ONCE(life->bytes),
+			      ESPTUN_A_SA_PAD) ||
+	    nla_put_u64_64bit(skb, ESPTUN_A_SA_PACKETS, READ_ONCE(life->packets),
+			      ESPTUN_A_SA_PAD) ||
+	    nla_put_u64_64bit(skb, ESPTUN_A_SA_AGE, esptun_lifetime_age(sa),
+			      ESPTUN_A_SA_PAD) ||
+	    (expire < 0 && worst >= 0 &&
+	     nla_put_u8(skb, ESPTUN_A_SA_EXPIRE, worst)) ||
+	    (expire >= 0 && (nla_put_u8(skb, ESPTUN_A_SA_EXPIRE, expire) ||
+			     nla_put_u8(skb, ESPTUN_A_SA_LIMIT, limit))))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* The last sequence number sent, or the highest received. */
+static u64 esptun_nl_sa_seq(const struct esptun_sa *sa)
+{
+	if (sa->dir == ESPTUN_SA_DIR_OUT)
+		return min_t(u64, atomic64_read(&sa->seq), esptun_sa_seq_max(sa));
+	return READ_ONCE(sa->replay->top);
+}
+
+/*
+ * An SA as a nest of type @attrtype; with its tunnel's id if @tunnel_id;
+ * @expire and @limit as for esptun_nl_put_lifetime().
+ */
+static int esptun_nl_put_sa(struct sk_buff *skb, struct esptun_sa *sa,
+			    int attrtype, bool tunnel_id, int expire, int limit)
 {
 	struct nlattr *nest;
 	u64 seq;
 
-	if (sa->dir == ESPTUN_SA_DIR_OUT)
-		seq = min_t(u64, atomic64_read(&sa->seq), esptun_sa_seq_max(sa));
-	else
-		seq = READ_ONCE(sa->replay->top);
-	nest = nla_nest_start(skb, ESPTUN_A_TUNNEL_SA);
+	seq = esptun_nl_sa_seq(sa);
+	nest = nla_nest_start(skb, attrtype);
 	if (!nest)
 		return -EMSGSIZE;
-	if (nla_put_u8(skb, ESPTUN_A_SA_DIR, sa->dir) ||
+	if ((tunnel_id &&
+	     nla_put_u32(skb, ESPTUN_A_SA_TUNNEL_ID, sa->tunnel->id)) ||
+	    nla_put_u8(skb, ESPTUN_A_SA_DIR, sa->dir) ||
 	    nla_put_u32(skb, ESPTUN_A_SA_SPI, ntohl(sa->spi)) ||
 	    nla_put_u64_64bit(skb, ESPTUN_A_SA_SEQ, seq, ESPTUN_A_SA_PAD) ||
 	    (sa->esn && nla_put_flag(skb, ESPTUN_A_SA_ESN)) ||
@@ -174,7 +246,8 @@ static int esptun_nl_put_sa(struct sk_buff *skb, struct esptun_sa *sa)
 				       sa->replay->size)) ||
 	    esptun_nl_put_stats(skb, ESPTUN_A_SA_STATS, sa->stats,
 				sa->dir == ESPTUN_SA_DIR_OUT ? ESPTUN_TX_CTRS :
-							       ESPTUN_RX_CTRS)) {
+							       ESPTUN_RX_CTRS) ||
+	    esptun_nl_put_lifetime(skb, sa, expire, limit)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -249,10 +322,10 @@ static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 				ESPTUN_TX_CTRS | ESPTUN_RX_CTRS))
 		goto cancel;
 	sa = rtnl_dereference(tun->tx_sa);
-	if (sa && esptun_nl_put_sa(skb, sa))
+	if (sa && esptun_nl_put_sa(skb, sa, ESPTUN_A_TUNNEL_SA, false, -1, 0))
 		goto cancel;
 	list_for_each_entry(sa, &tun->rx_sas, tunnel_node)
-		if (esptun_nl_put_sa(skb, sa))
+		if (esptun_nl_put_sa(skb, sa, ESPTUN_A_TUNNEL_SA, false, -1, 0))
 			goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -658,6 +731,18 @@ static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info
 	return ret;
 }
 
+static void esptun_nl_lifetime_config(struct nlattr **tb,
+				      struct esptun_lifetime_config *life)
+{
+	int e, i;
+
+	for (e = ESPTUN_EXPIRE_SOFT; e <= ESPTUN_EXPIRE_HARD; e++)
+		for (i = 0; i < ESPTUN_USER_LIMITS; i++)
+			if (tb[esptun_nl_limit_attr[e][i]])
+				life->limit[e][i] =
+					nla_get_u64(tb[esptun_nl_limit_attr[e][i]]);
+}
+
 static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
@@ -685,6 +770,7 @@ static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 	cfg.replay_window = tb[ESPTUN_A_SA_REPLAY_WINDOW] ?
 		nla_get_u32(tb[ESPTUN_A_SA_REPLAY_WINDOW]) : ESPTUN_REPLAY_DEFAULT;
 	cfg.seq = tb[ESPTUN_A_SA_SEQ] ? nla_get_u64(tb[ESPTUN_A_SA_SEQ]) : 0;
+	esptun_nl_lifetime_config(tb, &cfg.life);
 
 	esp = esptun_nl_lock_dev(info);
 	if (IS_ERR(esp)) {
@@ -702,7 +788,15 @@ wipe:
 	return ret;
 }
 
-static int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
+/**
+ * esptun_nl_lock_sa() - the SA a request names by direction and SPI
+ * @info: the request
+ * @espp: the device, locked (esptun_nl_lock_dev()), when an SA is returned
+ *
+ * Return: the SA, under RTNL, or an ERR_PTR with RTNL not held.
+ */
+static struct esptun_sa *esptun_nl_lock_sa(struct genl_info *info,
+					   struct esptun_dev **espp)
 {
 	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
 	struct esptun_dev *esp;
@@ -712,24 +806,84 @@ static int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = esptun_nl_nested(info, ESPTUN_A_SA, ESPTUN_A_SA_MAX,
 			       esptun_sa_policy, tb);
 	if (ret)
-		return ret;
+		return ERR_PTR(ret);
 	if (!tb[ESPTUN_A_SA_DIR] || !tb[ESPTUN_A_SA_SPI]) {
 		NL_SET_ERR_MSG(info->extack, "direction and SPI are required");
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 	}
 	esp = esptun_nl_lock_dev(info);
 	if (IS_ERR(esp))
-		return PTR_ERR(esp);
+		return ERR_CAST(esp);
 	sa = esptun_sa_find_dev(esp, nla_get_u8(tb[ESPTUN_A_SA_DIR]),
 				htonl(nla_get_u32(tb[ESPTUN_A_SA_SPI])));
-	if (sa) {
-		esptun_sa_del(sa);
-	} else {
+	if (!sa) {
 		NL_SET_ERR_MSG(info->extack, "no SA with this direction and SPI");
-		ret = -ENOENT;
+		esptun_nl_unlock_dev(esp, -ENOENT);
+		return ERR_PTR(-ENOENT);
 	}
-	esptun_nl_unlock_dev(esp, ret);
-	return ret;
+	*espp = esp;
+	return sa;
+}
+
+static int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct esptun_dev *esp;
+	struct esptun_sa *sa;
+
+	sa = esptun_nl_lock_sa(info, &esp);
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	esptun_sa_del(sa);
+	esptun_nl_unlock_dev(esp, 0);
+	return 0;
+}
+
+/* { IFINDEX, IFNAME, SA { TUNNEL_ID, ... } }: a reply (@expire < 0) or an
+ * expire event.
+ */
+static int esptun_nl_fill_sa(struct sk_buff *msg, struct esptun_sa *sa,
+			     int expire, int limit)
+{
+	struct net_device *dev = sa->tunnel->esp->dev;
+
+	if (nla_put_u32(msg, ESPTUN_A_IFINDEX, dev->ifindex) ||
+	    nla_put_string(msg, ESPTUN_A_IFNAME, dev->name) ||
+	    esptun_nl_put_sa(msg, sa, ESPTUN_A_SA, true, expire, limit))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int esptun_nl_sa_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct esptun_dev *esp;
+	struct esptun_sa *sa;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	sa = esptun_nl_lock_sa(info, &esp);
+	if (IS_ERR(sa)) {
+		nlmsg_free(msg);
+		return PTR_ERR(sa);
+	}
+	ret = -EMSGSIZE;
+	hdr = genlmsg_put_reply(msg, info, &esptun_genl_family, 0,
+				ESPTUN_CMD_SA_GET);
+	if (hdr && !esptun_nl_fill_sa(msg, sa, -1, 0)) {
+		genlmsg_end(msg, hdr);
+		ret = 0;
+	}
+	/* A read: dumps in progress need not start again. */
+	rtnl_unlock();
+	dev_put(esp->dev);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
 }
 
 static const struct genl_ops esptun_genl_ops[] = {
@@ -772,6 +926,13 @@ static const struct genl_ops esptun_genl_ops[] = {
 	{
 		.cmd	= ESPTUN_CMD_SA_DEL,
 		.doit	= esptun_nl_sa_del_doit,
+		.policy	= esptun_sa_cmd_policy,
+		.maxattr = ESPTUN_A_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= ESPTUN_CMD_SA_GET,
+		.doit	= esptun_nl_sa_get_doit,
 		.policy	= esptun_sa_cmd_policy,
 		.maxattr = ESPTUN_A_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
@@ -820,6 +981,39 @@ void esptun_nl_tunnel_event(struct esptun_tunnel *tun, u8 cause)
 	    nla_put_u8(msg, ESPTUN_A_TUNNEL_CAUSE, cause))
 		goto err;
 	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&esptun_genl_family, net, msg, 0, 0, GFP_KERNEL);
+	return;
+err:
+	nlmsg_free(msg);
+}
+
+/**
+ * esptun_nl_sa_expire_event() - multicast that an SA crossed a limit
+ * @sa: the SA, under RTNL
+ * @expire: enum esptun_expire
+ * @limit: enum esptun_limit
+ *
+ * To the namespace the device is in, as tunnel events.
+ */
+void esptun_nl_sa_expire_event(struct esptun_sa *sa, int expire, int limit)
+{
+	struct net_device *dev = sa->tunnel->esp->dev;
+	struct net *net = dev_net(dev);
+	struct sk_buff *msg;
+	void *hdr;
+
+	ASSERT_RTNL();
+	if (dev->reg_state != NETREG_REGISTERED ||
+	    !genl_has_listeners(&esptun_genl_family, net, 0))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &esptun_genl_family, 0,
+			  ESPTUN_CMD_SA_EXPIRE_NTF);
+	if (!hdr || esptun_nl_fill_sa(msg, sa, expire, limit))
+		goto err;
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast_netns(&esptun_genl_family, net, msg, 0, 0, GFP_KERNEL);
 	return;

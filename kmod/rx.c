@@ -102,6 +102,8 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
 		goto out;
 	}
+	/* In arrival order, one CPU at a time: see lifetime.c. */
+	esptun_lifetime_count(sa, skb->len);
 	if (nexthdr == ESPTUN_NEXTHDR_DUMMY) {
 		/* RFC 4303 2.6: dummy packets are discarded silently. */
 		consume_skb(skb);
@@ -225,6 +227,11 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 	if (skb->len < ESPTUN_ESP_MIN_LEN ||
 	    !pskb_may_pull(skb, ESPTUN_ESP_HLEN)) {
 		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_MALFORMED);
+		esptun_sa_put(sa);
+		return 0;
+	}
+	if (unlikely(esptun_sa_expired(sa))) {
+		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_SA_EXPIRED);
 		esptun_sa_put(sa);
 		return 0;
 	}

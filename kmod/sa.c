@@ -162,6 +162,8 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 
 	ASSERT_RTNL();
 	ret = esptun_sa_check(tun, cfg, extack);
+	if (!ret)
+		ret = esptun_lifetime_check(&cfg->life, extack);
 	if (ret)
 		return ret;
 
@@ -191,6 +193,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	atomic64_set(&sa->seq, cfg->seq);
 	refcount_inc(&tun->refcnt);
 	sa->tunnel = tun;
+	esptun_lifetime_start(sa, &cfg->life);
 
 	if (sa->dir == ESPTUN_SA_DIR_IN) {
 		list_add_tail(&sa->tunnel_node, &tun->rx_sas);
@@ -199,8 +202,10 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	} else {
 		INIT_LIST_HEAD(&sa->tunnel_node);
 		old = rcu_replace_pointer(tun->tx_sa, sa, lockdep_rtnl_is_held());
-		if (old)
+		if (old) {
+			esptun_lifetime_stop(old);
 			esptun_sa_put(old);
+		}
 	}
 	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
 	pr_debug("sa %08x: created\n", ntohl(sa->spi));
@@ -230,6 +235,7 @@ void esptun_sa_del(struct esptun_sa *sa)
 	} else if (rtnl_dereference(tun->tx_sa) == sa) {
 		RCU_INIT_POINTER(tun->tx_sa, NULL);
 	}
+	esptun_lifetime_stop(sa);
 	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
 	esptun_sa_put(sa);
 }

@@ -9,6 +9,7 @@
 #include <linux/workqueue.h>
 #include <crypto/aead.h>
 
+#include "lifetime.h"
 #include "replay.h"
 #include "stats.h"
 
@@ -31,6 +32,7 @@ struct esptun_tunnel;
  * @seq: outbound: the last sequence number used
  * @replay: inbound: the anti-replay window
  * @stats: per-SA counters
+ * @life: lifetime limits and what counts against them
  */
 struct esptun_sa {
 	refcount_t refcnt;
@@ -45,6 +47,7 @@ struct esptun_sa {
 	atomic64_t seq;
 	struct esptun_replay *replay;
 	struct esptun_stats __percpu *stats;
+	struct esptun_lifetime life;
 };
 
 /* Key material: AES key then the 4-byte salt, as XFRM's rfc4106 takes it. */
@@ -60,6 +63,7 @@ struct esptun_sa_config {
 	bool esn;
 	u32 replay_window;
 	u64 seq;
+	struct esptun_lifetime_config life;
 };
 
 int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
@@ -76,6 +80,12 @@ void esptun_sa_put(struct esptun_sa *sa);
 static inline bool esptun_sa_get(struct esptun_sa *sa)
 {
 	return refcount_inc_not_zero(&sa->refcnt);
+}
+
+/* A hard lifetime limit was crossed: the SA carries nothing more. */
+static inline bool esptun_sa_expired(const struct esptun_sa *sa)
+{
+	return READ_ONCE(sa->life.expired);
 }
 
 /* The highest sequence number an SA may send: 2^32-1 without ESN. */

@@ -23,6 +23,8 @@ enum esptun_ctr {
 	ESPTUN_CTR_TX_NO_TUNNEL,	/* no tunnel able to carry the packet */
 	ESPTUN_CTR_TX_ERRORS,		/* no route, out of memory, crypto error */
 	ESPTUN_CTR_TX_TOO_BIG,		/* ICMP "too big" sent back */
+	ESPTUN_CTR_TX_SA_EXPIRED,	/* the outbound SA hit a hard limit */
+	ESPTUN_CTR_RX_SA_EXPIRED,	/* the inbound SA hit a hard limit */
 	__ESPTUN_CTR_MAX
 };
 

@@ -65,7 +65,8 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
  * @tun: the tunnel
  *
  * Usable means administratively up, not found dead by liveness, with an
- * outbound SA whose sequence numbers are not used up.
+ * outbound SA whose sequence numbers are not used up and which crossed no
+ * hard lifetime limit.
  * Under RCU or RTNL.
  *
  * Return: true if usable.
@@ -76,7 +77,8 @@ bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 
 	return READ_ONCE(tun->admin_up) &&
 	       !test_bit(ESPTUN_TUN_DEAD, &tun->flags) && sa &&
-	       atomic64_read(&sa->seq) < esptun_sa_seq_max(sa);
+	       atomic64_read(&sa->seq) < esptun_sa_seq_max(sa) &&
+	       !esptun_sa_expired(sa);
 }
 
 /**

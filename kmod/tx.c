@@ -118,7 +118,9 @@ static void esptun_tx_drop(struct esptun_dev *esp, struct esptun_tunnel *tun,
 	kfree_skb(skb);
 }
 
-/* No usable tunnel: say why, an SA at its last sequence number or none. */
+/* No usable tunnel: say why, an SA at its last sequence number, one past a
+ * hard lifetime limit, or none.
+ */
 static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
 {
 	struct esptun_tunnel *tun;
@@ -128,6 +130,10 @@ static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
 		sa = rcu_dereference_bh(tun->tx_sa);
 		if (sa && atomic64_read(&sa->seq) >= esptun_sa_seq_max(sa)) {
 			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
+			return;
+		}
+		if (sa && esptun_sa_expired(sa)) {
+			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SA_EXPIRED);
 			return;
 		}
 	}
@@ -190,6 +196,9 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	}
 	esptun_stats_pkt(sa->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
 	esptun_stats_pkt(tun->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
+	/* In sequence number order, one CPU at a time: see lifetime.c. */
+	esptun_lifetime_count(sa, inner_len);
+	esptun_lifetime_seq(sa, cb->seq);
 	/* The hash was the inner flow's, for picking the tunnel.  The outer
 	 * packet is the tunnel's one flow: left alone, a multiqueue NIC (or
 	 * the receiver's RPS) would spread one SA's packets over queues by
@@ -249,6 +258,11 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	sa = rcu_dereference_bh(tun->tx_sa);
 	if (unlikely(!sa || !esptun_sa_get(sa)))
 		goto drop;
+	if (unlikely(esptun_sa_expired(sa))) {
+		esptun_sa_put(sa);
+		why = ESPTUN_CTR_TX_SA_EXPIRED;
+		goto drop;
+	}
 
 	/* Sequence numbers are taken in queue order: they leave in order. */
 	spin_lock(&q->lock);

@@ -136,38 +136,3 @@ def t(i):
     return [x for x in d["tunnels"] if x["id"] == i][0]
 print(eval(sys.argv[1]))' "$1"
 }
-
-# monitor_start: `esptun monitor --json` in gw into $MON, subscribed when
-# this returns (a throwaway tunnel's event proves it).
-monitor_start() {
-	MON=$(mktemp)
-	gw esptun monitor --json >> "$MON" 2>&1 &
-	MON_PID=$!
-	local n
-	for n in $(seq 50); do
-		gw esptun tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
-		gw esptun sa add esp0 tunnel 999 dir out spi 0x999 key "$(aws_key out 9)"
-		gw esptun tunnel del esp0 id 999
-		grep -q '"tunnel":999' "$MON" && break
-		sleep 0.1
-	done
-	grep -q '"tunnel":999' "$MON" || fail "esptun monitor does not report events"
-	: > "$MON"
-}
-
-monitor_stop() {
-	kill "$MON_PID" 2>/dev/null
-	wait "$MON_PID" 2>/dev/null
-	rm -f "$MON"
-}
-
-# monitor_wait PATTERN [SECONDS [N]]: N lines (default 1) of $MON match
-# PATTERN (ERE) within SECONDS (default 5).
-monitor_wait() {
-	local i
-	for i in $(seq $((${2:-5} * 10))); do
-		[ "$(grep -Ec -- "$1" "$MON")" -ge "${3:-1}" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}

@@ -48,17 +48,23 @@ def parse_attrs(data):
 
 
 class Genl:
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
-                                  NETLINK_GENERIC)
+    """A netlink socket: generic netlink by default, or @proto."""
+
+    def __init__(self, proto=NETLINK_GENERIC):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, proto)
         self.sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
         self.sock.bind((0, 0))
         self.seq = 1
 
     def request(self, family, cmd, payload, flags, reserved=0):
+        """A generic netlink request: (errno, extack text, replies)."""
+        return self.talk(family, struct.pack("=BBH", cmd, 1, reserved) + payload,
+                         flags)
+
+    def talk(self, mtype, body, flags):
+        """Send one message of type @mtype, collect the answer."""
         self.seq += 1
-        body = struct.pack("=BBH", cmd, 1, reserved) + payload
-        hdr = struct.pack("=IHHII", 16 + len(body), family,
+        hdr = struct.pack("=IHHII", 16 + len(body), mtype,
                           NLM_F_REQUEST | flags, self.seq, 0)
         self.sock.send(hdr + body)
         replies = []

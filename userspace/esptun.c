@@ -39,26 +39,25 @@ static const struct esptun_cmd commands[] = {
 	  "    0 turns either off.\n" },
 	{ "sa", cmd_sa,
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
-	  "                [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
-	  "                [soft-seconds N] [hard-seconds N]\n"
+	  "              [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
+	  "              [soft-seconds N] [hard-seconds N]\n"
 	  "       %s sa del DEV dir in|out spi SPI\n"
 	  "       %s sa get DEV dir in|out spi SPI [--json]\n"
 	  "    Add, delete or show an SA; adding an outbound SA replaces the\n"
-	  "    tunnel's atomically.\n"
+	  "    tunnel's (make-before-break rekey).  Limits (0: none) count from\n"
+	  "    the SA's addition: crossing a soft one sends an expire event,\n"
+	  "    a hard one another, and the SA stops.\n"
 	  "    KEY: AES-GCM key then 4-byte salt (20, 28 or 36 bytes), as\n"
 	  "    ip xfrm's rfc4106(gcm(aes)) takes it: 0x-prefixed hex, @FILE\n"
 	  "    holding the hex, or - (hex on stdin).  SPI: decimal or 0x hex.\n"
 	  "    replay-window: 0-4096 packets (default 1024).  seq: the last\n"
-	  "    sequence number used (outbound); the next packet carries seq+1.\n"
-	  "    soft-/hard-bytes, -packets, -seconds: lifetime limits (0: none);\n"
-	  "    crossing a soft one sends an event (see monitor), a hard one\n"
-	  "    stops the SA.\n" },
+	  "    sequence number used (outbound); the next packet carries seq+1.\n" },
 	{ "monitor", cmd_monitor,
 	  "monitor [--json]\n"
-	  "    Print events as they happen, one a line: tunnel state changes\n"
-	  "    (the device, the tunnel, up or down, and why: admin, liveness,\n"
-	  "    sa, deleted) and SA expiries (the device, the tunnel, the SA's\n"
-	  "    spi and direction, soft or hard, and the limit crossed).\n" },
+	  "    Print events as they happen, one a line: tunnel state (the\n"
+	  "    device, the tunnel, up or down, and why: admin, liveness, sa,\n"
+	  "    deleted) and SA expiry (soft or hard, and the limit: bytes,\n"
+	  "    packets, seconds or seq).\n" },
 	{ "help", NULL,
 	  "help [COMMAND]\n"
 	  "    Show usage of all commands, or of COMMAND.\n" },

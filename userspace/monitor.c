@@ -75,10 +75,10 @@ static void print_sa_expire(const struct esptun_event *ev, int json)
 	json_u64(&j, "spi", ev->sa.spi);
 	json_str(&j, "expire", sev);
 	json_str(&j, "limit", NAME(limits, ev->sa.limit));
-	json_u64(&j, "seq", ev->sa.seq);
 	json_u64(&j, "bytes", ev->sa.bytes);
 	json_u64(&j, "packets", ev->sa.packets);
 	json_u64(&j, "age", ev->sa.age);
+	json_u64(&j, "seq", ev->sa.seq);
 	json_close(&j, '}');
 	json_end(&j);
 }

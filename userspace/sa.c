@@ -7,6 +7,7 @@
  * esptun sa del DEV dir in|out spi SPI
  * esptun sa get DEV dir in|out spi SPI [--json]
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,44 +27,73 @@ static int parse_dir(const char *s, uint8_t *dir)
 	return 0;
 }
 
-/* The lifetime keywords, in struct esptun_sa_limits order. */
+const struct limit_name limit_names[NLIMITS] = {
+	{ "soft-bytes", "soft_bytes" }, { "hard-bytes", "hard_bytes" },
+	{ "soft-packets", "soft_packets" }, { "hard-packets", "hard_packets" },
+	{ "soft-seconds", "soft_seconds" }, { "hard-seconds", "hard_seconds" },
+};
+
+/* The limit the "sa add" keyword @k sets, or NULL. */
 static uint64_t *parse_limit(const char *k, struct esptun_sa_limits *l)
 {
-	static const char *const names[] = {
-		"soft-bytes", "hard-bytes", "soft-packets", "hard-packets",
-		"soft-seconds", "hard-seconds",
-	};
-	uint64_t *v[] = {
-		&l->soft_bytes, &l->hard_bytes, &l->soft_packets,
-		&l->hard_packets, &l->soft_seconds, &l->hard_seconds,
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(k, names[i]))
-			return v[i];
+	for (i = 0; i < NLIMITS; i++)
+		if (!strcmp(k, limit_names[i].name))
+			return &LIMITS(l)[i];
 	return NULL;
+}
+
+/* The SA "sa get" found, as a line or a JSON object. */
+static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
+{
+	const char *dir = sa->dir == ESPTUN_SA_DIR_OUT ? "out" : "in";
+	const char *expired = !ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE) ? "no" :
+			      sa->expire == ESPTUN_EXPIRE_HARD ? "hard" : "soft";
+	const uint64_t *lim = LIMITS(&sa->limits);
+	struct json j;
+	size_t i;
+
+	if (json) {
+		json_init(&j, stdout);
+		json_open(&j, NULL, '{');
+		json_str(&j, "ifname", dev);
+		json_u64(&j, "tunnel", sa->tunnel_id);
+		json_str(&j, "dir", dir);
+		json_u64(&j, "spi", sa->spi);
+		json_u64(&j, "seq", sa->seq);
+		json_u64(&j, "bytes", sa->bytes);
+		json_u64(&j, "packets", sa->packets);
+		json_u64(&j, "age", sa->age);
+		for (i = 0; i < NLIMITS; i++)
+			json_u64(&j, limit_names[i].json, lim[i]);
+		json_str(&j, "expired", expired);
+		json_close(&j, '}');
+		json_end(&j);
+		return;
+	}
+	printf("%s: tunnel %u sa %s spi 0x%08x  seq %" PRIu64 "  %" PRIu64
+	       " packets  %" PRIu64 " bytes  age %" PRIu64 "s", dev,
+	       sa->tunnel_id, dir, sa->spi, sa->seq, sa->packets, sa->bytes,
+	       sa->age);
+	for (i = 0; i < NLIMITS; i++)
+		if (ESPTUN_HAS(sa, ESPTUN_A_SA_SOFT_BYTES + (int)i))
+			printf("  %s %" PRIu64, limit_names[i].name, lim[i]);
+	if (ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE))
+		printf("  expired (%s)", expired);
+	putchar('\n');
 }
 
 static int sa_get(struct esptun *h, const char *dev, uint8_t dir,
 		  uint32_t spi, int json, const char *what)
 {
 	struct esptun_sa_info sa;
-	struct json j;
 	int ret;
 
 	ret = check_lib(h, esptun_sa_get(h, dev, dir, spi, &sa), what);
-	if (ret)
-		return ret;
-	if (json) {
-		json_init(&j, stdout);
-		json_sa(&j, &sa, 1);
-		json_end(&j);
-	} else {
-		printf("tunnel %u: ", sa.tunnel_id);
-		print_sa(&sa, "");
-	}
-	return 0;
+	if (!ret)
+		print_sa(dev, &sa, json);
+	return ret;
 }
 
 int cmd_sa(int argc, char **argv)

@@ -56,16 +56,6 @@ static void print_drops(const char *indent, const struct esptun_stats *st)
 		putchar('\n');
 }
 
-static const char *const limit_names[] = {
-	"soft-bytes", "hard-bytes", "soft-packets", "hard-packets",
-	"soft-seconds", "hard-seconds",
-};
-
-static const uint64_t *limit_values(const struct esptun_sa_info *sa)
-{
-	return &sa->limits.soft_bytes;
-}
-
 static int has_lifetime(const struct esptun_sa_info *sa)
 {
 	return ESPTUN_HAS(sa, ESPTUN_A_SA_BYTES) ||
@@ -88,10 +78,10 @@ static int has_limits(const struct esptun_sa_info *sa)
  * them, a second line: what the SA carried, its age, the limits set and
  * whether one was crossed.
  */
-void print_sa(const struct esptun_sa_info *sa, const char *indent)
+static void print_sa(const struct esptun_sa_info *sa, const char *indent)
 {
 	int out = sa->dir == ESPTUN_SA_DIR_OUT;
-	const uint64_t *lim = limit_values(sa);
+	const uint64_t *lim = LIMITS(&sa->limits);
 	const char *sep = "";
 	int i;
 
@@ -120,9 +110,9 @@ void print_sa(const struct esptun_sa_info *sa, const char *indent)
 	}
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_AGE))
 		printf("%s age %" PRIu64 "s", sep, sa->age);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NLIMITS; i++)
 		if (lim[i])
-			printf("  %s %" PRIu64, limit_names[i], lim[i]);
+			printf("  %s %" PRIu64, limit_names[i].name, lim[i]);
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE))
 		printf("  expired %s", sa->expire == ESPTUN_EXPIRE_HARD ? "hard" : "soft");
 	putchar('\n');
@@ -191,15 +181,13 @@ static void json_stats(struct json *j, const struct esptun_stats *st)
 		json_u64(j, stats[i].name, stat(st, i));
 }
 
-void json_sa(struct json *j, const struct esptun_sa_info *sa, int with_tunnel)
+static void json_sa(struct json *j, const struct esptun_sa_info *sa)
 {
 	int out = sa->dir == ESPTUN_SA_DIR_OUT;
-	const uint64_t *lim = limit_values(sa);
+	const uint64_t *lim = LIMITS(&sa->limits);
 	int i;
 
 	json_open(j, NULL, '{');
-	if (with_tunnel)
-		json_u64(j, "tunnel", sa->tunnel_id);
 	json_str(j, "dir", out ? "out" : "in");
 	json_u64(j, "spi", sa->spi);
 	json_u64(j, "seq", sa->seq);
@@ -208,6 +196,8 @@ void json_sa(struct json *j, const struct esptun_sa_info *sa, int with_tunnel)
 	json_u64(j, "replay_drops", sa->stats.rx_replay);
 	json_u64(j, "auth_failures", sa->stats.rx_auth_fail);
 	json_u64(j, "malformed", sa->stats.rx_malformed);
+	json_u64(j, out ? "tx_sa_expired" : "rx_sa_expired",
+		 out ? sa->stats.tx_sa_expired : sa->stats.rx_sa_expired);
 	json_bool(j, "esn", sa->esn);
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_REPLAY_WINDOW))
 		json_u64(j, "replay_window", sa->replay_window);
@@ -221,16 +211,8 @@ void json_sa(struct json *j, const struct esptun_sa_info *sa, int with_tunnel)
 	}
 	if (has_limits(sa)) {
 		json_open(j, "limits", '{');
-		for (i = 0; i < 6; i++) {
-			char key[16];
-			size_t n;
-
-			snprintf(key, sizeof(key), "%s", limit_names[i]);
-			for (n = 0; key[n]; n++)
-				if (key[n] == '-')
-					key[n] = '_';
-			json_u64(j, key, lim[i]);
-		}
+		for (i = 0; i < NLIMITS; i++)
+			json_u64(j, limit_names[i].json, lim[i]);
 		json_close(j, '}');
 	}
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE))
@@ -287,7 +269,7 @@ static void print_json(const struct esptun_dev_list *list)
 			json_stats(&j, &t->stats);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)
-				json_sa(&j, &t->sas[s], 0);
+				json_sa(&j, &t->sas[s]);
 			json_close(&j, ']');
 			json_close(&j, '}');
 		}

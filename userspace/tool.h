@@ -35,11 +35,15 @@ int parse_u64(const char *what, const char *s, uint64_t *v);
 int parse_addr(const char *what, const char *s, struct esptun_addr *addr);
 int parse_key(const char *s, uint8_t *key, size_t max, size_t *len);
 
-struct json;
-/* An SA as show prints it (one line, or two with its lifetime). */
-void print_sa(const struct esptun_sa_info *sa, const char *indent);
-/* An SA as show --json has it; with its tunnel's id when @with_tunnel. */
-void json_sa(struct json *j, const struct esptun_sa_info *sa, int with_tunnel);
+/* Lifetime limits, in struct esptun_sa_limits order: the keyword of
+ * "sa add" and the JSON key.
+ */
+#define NLIMITS 6
+extern const struct limit_name {
+	const char *name, *json;
+} limit_names[NLIMITS];
+/* The limits of @l as an array, in that order. */
+#define LIMITS(l) (&(l)->soft_bytes)
 
 int cmd_show(int argc, char **argv);
 int cmd_tunnel(int argc, char **argv);
