@@ -445,8 +445,8 @@ static void test_sa_get(void)
 	if (check_ret(ret, 0, NULL, "sa_get in 0x100"))
 		check(sa.tunnel_id == 1 && sa.replay_window == 64,
 		      "sa_get: inbound SA of tunnel 1, window 64");
-	check_ret(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x999, &sa), -ENOENT, NULL,
-		  "sa_get of an unknown SPI");
+	check_ret(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x999, &sa), -ENOENT,
+		  "no SA with this direction and SPI", "sa_get of an unknown SPI");
 	check_ret(esptun_sa_get(h, "nope", ESPTUN_SA_DIR_IN, 0x100, &sa), -ENODEV,
 		  "no such device", "sa_get on a missing device");
 }
@@ -475,6 +475,10 @@ static void test_lifetimes(void)
 	have_lifetimes = 1;
 	if (!check_ret(ret, 0, NULL, "sa_add in 0x300 with all six limits"))
 		return;
+	c.spi = 0x301;
+	c.limits.soft_bytes = c.limits.hard_bytes + 1;
+	check_ret(esptun_sa_add(h, dev, &c), -EINVAL,
+		  "soft-bytes must not exceed hard-bytes", "sa_add with soft-bytes > hard-bytes");
 	ti = dump_tunnel(&list, 2);
 	if (check(ti && ti->nsas == 1, "tunnel 2 has the SA")) {
 		const struct esptun_sa_info *s = &ti->sas[0];

@@ -197,8 +197,9 @@ struct esptun_sa_cfg {
  * Return: 0; -ENOENT (no tunnel with this id), -EEXIST (an inbound SA with
  * this SPI exists in the namespace, or another tunnel of the device has
  * an outbound SA with this SPI), -EINVAL (bad key length, seq on an
- * inbound SA, seq beyond 2^32-1 without ESN, lifetimes on a kernel that
- * has none: "Unsupported attribute"), -ENODEV.
+ * inbound SA, seq beyond 2^32-1 without ESN, a soft limit above its hard
+ * one, lifetimes on a kernel that has none: "Unsupported attribute"),
+ * -ENODEV.
  */
 int esptun_sa_add(struct esptun *h, const char *dev,
 		  const struct esptun_sa_cfg *cfg);
