@@ -201,6 +201,7 @@ static int __net_init esptun_net_init(struct net *net)
 	INIT_LIST_HEAD(&en->devs);
 	INIT_LIST_HEAD(&en->tunnels);
 	hash_init(en->sa_in);
+	INIT_LIST_HEAD(&en->encap_socks);
 	return 0;
 }
 
@@ -222,6 +223,9 @@ static void __net_exit esptun_net_exit_batch(struct list_head *net_list)
 			unregister_netdevice_queue(esp->dev, &kill);
 	}
 	unregister_netdevice_many(&kill);
+	/* The tunnels, which hold the UDP sockets, went with the devices. */
+	list_for_each_entry(net, net_list, exit_list)
+		WARN_ON_ONCE(!list_empty(&esptun_net(net)->encap_socks));
 	rtnl_unlock();
 }
 

@@ -63,11 +63,13 @@ struct esptun_dev {
  * @devs: devices whose transport (@link_net) is this namespace, under RTNL
  * @tunnels: their tunnels, for ICMP errors and unclaimed ESP; RCU, RTNL
  * @sa_in: inbound SAs by SPI; RCU for the data path, changed under RTNL
+ * @encap_socks: esptun's UDP sockets in this namespace (encap.c), RTNL
  */
 struct esptun_net {
 	struct list_head devs;
 	struct list_head tunnels;
 	DECLARE_HASHTABLE(sa_in, ESPTUN_SPI_HASH_BITS);
+	struct list_head encap_socks;
 };
 
 int esptun_device_init(void);

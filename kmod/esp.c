@@ -68,8 +68,12 @@ static unsigned int esptun_aad(u8 *aad, const struct esptun_sa *sa, u64 seq)
  * @nexthdr: ESPTUN_NEXTHDR_* of the payload
  * @done: completion if the transform is asynchronous
  *
- * Return: 0 when encrypted, -EINPROGRESS or -EBUSY when @done will be
- * called, another negative errno on failure (the caller drops the packet).
+ * Requests are not backlogged (no CRYPTO_TFM_REQ_MAY_BACKLOG): a transform
+ * whose queue is full refuses them (-EBUSY, -ENOSPC) and the packet is
+ * dropped rather than queued without bound.
+ *
+ * Return: 0 when encrypted, -EINPROGRESS when @done will be called,
+ * another negative errno on failure (the caller drops the packet).
  */
 int esptun_esp_encrypt(struct sk_buff *skb, u8 nexthdr,
 		       crypto_completion_t done)
@@ -121,7 +125,7 @@ int esptun_esp_encrypt(struct sk_buff *skb, u8 nexthdr,
 	aead_request_set_ad(req, aadlen + ESPTUN_IV_LEN);
 	aead_request_set_crypt(req, sg, sg, plen + padlen + 2, c->iv);
 	ret = crypto_aead_encrypt(req);
-	if (ret != -EINPROGRESS && ret != -EBUSY)
+	if (ret != -EINPROGRESS)
 		esptun_esp_done(skb);
 	return ret;
 }
@@ -133,8 +137,8 @@ int esptun_esp_encrypt(struct sk_buff *skb, u8 nexthdr,
  * @done: completion if the transform is asynchronous
  *
  * Return: 0 when authentic and decrypted, -EBADMSG when the ICV does not
- * verify, -EINPROGRESS or -EBUSY when @done will be called, another
- * negative errno on failure.
+ * verify, -EINPROGRESS when @done will be called, another negative errno
+ * on failure (-EBUSY or -ENOSPC: the transform's queue is full).
  */
 int esptun_esp_decrypt(struct sk_buff *skb, crypto_completion_t done)
 {
@@ -168,7 +172,7 @@ int esptun_esp_decrypt(struct sk_buff *skb, crypto_completion_t done)
 	aead_request_set_ad(req, aadlen + ESPTUN_IV_LEN);
 	aead_request_set_crypt(req, sg, sg, skb->len - ESPTUN_ESP_HLEN, c->iv);
 	ret = crypto_aead_decrypt(req);
-	if (ret == -EINPROGRESS || ret == -EBUSY)
+	if (ret == -EINPROGRESS)
 		return ret;
 out:
 	esptun_esp_done(skb);

@@ -5,6 +5,7 @@
 #include <linux/ipv6.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/udp.h>
 #include <crypto/aead.h>
 
 #include "sa.h"
@@ -12,9 +13,9 @@
 /* Fixed part of an ESP packet: header and explicit IV, then the ICV. */
 #define ESPTUN_ESP_HLEN		(8 + ESPTUN_IV_LEN)
 #define ESPTUN_ESP_MIN_LEN	(ESPTUN_ESP_HLEN + 2 + ESPTUN_ICV_LEN)
-/* Room in front of an inner packet for the link, outer IPv6 and ESP. */
+/* Room in front of an inner packet for the link, outer IPv6, UDP and ESP. */
 #define ESPTUN_HEADROOM		(LL_MAX_HEADER + sizeof(struct ipv6hdr) + \
-				 ESPTUN_ESP_HLEN)
+				 sizeof(struct udphdr) + ESPTUN_ESP_HLEN)
 
 /* Next header values of the inner packet (RFC 4303 2.6). */
 #define ESPTUN_NEXTHDR_IPV4	4
@@ -32,7 +33,9 @@
  *	packets: that of the outer header
  * @df: sent packets: set DF in the outer IPv4 header
  * @done: crypto is finished with the packet (order.c)
- * @err: and its result
+ * @encap_port: received packets: the UDP source port of ESP in UDP, 0 for
+ *	plain ESP
+ * @err: the result of crypto
  */
 struct esptun_skb_cb {
 	struct esptun_sa *sa;
@@ -43,6 +46,7 @@ struct esptun_skb_cb {
 	u8 tos;
 	bool df;
 	bool done;
+	__be16 encap_port;
 	int err;
 };
 

@@ -9,7 +9,10 @@
  *    tunnel stops carrying traffic (its flows fail over) until the next
  *    authentic packet, keepalives included, brings it back.
  *
- * One timer per tunnel does both, in softirq context.  Verdicts change a
+ * and, for a UDP-encapsulated tunnel, a NAT keepalive (RFC 3948 2.2) every
+ * so many seconds, which keeps the mappings of NATs on the way alive.
+ *
+ * One timer per tunnel does all, in softirq context.  Verdicts change a
  * flag the data path reads; announcing them (event, carrier) needs RTNL, so
  * the tunnel's state_work does that (esptun_tunnel_kick()).
  */
@@ -24,25 +27,42 @@
  */
 #define ESPTUN_LIVENESS_IDLE	(3600 * HZ)
 
+/* Sends with @send if @secs passed since *@last; returns when next due. */
+static unsigned long esptun_liveness_send(struct esptun_tunnel *tun,
+					  unsigned long *last, unsigned int secs,
+					  void (*send)(struct esptun_tunnel *tun),
+					  unsigned long now)
+{
+	unsigned long due = *last + secs * HZ;
+
+	if (time_before(now, due))
+		return due;
+	rcu_read_lock_bh();
+	send(tun);
+	rcu_read_unlock_bh();
+	*last = now;
+	return now + secs * HZ;
+}
+
 static void esptun_liveness_timer(struct timer_list *t)
 {
 	struct esptun_tunnel *tun = from_timer(tun, t, timer);
 	unsigned int keepalive = READ_ONCE(tun->keepalive);
 	unsigned int dead_after = READ_ONCE(tun->dead_after);
+	unsigned int nat_keepalive = READ_ONCE(tun->nat_keepalive);
 	unsigned long now = jiffies, next = now + ESPTUN_LIVENESS_IDLE, due;
 
-	if (READ_ONCE(tun->dying) || (!keepalive && !dead_after))
+	if (READ_ONCE(tun->dying) || (!keepalive && !dead_after && !nat_keepalive))
 		return;
+	if (nat_keepalive)
+		next = esptun_liveness_send(tun, &tun->last_nat_keepalive,
+					    nat_keepalive, esptun_tx_nat_keepalive,
+					    now);
 	if (keepalive) {
-		due = tun->last_keepalive + keepalive * HZ;
-		if (!time_before(now, due)) {
-			rcu_read_lock_bh();
-			esptun_tx_keepalive(tun);
-			rcu_read_unlock_bh();
-			tun->last_keepalive = now;
-			due = now + keepalive * HZ;
-		}
-		next = due;
+		due = esptun_liveness_send(tun, &tun->last_keepalive, keepalive,
+					   esptun_tx_keepalive, now);
+		if (!nat_keepalive || time_before(due, next))
+			next = due;
 	}
 	if (dead_after && !test_bit(ESPTUN_TUN_DEAD, &tun->flags)) {
 		due = READ_ONCE(tun->last_rx) + dead_after * HZ;
@@ -63,16 +83,17 @@ void esptun_liveness_init(struct esptun_tunnel *tun)
 }
 
 /**
- * esptun_liveness_set() - change a tunnel's keepalive and dead-after
+ * esptun_liveness_set() - change a tunnel's keepalives and dead-after
  * @tun: the tunnel, under RTNL
  * @keepalive: seconds, 0 for none, -1 to keep
  * @dead_after: seconds, 0 for never, -1 to keep
+ * @nat_keepalive: seconds, 0 for none, -1 to keep
  *
  * A new dead-after clears the verdict and starts counting from now.  The
  * caller announces the resulting state.
  */
 void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
-			 int dead_after)
+			 int dead_after, int nat_keepalive)
 {
 	ASSERT_RTNL();
 	if (keepalive >= 0) {
@@ -85,6 +106,10 @@ void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
 		WRITE_ONCE(tun->dead_after, dead_after);
 		clear_bit(ESPTUN_TUN_DEAD, &tun->flags);
 	}
+	if (nat_keepalive >= 0) {
+		tun->last_nat_keepalive = jiffies - nat_keepalive * HZ;
+		WRITE_ONCE(tun->nat_keepalive, nat_keepalive);
+	}
 	esptun_liveness_arm(tun);
 }
 
@@ -92,7 +117,8 @@ void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
 void esptun_liveness_arm(struct esptun_tunnel *tun)
 {
 	ASSERT_RTNL();
-	if (!tun->dying && (tun->keepalive || tun->dead_after))
+	if (!tun->dying &&
+	    (tun->keepalive || tun->dead_after || tun->nat_keepalive))
 		mod_timer(&tun->timer, jiffies + 1);
 }
 

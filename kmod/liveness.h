@@ -8,7 +8,7 @@
 
 void esptun_liveness_init(struct esptun_tunnel *tun);
 void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
-			 int dead_after);
+			 int dead_after, int nat_keepalive);
 void esptun_liveness_arm(struct esptun_tunnel *tun);
 void esptun_liveness_stop(struct esptun_tunnel *tun);
 void esptun_liveness_revive(struct esptun_tunnel *tun);

@@ -40,11 +40,10 @@ static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_PINS]		= NLA_POLICY_NESTED(esptun_pin_policy),
 	[ESPTUN_A_TUNNEL_KEEPALIVE]	= { .type = NLA_U16 },
 	[ESPTUN_A_TUNNEL_DEAD_AFTER]	= { .type = NLA_U16 },
-	[ESPTUN_A_TUNNEL_ENCAP]		= { .type = NLA_REJECT,
-					    .reject_message = "no UDP encapsulation yet" },
-	[ESPTUN_A_TUNNEL_ENCAP_SPORT]	= { .type = NLA_REJECT },
-	[ESPTUN_A_TUNNEL_ENCAP_DPORT]	= { .type = NLA_REJECT },
-	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]	= { .type = NLA_REJECT },
+	[ESPTUN_A_TUNNEL_ENCAP]		= NLA_POLICY_MAX(NLA_U8, ESPTUN_ENCAP_UDP),
+	[ESPTUN_A_TUNNEL_ENCAP_SPORT]	= { .type = NLA_BE16 },
+	[ESPTUN_A_TUNNEL_ENCAP_DPORT]	= { .type = NLA_BE16 },
+	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]	= { .type = NLA_U16 },
 };
 
 static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {
@@ -281,6 +280,21 @@ static int esptun_nl_put_pins(struct sk_buff *skb,
 	return 0;
 }
 
+static int esptun_nl_put_encap(struct sk_buff *skb,
+			       const struct esptun_tunnel *tun)
+{
+	if (!tun->encap)
+		return 0;
+	if (nla_put_u8(skb, ESPTUN_A_TUNNEL_ENCAP, tun->encap) ||
+	    nla_put_be16(skb, ESPTUN_A_TUNNEL_ENCAP_SPORT, tun->encap_sport) ||
+	    nla_put_be16(skb, ESPTUN_A_TUNNEL_ENCAP_DPORT,
+			 READ_ONCE(tun->encap_dport)) ||
+	    (tun->nat_keepalive &&
+	     nla_put_u16(skb, ESPTUN_A_TUNNEL_NAT_KEEPALIVE, tun->nat_keepalive)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 {
 	struct nlattr *nest;
@@ -307,7 +321,8 @@ static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 	      nla_put_u8(skb, ESPTUN_A_TUNNEL_LIVENESS,
 			 test_bit(ESPTUN_TUN_DEAD, &tun->flags) ?
 			 ESPTUN_TUNNEL_STATE_DOWN : ESPTUN_TUNNEL_STATE_UP))) ||
-	    esptun_nl_put_pins(skb, tun))
+	    esptun_nl_put_pins(skb, tun) ||
+	    esptun_nl_put_encap(skb, tun))
 		goto cancel;
 	if (tun->family == AF_INET) {
 		if (nla_put_in_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV4, tun->local.v4) ||
@@ -605,6 +620,43 @@ static int esptun_nl_pins(struct genl_info *info, struct nlattr *pins,
 	return 0;
 }
 
+/* A UDP port, if given: not 0.  *@port stays 0 (the default) if not. */
+static int esptun_nl_port(struct genl_info *info, struct nlattr *a,
+			  __be16 *port)
+{
+	*port = 0;
+	if (!a)
+		return 0;
+	*port = nla_get_be16(a);
+	if (!*port) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "UDP port 0 is not valid");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* UDP encapsulation of a new tunnel: ports and NAT keepalives need it. */
+static int esptun_nl_encap_new(struct genl_info *info, struct nlattr **tb,
+			       const struct esptun_tunnel_config *cfg)
+{
+	if (cfg->encap == ESPTUN_ENCAP_UDP)
+		return 0;
+	if (tb[ESPTUN_A_TUNNEL_ENCAP_SPORT] || tb[ESPTUN_A_TUNNEL_ENCAP_DPORT]) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[ESPTUN_A_TUNNEL_ENCAP_SPORT] ?:
+				    tb[ESPTUN_A_TUNNEL_ENCAP_DPORT],
+				    "encap ports need encap udp");
+		return -EINVAL;
+	}
+	if (cfg->nat_keepalive >= 0) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE],
+				    "nat-keepalive needs encap udp");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The settings a tunnel request carries; absent ones are -1 or NULL. */
 static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
 				   struct esptun_tunnel_config *cfg,
@@ -620,6 +672,17 @@ static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
 			 nla_get_u16(tb[ESPTUN_A_TUNNEL_KEEPALIVE]) : -1;
 	cfg->dead_after = tb[ESPTUN_A_TUNNEL_DEAD_AFTER] ?
 			  nla_get_u16(tb[ESPTUN_A_TUNNEL_DEAD_AFTER]) : -1;
+	cfg->nat_keepalive = tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE] ?
+			     nla_get_u16(tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]) : -1;
+	cfg->encap = tb[ESPTUN_A_TUNNEL_ENCAP] ?
+		     nla_get_u8(tb[ESPTUN_A_TUNNEL_ENCAP]) : -1;
+	ret = esptun_nl_port(info, tb[ESPTUN_A_TUNNEL_ENCAP_SPORT],
+			     &cfg->encap_sport);
+	if (!ret)
+		ret = esptun_nl_port(info, tb[ESPTUN_A_TUNNEL_ENCAP_DPORT],
+				     &cfg->encap_dport);
+	if (ret)
+		return ret;
 	cfg->pins = NULL;
 	if (tb[ESPTUN_A_TUNNEL_PINS]) {
 		ret = esptun_nl_pins(info, tb[ESPTUN_A_TUNNEL_PINS], pl);
@@ -644,6 +707,8 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 	if (ret)
 		return ret;
 	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
+	if (!ret)
+		ret = esptun_nl_encap_new(info, tb, &cfg);
 	if (ret)
 		return ret;
 	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_LOCAL_IPV4,
@@ -720,6 +785,12 @@ static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info
 	    tb[ESPTUN_A_TUNNEL_REMOTE_IPV4] || tb[ESPTUN_A_TUNNEL_REMOTE_IPV6]) {
 		NL_SET_ERR_MSG(info->extack,
 			       "a tunnel's addresses cannot change: add a new tunnel");
+		return -EINVAL;
+	}
+	if (tb[ESPTUN_A_TUNNEL_ENCAP] || tb[ESPTUN_A_TUNNEL_ENCAP_SPORT] ||
+	    tb[ESPTUN_A_TUNNEL_ENCAP_DPORT]) {
+		NL_SET_ERR_MSG(info->extack,
+			       "a tunnel's encapsulation cannot change: add a new tunnel");
 		return -EINVAL;
 	}
 	esp = esptun_nl_lock_dev(info);

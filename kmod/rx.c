@@ -7,6 +7,8 @@
  * esptun registers xfrm4/xfrm6 protocol handlers with a priority above
  * XFRM's own (0), xfrm interfaces (10) and vti (100), and returns -EINVAL
  * for packets it does not own, which passes them down the chain unharmed.
+ * ESP in UDP (RFC 3948) comes the same way, through the input_handler,
+ * once a UDP_ENCAP_ESPINUDP socket stripped the UDP header (encap.c).
  *
  *   esptun_rx()           SPI lookup, cheap anti-replay check
  *   esptun_esp_decrypt()  (esp.c) AES-GCM, in place
@@ -25,6 +27,7 @@
 #include <net/xfrm.h>
 
 #include "device.h"
+#include "encap.h"
 #include "esp.h"
 #include "liveness.h"
 #include "rx.h"
@@ -98,6 +101,9 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 		goto out;
 	}
 	esptun_liveness_rx(tun);
+	/* The newest packet so far says where the peer's NAT maps it now. */
+	if (cb->encap_port && cb->seq == READ_ONCE(sa->replay->top))
+		esptun_encap_follow(tun, cb->encap_port);
 	if (esptun_esp_decap(skb, &nexthdr)) {
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
 		goto out;
@@ -193,8 +199,12 @@ static int esptun_rx_unclaimed(struct sk_buff *skb, sa_family_t family,
 	return 0;
 }
 
-/* The xfrm protocol handler; runs under RCU in softirq. */
-static int esptun_rx(struct sk_buff *skb, sa_family_t family)
+/*
+ * The xfrm protocol handler; runs under RCU in softirq.  @encap_port: the
+ * UDP source port of ESP in UDP, 0 for plain ESP.
+ */
+static int esptun_rx(struct sk_buff *skb, sa_family_t family,
+		     __be16 encap_port)
 {
 	const struct ip_esp_hdr *esph;
 	struct sk_buff_head *q;
@@ -224,7 +234,10 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 	memset(cb, 0, sizeof(*cb));
 	cb->sa = sa;
 	cb->tos = tos;
-	if (skb->len < ESPTUN_ESP_MIN_LEN ||
+	cb->encap_port = encap_port;
+	/* As XFRM: an SA takes ESP in UDP or plain ESP, as its tunnel says. */
+	if (!encap_port != !sa->tunnel->encap ||
+	    skb->len < ESPTUN_ESP_MIN_LEN ||
 	    !pskb_may_pull(skb, ESPTUN_ESP_HLEN)) {
 		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_MALFORMED);
 		esptun_sa_put(sa);
@@ -254,7 +267,7 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 	__skb_queue_tail(q, skb);
 	spin_unlock(&q->lock);
 	ret = esptun_esp_decrypt(skb, esptun_rx_done);
-	if (ret != -EINPROGRESS && ret != -EBUSY)
+	if (ret != -EINPROGRESS)
 		esptun_order_done(&sa->tunnel->rx_order, skb, ret,
 				  esptun_rx_finish);
 	return 0;
@@ -262,25 +275,33 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family)
 
 static int esptun_rx4(struct sk_buff *skb)
 {
-	return esptun_rx(skb, AF_INET);
+	return esptun_rx(skb, AF_INET, 0);
 }
 
 static int esptun_rx6(struct sk_buff *skb)
 {
-	return esptun_rx(skb, AF_INET6);
+	return esptun_rx(skb, AF_INET6, 0);
 }
 
-/* ESP-in-UDP is not esptun's (yet): pass it on. */
+/*
+ * ESP in UDP, the UDP header stripped by a UDP_ENCAP_ESPINUDP socket's
+ * decapsulation, the IKE daemon's or esptun's.  Other encapsulations
+ * (UDP_ENCAP_ESPINUDP_NON_IKE, TCP) are not esptun's: passed on.
+ */
 static int esptun_rx4_encap(struct sk_buff *skb, int nexthdr, __be32 spi,
 			    int encap_type)
 {
-	return -EINVAL;
+	if (encap_type != UDP_ENCAP_ESPINUDP)
+		return -EINVAL;
+	return esptun_rx(skb, AF_INET, esptun_encap_rx_sport(skb));
 }
 
 static int esptun_rx6_encap(struct sk_buff *skb, int nexthdr, __be32 spi,
 			    int encap_type)
 {
-	return -EINVAL;
+	if (encap_type != UDP_ENCAP_ESPINUDP)
+		return -EINVAL;
+	return esptun_rx(skb, AF_INET6, esptun_encap_rx_sport(skb));
 }
 
 /* Called by XFRM for every packet it decapsulated: never esptun's. */

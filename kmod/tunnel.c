@@ -10,6 +10,7 @@
 
 #include "device.h"
 #include "ecmp.h"
+#include "encap.h"
 #include "liveness.h"
 #include "main.h"
 #include "netlink.h"
@@ -191,6 +192,11 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	tun->remote = *remote;
 	tun->weight = cfg->weight > 0 ? cfg->weight : 1;
 	tun->admin_up = cfg->admin_up != 0;
+	if (cfg->encap == ESPTUN_ENCAP_UDP) {
+		tun->encap = ESPTUN_ENCAP_UDP;
+		tun->encap_sport = cfg->encap_sport ?: htons(ESPTUN_ENCAP_PORT);
+		tun->encap_dport = cfg->encap_dport ?: htons(ESPTUN_ENCAP_PORT);
+	}
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
 	esptun_order_init(&tun->tx_order);
@@ -198,8 +204,14 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
+	if (tun->encap) {
+		ret = esptun_encap_attach(tun, extack);
+		if (ret)
+			goto err_dst;
+	}
+	ret = -ENOMEM;
 	if (cfg->pins && esptun_pin_set(tun, cfg->pins))
-		goto err_dst;
+		goto err_encap;
 	dev_hold(esp->dev);
 
 	/* Keep the list ordered by id: show and tunnel choice follow it. */
@@ -213,10 +225,13 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	list_add_tail_rcu(&tun->dev_node, where);
 	list_add_tail_rcu(&tun->net_node, &esptun_net(esp->link_net)->tunnels);
 	esptun_ecmp_rebuild(esp);
-	esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after);
+	esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after,
+			    cfg->nat_keepalive);
 	pr_debug("tunnel %u: created\n", id);
 	return 0;
 
+err_encap:
+	esptun_encap_detach(tun);
 err_dst:
 	dst_cache_destroy(&tun->dst_cache);
 err_stats:
@@ -267,6 +282,7 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 	esptun_sa_del_all(tun);
 	list_del_rcu(&tun->dev_node);
 	list_del_rcu(&tun->net_node);
+	esptun_encap_detach(tun);
 	esptun_ecmp_rebuild(tun->esp);
 	esptun_device_update_carrier(tun->esp);
 	esptun_tunnel_put(tun);
@@ -290,6 +306,10 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 	int ret;
 
 	ASSERT_RTNL();
+	if (cfg->nat_keepalive >= 0 && !tun->encap) {
+		NL_SET_ERR_MSG(extack, "nat-keepalive needs a tunnel with encap udp");
+		return -EINVAL;
+	}
 	if (cfg->pins) {
 		ret = esptun_pin_check(tun->esp, tun, cfg->pins, extack);
 		if (!ret)
@@ -301,8 +321,10 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 		tun->weight = cfg->weight;
 		esptun_ecmp_rebuild(tun->esp);
 	}
+	if (cfg->nat_keepalive >= 0)
+		esptun_liveness_set(tun, -1, -1, cfg->nat_keepalive);
 	if (cfg->keepalive >= 0 || cfg->dead_after >= 0) {
-		esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after);
+		esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after, -1);
 		esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_LIVENESS);
 	}
 	if (cfg->admin_up >= 0) {

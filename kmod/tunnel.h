@@ -14,6 +14,7 @@
 #include "stats.h"
 
 struct esptun_dev;
+struct esptun_encap_sock;
 struct esptun_pin_list;
 struct esptun_sa;
 
@@ -38,10 +39,18 @@ union esptun_addr {
  * @dying: unlinked; pending work leaves it alone (RTNL)
  * @keepalive: seconds between ESP dummy packets, 0 for none
  * @dead_after: seconds of silence after which the tunnel is dead, 0: never
+ * @encap: enum esptun_encap, fixed at creation
+ * @encap_sport: with UDP encapsulation, the local UDP port
+ * @encap_dport: with UDP encapsulation, the remote UDP port; the data path
+ *	moves it on NAT rebinding (READ_ONCE/WRITE_ONCE)
+ * @nat_keepalive: seconds between NAT keepalives, 0 for none
+ * @encap_sock: esptun's UDP socket the tunnel receives on, or NULL when an
+ *	IKE daemon's socket decapsulates for it (encap.c), under RTNL
  * @flags: ESPTUN_TUN_DEAD: liveness says down (atomic bitops)
  * @kick: causes (BIT(enum esptun_state_cause)) for @state_work to apply
  * @last_rx: jiffies of the last authentic packet
  * @last_keepalive: jiffies of the last dummy packet sent (timer only)
+ * @last_nat_keepalive: jiffies of the last NAT keepalive sent (timer only)
  * @timer: sends keepalives and notices silence (liveness.c)
  * @state_work: re-evaluates the state under RTNL for the data path and
  *	the timer, which cannot take it; holds a reference while queued
@@ -70,10 +79,16 @@ struct esptun_tunnel {
 	bool dying;
 	u16 keepalive;
 	u16 dead_after;
+	u8 encap;
+	__be16 encap_sport;
+	__be16 encap_dport;
+	u16 nat_keepalive;
+	struct esptun_encap_sock *encap_sock;
 	unsigned long flags;
 	unsigned long kick;
 	unsigned long last_rx;
 	unsigned long last_keepalive;
+	unsigned long last_nat_keepalive;
 	struct timer_list timer;
 	struct work_struct state_work;
 	struct list_head pins;
@@ -103,12 +118,17 @@ static inline bool esptun_addr_eq(sa_family_t family,
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
 /**
  * struct esptun_tunnel_config - what a request sets; -1 or NULL: unchanged
- * (for a new tunnel: weight 1, up, no keepalive, no dead-after, no pins)
+ * (for a new tunnel: weight 1, up, no keepalive, no dead-after, no pins,
+ * no encapsulation)
  * @weight: 1-255
  * @admin_up: 1 up, 0 down
  * @keepalive: seconds between dummy packets, 0 for none
  * @dead_after: seconds of silence before the tunnel is down, 0: never
  * @pins: the pinned addresses, replacing the tunnel's
+ * @encap: enum esptun_encap; new tunnels only
+ * @encap_sport: local UDP port, network order, 0 for the default; new only
+ * @encap_dport: remote UDP port, network order, 0 for the default; new only
+ * @nat_keepalive: seconds between NAT keepalives, 0 for none
  */
 struct esptun_tunnel_config {
 	int weight;
@@ -116,6 +136,10 @@ struct esptun_tunnel_config {
 	int keepalive;
 	int dead_after;
 	const struct esptun_pin_list *pins;
+	int encap;
+	__be16 encap_sport;
+	__be16 encap_dport;
+	int nat_keepalive;
 };
 
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,

@@ -10,8 +10,9 @@
  *   esptun_tx_encrypt()   the SA and its next sequence number; also for
  *                         keepalives (liveness.c)
  *   esptun_esp_encrypt()  (esp.c) sequence number, trailer, AES-GCM
- *   esptun_tx_finish()    outer IP header (DSCP/ECN copied, DF as the inner
- *                         packet's, TTL 64), out through the transport netns
+ *   esptun_tx_finish()    UDP header with encap udp (encap.c), outer IP
+ *                         header (DSCP/ECN copied, DF as the inner packet's,
+ *                         TTL 64), out through the transport netns
  */
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
@@ -24,6 +25,7 @@
 
 #include "device.h"
 #include "ecmp.h"
+#include "encap.h"
 #include "esp.h"
 #include "pin.h"
 #include "sa.h"
@@ -95,15 +97,16 @@ static struct dst_entry *esptun_tx_route(struct esptun_tunnel *tun)
  * @tun: the tunnel
  * @dst: the route to its remote end
  *
- * Return: the outer path MTU minus the outer header, ESP header, IV and
- * ICV, rounded down to a multiple of 4, minus the 2 trailer bytes: the
- * payload then needs no padding.
+ * Return: the outer path MTU minus the outer header, UDP header if any,
+ * ESP header, IV and ICV, rounded down to a multiple of 4, minus the 2
+ * trailer bytes: the payload then needs no padding.
  */
 static int esptun_tx_mtu(const struct esptun_tunnel *tun,
 			 const struct dst_entry *dst)
 {
-	int hlen = tun->family == AF_INET ? sizeof(struct iphdr) :
-					    sizeof(struct ipv6hdr);
+	int hlen = (tun->family == AF_INET ? sizeof(struct iphdr) :
+					     sizeof(struct ipv6hdr)) +
+		   esptun_encap_len(tun);
 
 	return ((int)(dst_mtu(dst) - hlen - ESPTUN_ESP_HLEN - ESPTUN_ICV_LEN) &
 		~3) - 2;
@@ -143,11 +146,13 @@ static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
 static void esptun_tx_send4(struct esptun_tunnel *tun, struct sk_buff *skb,
 			    struct dst_entry *dst, u8 tos, bool df, bool xnet)
 {
-	/* iptunnel_xmit() counts from the inner network header: the ESP one. */
+	/* iptunnel_xmit() counts from the inner network header: the ESP (or
+	 * UDP) one.
+	 */
 	skb_reset_inner_network_header(skb);
 	iptunnel_xmit(NULL, container_of(dst, struct rtable, dst), skb, tun->local.v4,
-		      tun->remote.v4, IPPROTO_ESP, tos, ESPTUN_TTL,
-		      df ? htons(IP_DF) : 0, xnet);
+		      tun->remote.v4, tun->encap ? IPPROTO_UDP : IPPROTO_ESP,
+		      tos, ESPTUN_TTL, df ? htons(IP_DF) : 0, xnet);
 }
 
 static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
@@ -162,7 +167,7 @@ static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
 	ip6h = skb_push(skb, sizeof(*ip6h));
 	skb_reset_network_header(skb);
 	ip6_flow_hdr(ip6h, tos, 0);
-	ip6h->nexthdr = IPPROTO_ESP;
+	ip6h->nexthdr = tun->encap ? IPPROTO_UDP : IPPROTO_ESP;
 	ip6h->hop_limit = ESPTUN_TTL;
 	ip6h->saddr = tun->local.v6;
 	ip6h->daddr = tun->remote.v6;
@@ -176,6 +181,23 @@ static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
 	iptunnel_xmit_stats(dev, net_xmit_eval(err) ? 0 : len);
 }
 
+/* The outer headers in front of an ESP packet (or NAT keepalive) and out;
+ * consumes @skb and @dst.
+ */
+static void esptun_tx_send(struct esptun_tunnel *tun, struct sk_buff *skb,
+			   struct dst_entry *dst, u8 tos, bool df)
+{
+	struct esptun_dev *esp = tun->esp;
+	bool xnet = !net_eq(esp->link_net, dev_net(esp->dev));
+
+	if (tun->encap)
+		esptun_encap_push(tun, skb);
+	if (tun->family == AF_INET)
+		esptun_tx_send4(tun, skb, dst, tos, df, xnet);
+	else
+		esptun_tx_send6(tun, skb, dst, tos, df, xnet);
+}
+
 /* After encryption, synchronous or not: the outer header, and out. */
 static void esptun_tx_finish(struct sk_buff *skb, int err)
 {
@@ -187,7 +209,6 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	unsigned int inner_len = cb->inner_len;
 	u8 tos = cb->tos;
 	bool df = cb->df;
-	bool xnet;
 
 	if (unlikely(err)) {
 		dst_release(dst);
@@ -205,11 +226,7 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	 * inner flow and reorder its sequence numbers.
 	 */
 	skb_clear_hash(skb);
-	xnet = !net_eq(esp->link_net, dev_net(esp->dev));
-	if (tun->family == AF_INET)
-		esptun_tx_send4(tun, skb, dst, tos, df, xnet);
-	else
-		esptun_tx_send6(tun, skb, dst, tos, df, xnet);
+	esptun_tx_send(tun, skb, dst, tos, df);
 out:
 	esptun_sa_put(sa);
 }
@@ -301,7 +318,7 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
 
 	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
-	if (ret != -EINPROGRESS && ret != -EBUSY)
+	if (ret != -EINPROGRESS)
 		esptun_order_done(&tun->tx_order, skb, ret, esptun_tx_finish);
 	return;
 
@@ -340,6 +357,38 @@ void esptun_tx_keepalive(struct esptun_tunnel *tun)
 		return;
 	}
 	esptun_tx_encrypt(tun, skb, dst, ESPTUN_NEXTHDR_DUMMY, 0, false);
+}
+
+/**
+ * esptun_tx_nat_keepalive() - send a NAT keepalive on a tunnel
+ * @tun: a UDP-encapsulated tunnel
+ *
+ * RFC 3948 2.2: one 0xff byte in UDP, from the tunnel's ports, which the
+ * peer's UDP decapsulation discards.  Not sent while the tunnel is
+ * administratively down.  Under RCU (BH).
+ */
+void esptun_tx_nat_keepalive(struct esptun_tunnel *tun)
+{
+	struct esptun_dev *esp = tun->esp;
+	struct dst_entry *dst;
+	struct sk_buff *skb;
+
+	if (!READ_ONCE(tun->admin_up) || !tun->encap)
+		return;
+	skb = alloc_skb(ESPTUN_HEADROOM + 1, GFP_ATOMIC);
+	if (!skb) {
+		esptun_stats_inc(esp->stats, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	skb_reserve(skb, ESPTUN_HEADROOM);
+	skb_put_u8(skb, 0xff);
+	skb->dev = esp->dev;
+	dst = esptun_tx_route(tun);
+	if (IS_ERR(dst)) {
+		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	esptun_tx_send(tun, skb, dst, 0, false);
 }
 
 static int esptun_tx_frag_out(struct net *net, struct sock *sk,

@@ -8,5 +8,6 @@ struct esptun_tunnel;
 
 netdev_tx_t esptun_xmit(struct sk_buff *skb, struct net_device *dev);
 void esptun_tx_keepalive(struct esptun_tunnel *tun);
+void esptun_tx_nat_keepalive(struct esptun_tunnel *tun);
 
 #endif /* _ESPTUN_TX_H */

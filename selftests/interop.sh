@@ -52,20 +52,7 @@ for outer in 4 6; do
 		"184 True 64 0x1000 41 $((8 + 8 + 84 + 2 + 2 + 16))"
 	rm -f "$CAP"
 
-	if command -v iperf3 >/dev/null; then
-		peer iperf3 -s -D -1 -B $PEER4 >/dev/null 2>&1
-		sleep 0.5
-		check "outer v$outer: TCP gw -> peer, 64 KiB writes (GSO)" \
-			gw timeout 60 iperf3 -c $PEER4 -t 2 -l 64K
-		peer iperf3 -s -D -1 -B $PEER6 >/dev/null 2>&1
-		sleep 0.5
-		check "outer v$outer: TCP peer -> gw over inner IPv6 (reverse)" \
-			gw timeout 60 iperf3 -c $PEER6 -t 2 -R
-		check_eq "outer v$outer: no auth/replay/malformed drops after TCP" \
-			"$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
-	else
-		fail "iperf3 missing"
-	fi
+	topo_tcp "outer v$outer"
 	# The device moves to another namespace; its transport stays in gw.
 	new_netns inner
 	ip -n gw link set esp0 netns inner

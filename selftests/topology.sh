@@ -23,7 +23,9 @@ ESPTOOL=$ESPTUN_REPO/selftests/esptool.py
 gw() { ip netns exec gw "$@"; }
 peer() { ip netns exec peer "$@"; }
 
-# topo_setup 4|6: namespaces, veth, XFRM peer, esptun gateway.
+# topo_setup 4|6: namespaces, veth, XFRM peer, esptun gateway.  Extra
+# arguments for the peer's XFRM states and the gateway's tunnel (natt.sh's
+# encapsulation) in TOPO_XFRM_ARGS and TOPO_TUNNEL_ARGS.
 topo_setup() {
 	OUTER=$1
 	if [ "$OUTER" = 4 ]; then
@@ -46,8 +48,10 @@ topo_setup() {
 	ip -n gw link set veth0 up
 	ip -n peer link set veth0 up
 
-	peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT
-	peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN
+	# shellcheck disable=SC2086
+	peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT ${TOPO_XFRM_ARGS:-}
+	# shellcheck disable=SC2086
+	peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN ${TOPO_XFRM_ARGS:-}
 	ip -n peer link add lan0 type dummy
 	ip -n peer addr add $PEER4/24 dev lan0
 	ip -n peer addr add $PEER6/64 dev lan0 nodad
@@ -63,7 +67,9 @@ topo_setup() {
 	ip -n gw link set esp0 up
 	ip -n gw route add 172.16.1.0/24 dev esp0 src $GW4
 	ip -n gw route add fd11::/64 dev esp0 src $GW6
-	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT || fail "tunnel add"
+	# shellcheck disable=SC2086
+	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT ${TOPO_TUNNEL_ARGS:-} ||
+		fail "tunnel add"
 	gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT || fail "sa add out"
 	gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN || fail "sa add in"
 }
@@ -117,6 +123,25 @@ peer_xfrm_packets() {
 		sed -n 's/^.* \([0-9]*\)(packets).*$/\1/p' | head -n 1
 }
 
+# topo_tcp DESC: TCP both ways through the tunnel, GSO included, then no
+# authentication, replay or format drops.
+topo_tcp() {
+	if ! command -v iperf3 >/dev/null; then
+		fail "iperf3 missing"
+		return
+	fi
+	peer iperf3 -s -D -1 -B $PEER4 >/dev/null 2>&1
+	sleep 0.5
+	check "$1: TCP gw -> peer, 64 KiB writes (GSO)" \
+		gw timeout 60 iperf3 -c $PEER4 -t 2 -l 64K
+	peer iperf3 -s -D -1 -B $PEER6 >/dev/null 2>&1
+	sleep 0.5
+	check "$1: TCP peer -> gw over inner IPv6 (reverse)" \
+		gw timeout 60 iperf3 -c $PEER6 -t 2 -R
+	check_eq "$1: no auth/replay/malformed drops after TCP" \
+		"$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
+}
+
 # link_stat NS DEV FIELD: a field of the device's stats64 (JSON names).
 link_stat() {
 	ip -n "$1" -s -j link show "$2" | python3 -c '
@@ -125,12 +150,14 @@ s = json.load(sys.stdin)[0]["stats64"]
 print(s[sys.argv[1]][sys.argv[2]])' "${3%%.*}" "${3#*.}"
 }
 
-# capture_start NS IFACE COUNT: ESP capture in the background into $CAP;
-# returns once it listens.  capture_wait collects it.
+# capture_start NS IFACE COUNT [SECONDS [TOOL]]: ESP capture (or TOOL's:
+# natt.py's of UDP) in the background into $CAP, for 15 seconds unless
+# told; returns once it listens.  capture_wait collects it.
 capture_start() {
 	CAP=$(mktemp)
 	rm -f "$CAP.ready"
-	ip netns exec "$1" timeout 20 "$ESPTOOL" capture "$2" "$3" 15 "$CAP.ready" > "$CAP" &
+	ip netns exec "$1" timeout 20 "${5:-$ESPTOOL}" capture "$2" "$3" "${4:-15}" \
+		"$CAP.ready" > "$CAP" &
 	CAP_PID=$!
 	for _ in $(seq 100); do
 		[ -e "$CAP.ready" ] && break

@@ -24,8 +24,9 @@ static const struct esptun_cmd commands[] = {
 	{ "tunnel", cmd_tunnel,
 	  "tunnel add DEV id ID local ADDR remote ADDR [weight N] [pin ADDR]...\n"
 	  "                    [keepalive S] [dead-after S]\n"
+	  "                    [encap udp [sport P] [dport P]] [nat-keepalive S]\n"
 	  "       %s tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...\n"
-	  "                    [keepalive S] [dead-after S]\n"
+	  "                    [keepalive S] [dead-after S] [nat-keepalive S]\n"
 	  "       %s tunnel del DEV id ID\n"
 	  "    Add, change or delete a tunnel: a pair of outer addresses (IPv4\n"
 	  "    or IPv6).  Flows are spread over the usable tunnels by their hash,\n"
@@ -36,7 +37,10 @@ static const struct esptun_cmd commands[] = {
 	  "    replace the tunnel's, \"pin none\" removes them).  keepalive: an\n"
 	  "    ESP dummy packet every S seconds.  dead-after: the tunnel is down\n"
 	  "    after S seconds without an authentic packet, up with the next.\n"
-	  "    0 turns either off.\n" },
+	  "    0 turns either off.  encap udp: ESP in UDP (RFC 3948, NAT\n"
+	  "    traversal) from local port sport to remote port dport (both 4500\n"
+	  "    unless given); the remote port follows the peer's NAT.\n"
+	  "    nat-keepalive: a one-byte NAT keepalive every S seconds.\n" },
 	{ "sa", cmd_sa,
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
 	  "              [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"

@@ -257,15 +257,15 @@ static void print_json(const struct esptun_dev_list *list)
 			json_close(&j, ']');
 			json_u64(&j, "keepalive", t->keepalive);
 			json_u64(&j, "dead_after", t->dead_after);
+			if (ESPTUN_HAS(t, ESPTUN_A_TUNNEL_LIVENESS))
+				json_str(&j, "liveness", t->liveness == ESPTUN_TUNNEL_STATE_DOWN ?
+					 "down" : "up");
 			json_str(&j, "encap", t->encap == ESPTUN_ENCAP_UDP ? "udp" : "none");
 			if (t->encap == ESPTUN_ENCAP_UDP) {
 				json_u64(&j, "sport", t->encap_sport);
 				json_u64(&j, "dport", t->encap_dport);
 				json_u64(&j, "nat_keepalive", t->nat_keepalive);
 			}
-			if (ESPTUN_HAS(t, ESPTUN_A_TUNNEL_LIVENESS))
-				json_str(&j, "liveness", t->liveness == ESPTUN_TUNNEL_STATE_DOWN ?
-					 "down" : "up");
 			json_stats(&j, &t->stats);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)

@@ -2,8 +2,9 @@
 /*
  * esptun tunnel add DEV id ID local ADDR remote ADDR [weight N] [pin ADDR]...
  *                   [keepalive S] [dead-after S]
+ *                   [encap udp [sport P] [dport P]] [nat-keepalive S]
  * esptun tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...
- *                   [keepalive S] [dead-after S]
+ *                   [keepalive S] [dead-after S] [nat-keepalive S]
  * esptun tunnel del DEV id ID
  */
 #include <stdio.h>
@@ -75,6 +76,32 @@ int cmd_tunnel(int argc, char **argv)
 				return 1;
 			cfg.dead_after = (uint16_t)secs;
 			cfg.flags |= ESPTUN_TUNNEL_HAS_DEAD_AFTER;
+		} else if (verb != DEL && !strcmp(key, "nat-keepalive")) {
+			if (parse_u32("nat-keepalive", val, 65535, &secs))
+				return 1;
+			cfg.nat_keepalive = (uint16_t)secs;
+			cfg.flags |= ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE;
+		} else if (verb == ADD && !strcmp(key, "encap")) {
+			if (!strcmp(val, "udp"))
+				cfg.encap = ESPTUN_ENCAP_UDP;
+			else if (!strcmp(val, "none"))
+				cfg.encap = ESPTUN_ENCAP_NONE;
+			else
+				return fail("tunnel add: encap is udp or none, not \"%s\"", val);
+			cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP;
+		} else if (verb == ADD && (!strcmp(key, "sport") || !strcmp(key, "dport"))) {
+			/* The module says what is wrong with port 0 or ports
+			 * without encap udp.
+			 */
+			if (parse_u32(key, val, 65535, &w))
+				return 1;
+			if (key[0] == 's') {
+				cfg.encap_sport = (uint16_t)w;
+				cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP_SPORT;
+			} else {
+				cfg.encap_dport = (uint16_t)w;
+				cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP_DPORT;
+			}
 		} else if (verb == ADD && !strcmp(key, "local")) {
 			if (parse_addr("local", val, &cfg.local))
 				return 1;
@@ -93,7 +120,7 @@ int cmd_tunnel(int argc, char **argv)
 	if (verb == ADD && (!local_s || !remote_s))
 		return fail("tunnel add: local and remote are required");
 	if (verb == SET && !cfg.flags)
-		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive or dead-after)");
+		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive, dead-after or nat-keepalive)");
 	if (verb == ADD && cfg.local.family != cfg.remote.family)
 		return fail("tunnel add: local %s and remote %s are not of one family",
 			    local_s, remote_s);

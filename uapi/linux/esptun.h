@@ -68,21 +68,26 @@
  *   DEAD_AFTER: the tunnel is down (cause LIVENESS) when nothing authentic
  *   arrived on it for so many seconds, and up again with the next
  *   authentic packet.  0 turns either off (the default).
- *   ENCAP UDP: ESP in UDP (RFC 3948), ports 4500 unless given.  Inbound,
+ *   ENCAP UDP: ESP in UDP (RFC 3948), ports 4500 unless given (0 is
+ *   refused; ports and NAT_KEEPALIVE need ENCAP UDP).  Inbound,
  *   esptun takes ESP-in-UDP from a UDP_ENCAP_ESPINUDP socket an IKE
  *   daemon holds on the local port, or else from its own socket on it;
- *   non-ESP packets (IKE) are left to the daemon's socket.  Authentic
- *   packets from another remote port move ENCAP_DPORT there (NAT
- *   rebinding).  NAT_KEEPALIVE: send a one-byte 0xff UDP packet every so
- *   many seconds (0: off).
+ *   non-ESP packets (IKE) are left to the daemon's socket.  A port held
+ *   by a socket without UDP_ENCAP_ESPINUDP is refused (EADDRINUSE).  An
+ *   SA of the tunnel takes ESP in UDP only, as XFRM's.  Authentic packets
+ *   (the newest of their SA) from another remote port move ENCAP_DPORT
+ *   there (NAT rebinding); the remote address does not move.
+ *   NAT_KEEPALIVE: send a one-byte 0xff UDP packet every so many seconds
+ *   (0: off).
  *
  * ESPTUN_CMD_TUNNEL_SET
  *   request { DEV, TUNNEL { ID, [WEIGHT], [ADMIN_STATE], [PINS],
- *                           [KEEPALIVE], [DEAD_AFTER] } }
+ *                           [KEEPALIVE], [DEAD_AFTER], [NAT_KEEPALIVE] } }
  *   A tunnel taken down carries no traffic: its flows move to the usable
  *   tunnels and come back when it is up again.  PINS replaces the tunnel's
  *   pinned addresses (an empty nest removes them).  Setting DEAD_AFTER
- *   clears a liveness verdict and starts counting afresh.
+ *   clears a liveness verdict and starts counting afresh.  NAT_KEEPALIVE
+ *   needs a tunnel added with ENCAP UDP; ENCAP and its ports cannot change.
  *
  * ESPTUN_CMD_TUNNEL_DEL
  *   request { DEV, TUNNEL { ID } }: deletes the tunnel and its SAs.

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UDP encapsulation of ESP (RFC 3948), for tunnels added with encap udp.
+ *
+ * Receive: ESP in UDP reaches esptun through XFRM's UDP decapsulation,
+ * which strips the UDP header and hands the ESP packet to the xfrm
+ * protocol handlers' input_handler (rx.c): esptun's comes first, takes the
+ * SPIs it owns and passes the others on to XFRM.  Whose UDP socket
+ * decapsulates depends on who holds the local port:
+ *
+ *  - an IKE daemon (charon) with a UDP_ENCAP_ESPINUDP socket: its socket
+ *    does, and IKE (non-ESP marker) and NAT keepalives stay with it, so
+ *    that the daemon and esptun share port 4500;
+ *  - nobody: esptun binds a socket of its own (one per netns, address and
+ *    port, shared by the tunnels that use them) which does the same, and
+ *    drops and counts what is not ESP: nobody would read it.
+ *
+ * The choice is made when a tunnel is added: an IKE daemon is to be
+ * started before the tunnels that share its port (it cannot bind a port
+ * esptun holds).
+ *
+ * Transmit: a UDP header in front of the ESP header, from the tunnel's
+ * local port to its remote one; IPv4 without a checksum (RFC 3948 3.1.2
+ * allows it), IPv6 with one (RFC 8200 8.1).
+ *
+ * NAT rebinding: an authentic packet from another UDP port moves the
+ * tunnel's remote port there (esptun_encap_follow()).
+ */
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <asm/unaligned.h>
+#include <net/ip6_checksum.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
+#include <net/xfrm.h>
+
+#include "device.h"
+#include "encap.h"
+
+/* A tunnel of the socket's netns that @skb, received on it, is for. */
+static struct esptun_tunnel *esptun_encap_tunnel(struct sock *sk,
+						 struct sk_buff *skb)
+{
+	struct net *net = sock_net(sk);
+
+	if (skb->protocol == htons(ETH_P_IP))
+		return esptun_tunnel_by_addr(net, AF_INET, &ip_hdr(skb)->daddr,
+					     &ip_hdr(skb)->saddr);
+	return esptun_tunnel_by_addr(net, AF_INET6, &ipv6_hdr(skb)->daddr,
+				     &ipv6_hdr(skb)->saddr);
+}
+
+static void esptun_encap_drop(struct sock *sk, struct sk_buff *skb,
+			      enum esptun_ctr why)
+{
+	struct esptun_tunnel *tun = esptun_encap_tunnel(sk, skb);
+
+	if (tun) {
+		esptun_stats_inc(tun->esp->stats, why);
+		esptun_stats_inc(tun->stats, why);
+	}
+	kfree_skb(skb);
+}
+
+/*
+ * encap_rcv of esptun's own sockets, under RCU in softirq, with skb->data
+ * at a UDP header whose checksum verified.  Always consumes the packet.
+ */
+static int esptun_encap_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int len = skb->len - sizeof(struct udphdr);
+	const u8 *data;
+
+	if (!pskb_may_pull(skb, sizeof(struct udphdr) + min(len, 8U))) {
+		esptun_encap_drop(sk, skb, ESPTUN_CTR_RX_MALFORMED);
+		return 0;
+	}
+	data = skb->data + sizeof(struct udphdr);
+	/* RFC 3948 2.2: a NAT keepalive, which only needs to arrive. */
+	if (len == 1 && data[0] == 0xff) {
+		consume_skb(skb);
+		return 0;
+	}
+	if (len <= sizeof(struct ip_esp_hdr)) {
+		esptun_encap_drop(sk, skb, ESPTUN_CTR_RX_MALFORMED);
+		return 0;
+	}
+	/* A zero SPI is the non-ESP marker: IKE, and no daemon listens. */
+	if (!get_unaligned((const u32 *)data)) {
+		esptun_encap_drop(sk, skb, ESPTUN_CTR_RX_DROPS);
+		return 0;
+	}
+	/* What XFRM's own decapsulation does, for the handlers after
+	 * esptun's: the IP header's length loses the UDP header, which stays
+	 * in front of the ESP header.
+	 */
+	if (skb_unclone(skb, GFP_ATOMIC)) {
+		esptun_encap_drop(sk, skb, ESPTUN_CTR_RX_DROPS);
+		return 0;
+	}
+	__skb_pull(skb, sizeof(struct udphdr));
+	skb_reset_transport_header(skb);
+	if (skb->protocol == htons(ETH_P_IP)) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		iph->tot_len = htons(ntohs(iph->tot_len) - sizeof(struct udphdr));
+		return xfrm4_rcv_encap(skb, IPPROTO_ESP, 0, UDP_ENCAP_ESPINUDP);
+	}
+	ipv6_hdr(skb)->payload_len =
+		htons(ntohs(ipv6_hdr(skb)->payload_len) - sizeof(struct udphdr));
+	return xfrm6_rcv_encap(skb, IPPROTO_ESP, 0, UDP_ENCAP_ESPINUDP);
+}
+
+/*
+ * The encap type of the UDP socket that packets from the tunnel's remote
+ * end to its local port would reach, or -1 for none.
+ */
+static int esptun_encap_holder(const struct esptun_tunnel *tun)
+{
+	struct net *net = tun->esp->link_net;
+	struct sock *sk;
+	int type = -1;
+
+	rcu_read_lock();
+	if (tun->family == AF_INET)
+		sk = udp4_lib_lookup(net, tun->remote.v4, tun->encap_dport,
+				     tun->local.v4, tun->encap_sport, 0);
+	else
+		sk = udp6_lib_lookup(net, &tun->remote.v6, tun->encap_dport,
+				     &tun->local.v6, tun->encap_sport, 0);
+	rcu_read_unlock();
+	if (sk) {
+		type = READ_ONCE(udp_sk(sk)->encap_type);
+		sock_put(sk);
+	}
+	return type;
+}
+
+static struct esptun_encap_sock *
+esptun_encap_sock_create(struct esptun_tunnel *tun,
+			 struct netlink_ext_ack *extack)
+{
+	struct udp_tunnel_sock_cfg tcfg = {
+		.encap_type = UDP_ENCAP_ESPINUDP,
+		.encap_rcv = esptun_encap_rcv,
+	};
+	struct udp_port_cfg cfg = {
+		.family = tun->family,
+		.local_udp_port = tun->encap_sport,
+	};
+	struct net *net = tun->esp->link_net;
+	struct esptun_encap_sock *es;
+	int ret;
+
+	es = kzalloc(sizeof(*es), GFP_KERNEL);
+	if (!es)
+		return ERR_PTR(-ENOMEM);
+	if (tun->family == AF_INET) {
+		cfg.local_ip.s_addr = tun->local.v4;
+	} else {
+		cfg.local_ip6 = tun->local.v6;
+		cfg.ipv6_v6only = 1;
+		cfg.use_udp6_tx_checksums = 1;
+		cfg.use_udp6_rx_checksums = 1;
+	}
+	ret = udp_sock_create(net, &cfg, &es->sock);
+	if (ret) {
+		kfree(es);
+		if (ret == -EADDRNOTAVAIL)
+			NL_SET_ERR_MSG(extack,
+				       "cannot bind the UDP port: the local address is not configured");
+		else if (ret == -EADDRINUSE)
+			NL_SET_ERR_MSG(extack, "the local UDP port is in use");
+		else
+			NL_SET_ERR_MSG(extack, "cannot create the UDP socket");
+		return ERR_PTR(ret);
+	}
+	setup_udp_tunnel_sock(net, es->sock, &tcfg);
+	es->family = tun->family;
+	es->local = tun->local;
+	es->port = tun->encap_sport;
+	return es;
+}
+
+/**
+ * esptun_encap_attach() - give a new UDP-encapsulated tunnel its receiver
+ * @tun: the tunnel, not yet linked, with addresses and ports set; RTNL
+ * @extack: where to say why not
+ *
+ * Shares esptun's socket on the tunnel's local address and port, or uses
+ * the IKE daemon's UDP_ENCAP_ESPINUDP socket there, or binds a new one.
+ *
+ * Return: 0 or a negative errno.
+ */
+int esptun_encap_attach(struct esptun_tunnel *tun,
+			struct netlink_ext_ack *extack)
+{
+	struct esptun_net *en = esptun_net(tun->esp->link_net);
+	struct esptun_encap_sock *es;
+	int holder;
+
+	ASSERT_RTNL();
+	list_for_each_entry(es, &en->encap_socks, node) {
+		if (es->family == tun->family && es->port == tun->encap_sport &&
+		    esptun_addr_eq(es->family, &es->local, &tun->local)) {
+			es->users++;
+			tun->encap_sock = es;
+			return 0;
+		}
+	}
+	holder = esptun_encap_holder(tun);
+	if (holder == UDP_ENCAP_ESPINUDP) {
+		/* The daemon's socket decapsulates for esptun. */
+		tun->encap_sock = NULL;
+		return 0;
+	}
+	if (holder >= 0) {
+		NL_SET_ERR_MSG(extack,
+			       "the local UDP port is held by a socket without UDP_ENCAP_ESPINUDP");
+		return -EADDRINUSE;
+	}
+	es = esptun_encap_sock_create(tun, extack);
+	if (IS_ERR(es))
+		return PTR_ERR(es);
+	es->users = 1;
+	list_add(&es->node, &en->encap_socks);
+	tun->encap_sock = es;
+	return 0;
+}
+
+/**
+ * esptun_encap_detach() - the tunnel no longer receives through its socket
+ * @tun: the tunnel, unlinked, under RTNL
+ *
+ * The last tunnel of an esptun socket closes it.  A packet that found the
+ * socket before may still be in esptun_encap_rcv(): the socket itself is
+ * freed after an RCU grace period (SOCK_RCU_FREE), and esptun_encap_rcv()
+ * needs nothing else.
+ */
+void esptun_encap_detach(struct esptun_tunnel *tun)
+{
+	struct esptun_encap_sock *es = tun->encap_sock;
+
+	ASSERT_RTNL();
+	tun->encap_sock = NULL;
+	if (!es || --es->users)
+		return;
+	list_del(&es->node);
+	udp_tunnel_sock_release(es->sock);
+	kfree(es);
+}
+
+/**
+ * esptun_encap_push() - put the UDP header in front of an ESP packet
+ * @tun: its UDP-encapsulated tunnel
+ * @skb: the ESP packet (or a NAT keepalive's one byte) at skb->data, not
+ *	CHECKSUM_PARTIAL, with room for the header
+ */
+void esptun_encap_push(const struct esptun_tunnel *tun, struct sk_buff *skb)
+{
+	struct udphdr *uh;
+	__wsum csum;
+
+	uh = skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh->source = tun->encap_sport;
+	uh->dest = READ_ONCE(tun->encap_dport);
+	uh->len = htons(skb->len);
+	uh->check = 0;
+	if (tun->family == AF_INET)
+		return;
+	csum = skb_checksum(skb, 0, skb->len, 0);
+	uh->check = csum_ipv6_magic(&tun->local.v6, &tun->remote.v6, skb->len,
+				    IPPROTO_UDP, csum);
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+	skb->ip_summed = CHECKSUM_NONE;
+}
+
+/**
+ * esptun_encap_follow() - NAT rebinding
+ * @tun: a UDP-encapsulated tunnel
+ * @port: the UDP source port of an authentic packet on it, the newest one
+ *	of its SA so far (a late packet through the old mapping does not
+ *	move the port back)
+ *
+ * Replies go to the port the peer's packets come from now.  The remote
+ * address is not followed: it names the peer (or its NAT) and is the
+ * tunnel's identity in the transport netns; a new one is the IKE daemon's
+ * business (MOBIKE), which re-adds the tunnel.
+ */
+void esptun_encap_follow(struct esptun_tunnel *tun, __be16 port)
+{
+	__be16 old = READ_ONCE(tun->encap_dport);
+
+	if (likely(port == old))
+		return;
+	WRITE_ONCE(tun->encap_dport, port);
+	net_info_ratelimited("%s: tunnel %u: remote UDP port %u -> %u (NAT rebinding)\n",
+			     tun->esp->dev->name, tun->id, ntohs(old),
+			     ntohs(port));
+}

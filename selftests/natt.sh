@@ -1,0 +1,344 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# NAT traversal (ESP in UDP, RFC 3948) against Linux XFRM's `encap
+# espinudp`: traffic both ways with exact counts, the UDP header on the
+# wire, the path MTU with the 8 UDP bytes; sharing port 4500 with an IKE
+# daemon's UDP_ENCAP_ESPINUDP socket, or holding it alone; a masquerading
+# NAT in front of the XFRM peer whose mapping changes (NAT rebinding); NAT
+# keepalives; every refusal's message.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/topology.sh"
+require_module
+command -v ping >/dev/null || skip_all "ping missing (iputils-ping)"
+command -v nft >/dev/null || skip_all "nft missing (nftables)"
+command -v conntrack >/dev/null || skip_all "conntrack missing (conntrack)"
+leak_mark
+NATT=$ESPTUN_REPO/selftests/natt.py
+
+ping_ok() {
+	local out
+	out=$(ip netns exec "$1" ping -q -c "$3" -i 0.05 -W 2 "$2" 2>&1)
+	grep -q " $3 received" <<<"$out"
+}
+
+# daemon_start NS ADDR OUT: an IKE-daemon-shaped socket on ADDR:4500.
+daemon_start() {
+	rm -f "$3" "$3.ready"
+	ip netns exec "$1" python3 "$NATT" daemon "$2" 4500 "$3" &
+	for _ in $(seq 50); do
+		[ -e "$3.ready" ] && return 0
+		sleep 0.1
+	done
+	fail "daemon in $1 did not start"
+}
+
+# ns_del NS...: delete namespaces, and the daemons in them, which would
+# keep them (and the harness's output pipe) alive.
+ns_del() {
+	local ns pids
+	for ns in "$@"; do
+		pids=$(ip netns pids "$ns")
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+		ip netns del "$ns"
+	done
+	_netns=()
+}
+
+# socks4500 NS: UDP sockets bound to port 4500 there.
+socks4500() {
+	ip netns exec "$1" ss -Huan 'sport = :4500' | wc -l
+}
+
+# --- Directly connected, both outer families: esptun's own socket. ---
+for outer in 4 6; do
+	any=0.0.0.0
+	[ $outer = 6 ] && any=::
+	TOPO_XFRM_ARGS="encap espinudp 4500 4500 $any" TOPO_TUNNEL_ARGS="encap udp" \
+		topo_setup $outer
+	daemon_start peer $any /tmp/natt-peer.$$
+	log "outer IPv$outer, UDP-encapsulated"
+	check_eq "v$outer: show reports encap, ports, no NAT keepalive" \
+		"$(jget '(t["encap"], t["sport"], t["dport"], t["nat_keepalive"])')" \
+		"('udp', 4500, 4500, 0)"
+	check_eq "v$outer: esptun holds port 4500 (no daemon)" "$(socks4500 gw)" 1
+	check "v$outer: inner v4 ping gw -> peer" ping_ok gw $PEER4 10
+	check "v$outer: inner v6 ping gw -> peer" ping_ok gw $PEER6 10
+	check "v$outer: inner v4 ping peer -> gw" ping_ok peer $GW4 10
+	check "v$outer: inner v6 ping peer -> gw" ping_ok peer $GW6 10
+	check_eq "v$outer: esptun sent and received exactly 40" \
+		"$(jget '(t["tx_packets"], t["rx_packets"])')" "(40, 40)"
+	check_eq "v$outer: XFRM peer decrypted and encrypted exactly 40" \
+		"$(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT) $(peer_xfrm_packets $SPI_IN $PEER_OUT $GW_OUT)" \
+		"40 40"
+	check_eq "v$outer: nothing reached the peer's daemon socket" \
+		"$(cat /tmp/natt-peer.$$ 2>/dev/null | wc -l)" 0
+
+	# On the wire: UDP 4500 -> 4500; IPv4 without checksum, IPv6 with.
+	capture_start gw veth0 1 10 "$NATT"
+	gw ping -q -c 1 -M do $PEER4 >/dev/null 2>&1
+	capture_wait
+	want_csum=True
+	[ $outer = 4 ] && want_csum=False
+	check_eq "v$outer: outer UDP ports, checksum, ESP length" \
+		"$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["sport"], r["dport"], r["csum"] != 0, r["plen"], r["payload"][:8])' "$CAP")" \
+		"4500 4500 $want_csum $((8 + 8 + 84 + 2 + 2 + 16)) 00001000"
+	rm -f "$CAP"
+
+	# The path MTU leaves room for the UDP header: 1300 - IP - 8 - 32,
+	# rounded down to 4, minus the 2 trailer bytes.
+	ip -n gw link set veth0 mtu 1300
+	ip -n peer link set veth0 mtu 1300
+	hl=20
+	[ $outer = 6 ] && hl=40
+	mtu=$((((1300 - hl - 8 - 32) & ~3) - 2))
+	check "v$outer: an inner packet of $mtu bytes (DF) passes" \
+		gw ping -q -c 1 -W 2 -M do -s $((mtu - 28)) $PEER4
+	toobig=$(jget 't["tx_too_big"]')
+	gw ping -q -c 1 -W 1 -M do -s $((mtu - 27)) $PEER4 >/dev/null 2>&1
+	check_eq "v$outer: one byte more is too big" \
+		"$(jget 't["tx_too_big"]')" $((toobig + 1))
+	ip -n gw link set veth0 mtu 1500
+	ip -n peer link set veth0 mtu 1500
+
+	topo_tcp "v$outer"
+	[ $outer = 6 ] && break
+	ns_del gw peer
+done
+
+# --- Port 4500 shared with an IKE daemon (outer IPv6 topology kept). ---
+log "coexistence with an IKE daemon on 4500"
+gw esptun tunnel del esp0 id 1
+check_eq "the last tunnel's deletion closed esptun's socket" "$(socks4500 gw)" 0
+daemon_start gw :: /tmp/natt-gw.$$
+gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
+gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 1000000
+gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
+check_eq "esptun uses the daemon's socket: one socket on 4500" "$(socks4500 gw)" 1
+check "the daemon's socket is the daemon's" \
+	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
+peer python3 "$NATT" ike $GW_OUT 4500
+sleep 0.5
+check_eq "IKE (non-ESP marker) reaches the daemon" \
+	"$(python3 -c 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$)" \
+	"[True]"
+rx=$(jget 't["rx_packets"]')
+check "ESP through the daemon's socket reaches esptun" ping_ok peer $GW4 10
+check_eq "esptun counted exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
+check_eq "and the daemon saw none of it" "$(wc -l < /tmp/natt-gw.$$)" 1
+gw esptun tunnel del esp0 id 1
+pids=$(ip netns pids gw)
+# shellcheck disable=SC2086
+kill $pids 2>/dev/null
+sleep 0.3
+check_eq "the daemon gone, nothing holds 4500" "$(socks4500 gw)" 0
+
+# No daemon: esptun's own socket drops what is not ESP, and counts it.
+gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
+gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 2000000
+gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
+drops=$(jget 't["rx_drops"]')
+peer python3 "$NATT" ike $GW_OUT 4500
+sleep 0.3
+check_eq "no daemon: IKE to esptun's socket is dropped and counted" \
+	"$(jget 't["rx_drops"]')" $((drops + 1))
+check "no daemon: ESP still flows" ping_ok peer $GW4 5
+# Sockets are shared by tunnels with the same address and port.
+gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
+check_eq "a second tunnel shares the socket" "$(socks4500 gw)" 1
+gw esptun tunnel del esp0 id 1
+check_eq "which outlives the first tunnel" "$(socks4500 gw)" 1
+gw esptun tunnel del esp0 id 2
+check_eq "and goes with the last" "$(socks4500 gw)" 0
+gw python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("::", 4500))
+time.sleep(30)' &
+sleep 0.5
+check_err "a port held by a socket without UDP_ENCAP is refused" \
+	'^esptun: tunnel add esp0 id 1: the local UDP port is held by a socket without UDP_ENCAP_ESPINUDP \(Address already in use\)$' \
+	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
+ns_del gw peer
+
+# --- A masquerading NAT in front of the XFRM peer. ---
+#   gw 10.0.0.1 -- 10.0.0.254 nat 192.168.0.254 -- 192.168.0.2 peer
+# esptun knows the NAT's address; the port is the NAT's choice, and changes.
+log "XFRM peer behind a masquerading NAT"
+new_netns gw nat peer
+# No IPv6 chatter through the tunnel: counts are exact.
+ip netns exec gw sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ip link add veth0 netns gw type veth peer name veth0 netns nat
+ip link add veth1 netns nat type veth peer name veth0 netns peer
+ip -n gw addr add 10.0.0.1/24 dev veth0
+ip -n nat addr add 10.0.0.254/24 dev veth0
+ip -n nat addr add 192.168.0.254/24 dev veth1
+ip -n peer addr add 192.168.0.2/24 dev veth0
+for l in "gw veth0" "nat veth0" "nat veth1" "peer veth0"; do
+	# shellcheck disable=SC2086
+	ip -n ${l% *} link set ${l#* } up
+done
+ip -n peer route add default via 192.168.0.254
+ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
+nat_range() {
+	ip netns exec nat nft -f - <<-EOF
+	flush ruleset
+	table ip natt {
+		chain post {
+			type nat hook postrouting priority srcnat;
+			oifname "veth0" meta l4proto udp masquerade to :$1
+		}
+	}
+	EOF
+}
+nat_range 10000-10099 || fail "nft masquerade"
+GW_OUT=10.0.0.1 PEER_OUT=192.168.0.2
+peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT encap espinudp 4500 4500 0.0.0.0
+peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN encap espinudp 4500 4500 0.0.0.0
+ip -n peer link add lan0 type dummy
+ip -n peer addr add $PEER4/24 dev lan0
+ip -n peer link set lan0 up
+peer_xfrm_policy 172.16.0.0/24 172.16.1.0/24
+ip -n peer route add 172.16.0.0/24 via 192.168.0.254 src $PEER4
+daemon_start peer 0.0.0.0 /tmp/natt-peer.$$
+ip -n gw link add esp0 type esptun
+ip -n gw addr add $GW4/24 dev esp0
+ip -n gw link set esp0 up
+ip -n gw route add 172.16.1.0/24 dev esp0 src $GW4
+gw esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.254 encap udp
+gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT
+gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
+
+check "behind NAT: peer -> gw" ping_ok peer $GW4 5
+p1=$(jget 't["dport"]')
+check_eq "esptun follows the NAT's port ($p1)" \
+	"$(python3 -c "print(10000 <= $p1 <= 10099)")" True
+check "behind NAT: gw -> peer, replies to the NAT's port" ping_ok gw $PEER4 5
+check_eq "exact counts both ways" "$(jget '(t["tx_packets"], t["rx_packets"])')" "(10, 10)"
+
+# A forged packet from another port must not move the tunnel.
+fails=$(jget 't["rx_auth_fail"]')
+ip netns exec nat python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.0.0.254", 30000))
+s.sendto(bytes.fromhex("00002000000003e8") + bytes(8 + 40 + 16), ("10.0.0.1", 4500))'
+sleep 0.3
+check_eq "a forged packet from port 30000 fails authentication" \
+	"$(jget 't["rx_auth_fail"]')" $((fails + 1))
+check_eq "and does not move the remote port" "$(jget 't["dport"]')" "$p1"
+
+# The NAT forgets its mapping and picks another port.
+nat_range 20000-20099
+ip netns exec nat conntrack -F >/dev/null 2>&1
+check "after rebinding: peer -> gw" ping_ok peer $GW4 5
+p2=$(jget 't["dport"]')
+check_eq "show reports the new port ($p2)" \
+	"$(python3 -c "print(20000 <= $p2 <= 20099)")" True
+check "after rebinding: gw -> peer follows" ping_ok gw $PEER4 5
+check_eq "no drops on either side" \
+	"$(jget '(t["tx_packets"], t["rx_packets"], t["rx_replay"], t["rx_malformed"])')" \
+	"(20, 20, 0, 0)"
+
+# NAT keepalives: one 0xff byte from 4500 to the NAT's port, each second.
+capture_start gw veth0 3 8 "$NATT"
+gw esptun tunnel set esp0 id 1 nat-keepalive 1
+capture_wait
+check_eq "nat-keepalive 1: three keepalives, one 0xff byte, 4500 -> $p2" \
+	"$(python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+print(len(r), set((x["sport"], x["dport"], x["payload"], x["csum"], x["outgoing"]) for x in r))' "$CAP")" \
+	"3 {(4500, $p2, 'ff', 0, True)}"
+check_eq "a second apart" \
+	"$(python3 -c '
+import json, sys
+t = [json.loads(l)["t"] for l in open(sys.argv[1])]
+print(all(0.7 < b - a < 1.5 for a, b in zip(t, t[1:])))' "$CAP")" True
+rm -f "$CAP"
+check_eq "show reports it" "$(jget 't["nat_keepalive"]')" 1
+check "show prints it" sh -c "ip netns exec gw esptun show esp0 | grep -q '^  encap: udp sport 4500 dport $p2 nat-keepalive 1s$'"
+gw esptun tunnel set esp0 id 1 nat-keepalive 0
+sleep 0.2
+capture_start gw veth0 1 2.5 "$NATT"
+capture_wait
+check_eq "nat-keepalive 0: none in 2.5 s" "$(wc -l < "$CAP")" 0
+rm -f "$CAP"
+ns_del gw nat peer
+
+# --- Refusals. ---
+log "refusals"
+new_netns gw
+ip -n gw link add esp0 type esptun
+ip -n gw link add d0 type dummy
+ip -n gw addr add 10.0.0.1/24 dev d0
+ip -n gw link set d0 up
+add="esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2"
+# shellcheck disable=SC2086
+{
+check_err "ports without encap udp" \
+	'^esptun: tunnel add esp0 id 1: encap ports need encap udp \(Invalid argument\)$' gw $add sport 4501
+check_err "ports with encap none" \
+	'^esptun: tunnel add esp0 id 1: encap ports need encap udp \(Invalid argument\)$' gw $add encap none dport 4501
+check_err "port 0" \
+	'^esptun: tunnel add esp0 id 1: UDP port 0 is not valid \(Invalid argument\)$' gw $add encap udp sport 0
+check_err "nat-keepalive without encap udp" \
+	'^esptun: tunnel add esp0 id 1: nat-keepalive needs encap udp \(Invalid argument\)$' gw $add nat-keepalive 20
+check_err "an unknown encapsulation (the tool)" \
+	'^esptun: tunnel add: encap is udp or none, not "tcp"$' gw $add encap tcp
+check_err "a local address not configured" \
+	'^esptun: tunnel add esp0 id 1: cannot bind the UDP port: the local address is not configured \(Cannot assign requested address\)$' \
+	gw esptun tunnel add esp0 id 1 local 10.9.9.9 remote 10.0.0.2 encap udp
+check "a plain tunnel" gw $add
+}
+check_err "nat-keepalive on a tunnel without encap udp" \
+	'^esptun: tunnel set esp0 id 1: nat-keepalive needs a tunnel with encap udp \(Invalid argument\)$' \
+	gw esptun tunnel set esp0 id 1 nat-keepalive 20
+# raw_expect DESC REGEX nlraw-args...: what the tool never sends.
+raw_expect() {
+	local desc=$1 pat=$2 out
+	shift 2
+	out=$(ip netns exec gw python3 "$ESPTUN_REPO/selftests/nlraw.py" "$@")
+	if grep -Eq -- "$pat" <<<"$out"; then
+		pass "$desc ($out)"
+	else
+		fail "$desc: got \"$out\", expected /$pat/"
+	fi
+}
+raw_expect "changing the encapsulation (raw netlink)" \
+	"^error EINVAL: a tunnel's encapsulation cannot change: add a new tunnel$" \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,17/u8/1
+raw_expect "changing the ports (raw netlink)" \
+	"^error EINVAL: a tunnel's encapsulation cannot change: add a new tunnel$" \
+	tunnel-set 2:str:esp0 3:nest:1/u32/1,19/hex/1195
+raw_expect "an encapsulation beyond udp (raw netlink)" "^error ERANGE: " \
+	tunnel-new 2:str:esp0 3:nest:1/u32/2,2/hex/0a000001,4/hex/0a000002,17/u8/2
+raw_expect "a port of one byte (raw netlink)" "^error EINVAL: " \
+	tunnel-new 2:str:esp0 3:nest:1/u32/2,2/hex/0a000001,4/hex/0a000002,17/u8/1,18/u8/1
+check "encap udp on given ports" gw esptun tunnel add esp0 id 2 local 10.0.0.1 remote 10.0.0.3 \
+	encap udp sport 4501 dport 4502 nat-keepalive 30
+check_eq "show --json reports them" \
+	"$(gw esptun show esp0 --json | python3 -c 'import json,sys; t=json.load(sys.stdin)[0]["tunnels"][1]; print(t["encap"], t["sport"], t["dport"], t["nat_keepalive"])')" \
+	"udp 4501 4502 30"
+check_eq "a plain tunnel reports encap none" \
+	"$(gw esptun show esp0 --json | python3 -c 'import json,sys; t=json.load(sys.stdin)[0]["tunnels"][0]; print(t["encap"], "sport" in t)')" \
+	"none False"
+check_eq "esptun holds 10.0.0.1:4501" \
+	"$(gw ss -Huan 'sport = :4501' | wc -l)" 1
+# The namespace goes with the tunnel and its socket in it.
+ns_del gw
+rm -f /tmp/natt-peer.$$ /tmp/natt-gw.$$
+leak_check "every device and tunnel freed" 10
+
+# Module unload with esptun's socket open: it goes with the tunnel.
+new_netns u
+ip -n u link add esp0 type esptun
+ip -n u link add d0 type dummy
+ip -n u addr add 10.0.0.1/24 dev d0
+ip -n u link set d0 up
+ip netns exec u esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2 encap udp
+check_eq "esptun holds 4500 in u" "$(socks4500 u)" 1
+check "rmmod with the socket open" rmmod esptun
+check_eq "the socket is gone" "$(socks4500 u)" 0
+check "insmod again" insmod "$ESPTUN_KO"
+finish
