@@ -11,6 +11,9 @@ test=$ESPTUN_REPO/selftests/libesptun_test
 new_netns a
 ip -n a link add esp0 type esptun
 ip -n a link add dummy0 type dummy 2>/dev/null || ip -n a link add dummy0 type veth
+# The local address of the UDP-encapsulated tunnel: esptun binds its port.
+ip -n a addr add 192.0.2.1/24 dev dummy0
+ip -n a link set dummy0 up
 ip netns exec a "$test" esp0 dummy0
 rc=$?
 # The program's TAP lines are the assertions; its status is the verdict.
