@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# make            build kmod/esptun.ko (W=1) and userspace/esptun
+# make            build kmod/esptun.ko (W=1), userspace/esptun and libesptun
 # make check      install what is missing, build, run every test in a guest
 # make demo       the README's AWS example (two tunnels, failover), in a guest
 # make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
 #                 BENCH_TIME=); README.rst, "Benchmark"
 # make sparse     build the module under sparse (C=2)
-# make install    install the module (updates/) and the tool
+# make install    install the module (updates/), the tool and libesptun
+#                 (header, static and shared library, libesptun.pc);
+#                 PREFIX=/usr, DESTDIR=
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
 
 # The running kernel's headers when it has them, else the newest installed
@@ -37,10 +39,12 @@ check-kdir:
 sparse: check-kdir
 	$(KMAKE) W=1 C=2 modules
 
+# DESTDIR= stages everything (module included) under a directory;
+# PREFIX= (default /usr) places the tool, libesptun and its header.
 install: all
-	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
+	$(KMAKE) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates modules_install
 	$(MAKE) -C userspace install
-	-depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
+	-$(if $(DESTDIR),depmod -b $(DESTDIR),depmod) -a $(notdir $(patsubst %/build,%,$(KDIR)))
 
 checkpatch:
 	selftests/checkpatch

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <linux/esptun.h>
 
-#include "esptun.h"
+#include "tool.h"
 
 const char *prog = "esptun";
 
@@ -111,7 +111,7 @@ int usage_of(const char *name, int to_stderr)
 
 	if (c) {
 		fprintf(out, "Usage: %s ", prog);
-		fprintf(out, c->usage, prog, prog);
+		fprintf(out, c->usage, prog, prog, prog);
 	}
 	return to_stderr;
 }
@@ -126,14 +126,14 @@ static int usage(FILE *out)
 		"Commands:\n", prog);
 	for (i = 0; i < N_COMMANDS; i++) {
 		fprintf(out, "  %s ", prog);
-		fprintf(out, commands[i].usage, prog, prog);
+		fprintf(out, commands[i].usage, prog, prog, prog);
 	}
 	return 0;
 }
 
-int open_nl(struct esptun_nl *nl)
+int open_lib(struct esptun **h)
 {
-	int ret = esptun_nl_open(nl);
+	int ret = esptun_open(h);
 
 	if (ret == -ENOENT)
 		return fail("netlink family \"esptun\" not found: is the esptun module loaded?");
@@ -142,31 +142,10 @@ int open_nl(struct esptun_nl *nl)
 	return 0;
 }
 
-struct nl_msg *dev_request(struct esptun_nl *nl, int cmd, const char *dev)
+int check_lib(struct esptun *h, int ret, const char *what)
 {
-	struct nl_msg *msg;
-
-	if (strlen(dev) >= IF_NAMESIZE) {
-		fail("device name \"%s\" is too long", dev);
-		return NULL;
-	}
-	msg = esptun_nl_msg(nl, cmd, 0);
-	if (!msg || nla_put_string(msg, ESPTUN_A_IFNAME, dev)) {
-		nlmsg_free(msg);
-		fail("out of memory");
-		return NULL;
-	}
-	return msg;
-}
-
-int send_request(struct esptun_nl *nl, struct nl_msg *msg, const char *what)
-{
-	char errmsg[256];
-	int ret;
-
-	ret = esptun_nl_talk(nl, msg, NULL, NULL, errmsg, sizeof(errmsg));
 	if (ret)
-		return fail_nl(what, ret, errmsg);
+		return fail_nl(what, ret, esptun_errmsg(h));
 	return 0;
 }
 
@@ -226,14 +205,14 @@ int parse_u64(const char *what, const char *s, uint64_t *v)
 	return 0;
 }
 
-int parse_addr(const char *what, const char *s, int *family, void *addr)
+int parse_addr(const char *what, const char *s, struct esptun_addr *addr)
 {
-	if (s && inet_pton(AF_INET, s, addr) == 1) {
-		*family = AF_INET;
+	if (s && inet_pton(AF_INET, s, &addr->v4) == 1) {
+		addr->family = AF_INET;
 		return 0;
 	}
-	if (s && inet_pton(AF_INET6, s, addr) == 1) {
-		*family = AF_INET6;
+	if (s && inet_pton(AF_INET6, s, &addr->v6) == 1) {
+		addr->family = AF_INET6;
 		return 0;
 	}
 	fail("%s \"%s\" is not an IPv4 or IPv6 address", what, s ? s : "");

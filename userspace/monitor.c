@@ -3,12 +3,11 @@
  * esptun monitor [--json]: print the family's events as they come.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/esptun.h>
-#include <netlink/genl/ctrl.h>
 
-#include "esptun.h"
+#include "tool.h"
 #include "json.h"
 
 static const char *const causes[] = {
@@ -18,147 +17,118 @@ static const char *const causes[] = {
 	[ESPTUN_STATE_CAUSE_DELETED] = "deleted",
 };
 
-static const char *cause_name(struct nlattr *a)
-{
-	unsigned int c = a ? nla_get_u8(a) : ~0U;
-
-	return c < sizeof(causes) / sizeof(causes[0]) ? causes[c] : "unknown";
-}
-
-static const char *const limit_names[] = {
+static const char *const limits[] = {
 	[ESPTUN_LIMIT_BYTES] = "bytes",
 	[ESPTUN_LIMIT_PACKETS] = "packets",
 	[ESPTUN_LIMIT_SECONDS] = "seconds",
 	[ESPTUN_LIMIT_SEQ] = "seq",
 };
 
-static uint64_t get_u64(struct nlattr *a)
+#define NAME(names, i) \
+	((i) >= 0 && (size_t)(i) < sizeof(names) / sizeof(names[0]) ? \
+	 names[i] : "unknown")
+
+/* {"event":NAME,"ifname":...,"ifindex":...,"tunnel":... (left open) */
+static void json_event(struct json *j, const char *name,
+		       const struct esptun_event *ev)
 {
-	return a ? nla_get_u64(a) : 0;
+	json_init(j, stdout);
+	json_open(j, NULL, '{');
+	json_str(j, "event", name);
+	json_str(j, "ifname", ev->ifname);
+	if (ev->ifindex)
+		json_u64(j, "ifindex", ev->ifindex);
+	json_u64(j, "tunnel", ev->tunnel_id);
 }
 
-/* { IFINDEX, IFNAME, SA { TUNNEL_ID, DIR, SPI, EXPIRE, LIMIT, ... } } */
-static void print_expire(struct nlattr **tb, int json)
+static void print_tunnel_state(const struct esptun_event *ev, int json)
 {
-	struct nlattr *s[ESPTUN_A_SA_MAX + 1];
-	const char *dir, *kind, *limit;
-	unsigned int l;
+	const char *state = ev->tunnel.state == ESPTUN_TUNNEL_STATE_UP ? "up" : "down";
 	struct json j;
 
-	if (nla_parse_nested(s, ESPTUN_A_SA_MAX, tb[ESPTUN_A_SA], NULL) ||
-	    !s[ESPTUN_A_SA_TUNNEL_ID] || !s[ESPTUN_A_SA_DIR] ||
-	    !s[ESPTUN_A_SA_SPI] || !s[ESPTUN_A_SA_EXPIRE] || !s[ESPTUN_A_SA_LIMIT])
+	if (!json) {
+		printf("%s: tunnel %u %s (%s)\n", ev->ifname, ev->tunnel_id, state,
+		       NAME(causes, ev->tunnel.cause));
 		return;
-	dir = nla_get_u8(s[ESPTUN_A_SA_DIR]) == ESPTUN_SA_DIR_OUT ? "out" : "in";
-	kind = nla_get_u8(s[ESPTUN_A_SA_EXPIRE]) == ESPTUN_EXPIRE_HARD ? "hard" : "soft";
-	l = nla_get_u8(s[ESPTUN_A_SA_LIMIT]);
-	limit = l < sizeof(limit_names) / sizeof(limit_names[0]) ? limit_names[l] :
-								   "unknown";
-	if (json) {
-		json_init(&j, stdout);
-		json_open(&j, NULL, '{');
-		json_str(&j, "event", "sa-expire");
-		json_str(&j, "ifname", nla_get_string(tb[ESPTUN_A_IFNAME]));
-		if (tb[ESPTUN_A_IFINDEX])
-			json_u64(&j, "ifindex", nla_get_u32(tb[ESPTUN_A_IFINDEX]));
-		json_u64(&j, "tunnel", nla_get_u32(s[ESPTUN_A_SA_TUNNEL_ID]));
-		json_str(&j, "dir", dir);
-		json_u64(&j, "spi", nla_get_u32(s[ESPTUN_A_SA_SPI]));
-		json_str(&j, "expire", kind);
-		json_str(&j, "limit", limit);
-		json_u64(&j, "bytes", get_u64(s[ESPTUN_A_SA_BYTES]));
-		json_u64(&j, "packets", get_u64(s[ESPTUN_A_SA_PACKETS]));
-		json_u64(&j, "age", get_u64(s[ESPTUN_A_SA_AGE]));
-		json_u64(&j, "seq", get_u64(s[ESPTUN_A_SA_SEQ]));
-		json_close(&j, '}');
-		json_end(&j);
-	} else {
-		printf("%s: tunnel %u sa %s spi 0x%08x expired %s (%s)\n",
-		       nla_get_string(tb[ESPTUN_A_IFNAME]),
-		       nla_get_u32(s[ESPTUN_A_SA_TUNNEL_ID]), dir,
-		       nla_get_u32(s[ESPTUN_A_SA_SPI]), kind, limit);
 	}
+	json_event(&j, "tunnel-state", ev);
+	json_str(&j, "state", state);
+	json_str(&j, "cause", NAME(causes, ev->tunnel.cause));
+	json_close(&j, '}');
+	json_end(&j);
 }
 
-static int print_event(struct nl_msg *msg, void *arg)
+static void print_sa_expire(const struct esptun_event *ev, int json)
 {
-	struct nlattr *tb[ESPTUN_A_MAX + 1], *t[ESPTUN_A_TUNNEL_MAX + 1];
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
-	struct genlmsghdr *gnlh = nlmsg_data(nlh);
-	const int *json = arg;
-	const char *state;
+	const char *dir = ev->sa.dir == ESPTUN_SA_DIR_OUT ? "out" : "in";
+	const char *sev = ev->sa.expire == ESPTUN_EXPIRE_HARD ? "hard" : "soft";
 	struct json j;
 
-	if (gnlh->cmd == ESPTUN_CMD_SA_EXPIRE_NTF) {
-		if (!genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) &&
-		    tb[ESPTUN_A_IFNAME] && tb[ESPTUN_A_SA])
-			print_expire(tb, *json);
-		fflush(stdout);
-		return NL_OK;
+	if (!json) {
+		printf("%s: tunnel %u sa %s spi 0x%08x expired %s (%s)\n",
+		       ev->ifname, ev->tunnel_id, dir, ev->sa.spi, sev,
+		       NAME(limits, ev->sa.limit));
+		return;
 	}
-	/* Newer kernels may send events this tool does not know: skip. */
-	if (gnlh->cmd != ESPTUN_CMD_TUNNEL_STATE_NTF)
-		return NL_OK;
-	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) ||
-	    !tb[ESPTUN_A_IFNAME] || !tb[ESPTUN_A_TUNNEL] ||
-	    nla_parse_nested(t, ESPTUN_A_TUNNEL_MAX, tb[ESPTUN_A_TUNNEL], NULL) ||
-	    !t[ESPTUN_A_TUNNEL_ID] || !t[ESPTUN_A_TUNNEL_STATE])
-		return NL_OK;
-	state = nla_get_u8(t[ESPTUN_A_TUNNEL_STATE]) == ESPTUN_TUNNEL_STATE_UP ?
-		"up" : "down";
-	if (*json) {
-		json_init(&j, stdout);
-		json_open(&j, NULL, '{');
-		json_str(&j, "event", "tunnel-state");
-		json_str(&j, "ifname", nla_get_string(tb[ESPTUN_A_IFNAME]));
-		if (tb[ESPTUN_A_IFINDEX])
-			json_u64(&j, "ifindex", nla_get_u32(tb[ESPTUN_A_IFINDEX]));
-		json_u64(&j, "tunnel", nla_get_u32(t[ESPTUN_A_TUNNEL_ID]));
-		json_str(&j, "state", state);
-		json_str(&j, "cause", cause_name(t[ESPTUN_A_TUNNEL_CAUSE]));
-		json_close(&j, '}');
-		json_end(&j);
-	} else {
-		printf("%s: tunnel %u %s (%s)\n", nla_get_string(tb[ESPTUN_A_IFNAME]),
-		       nla_get_u32(t[ESPTUN_A_TUNNEL_ID]), state,
-		       cause_name(t[ESPTUN_A_TUNNEL_CAUSE]));
-	}
+	json_event(&j, "sa-expire", ev);
+	json_str(&j, "dir", dir);
+	json_u64(&j, "spi", ev->sa.spi);
+	json_str(&j, "expire", sev);
+	json_str(&j, "limit", NAME(limits, ev->sa.limit));
+	json_u64(&j, "bytes", ev->sa.bytes);
+	json_u64(&j, "packets", ev->sa.packets);
+	json_u64(&j, "age", ev->sa.age);
+	json_u64(&j, "seq", ev->sa.seq);
+	json_close(&j, '}');
+	json_end(&j);
+}
+
+static int print_event(const struct esptun_event *ev, void *arg)
+{
+	const int *json = arg;
+
+	if (ev->type == ESPTUN_EVENT_TUNNEL_STATE)
+		print_tunnel_state(ev, *json);
+	else if (ev->type == ESPTUN_EVENT_SA_EXPIRE)
+		print_sa_expire(ev, *json);
 	/* One line per event as it happens, also into a pipe. */
 	fflush(stdout);
-	return NL_OK;
+	return 0;
 }
 
 int cmd_monitor(int argc, char **argv)
 {
-	struct esptun_nl nl;
-	int json = 0, grp, ret, i;
+	struct pollfd pfd = { .events = POLLIN };
+	struct esptun *h;
+	int json = 0, ret, i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json"))
 			return fail("monitor: unknown argument \"%s\"", argv[i]);
 		json = 1;
 	}
-	if (open_nl(&nl))
+	if (open_lib(&h))
 		return 1;
-	grp = genl_ctrl_resolve_grp(nl.sk, ESPTUN_FAMILY_NAME, ESPTUN_MCGRP_EVENTS);
-	if (grp < 0) {
-		esptun_nl_close(&nl);
-		return fail("monitor: the module has no \"%s\" group", ESPTUN_MCGRP_EVENTS);
+	ret = esptun_event_subscribe(h);
+	if (ret < 0) {
+		if (ret == -ENOENT)
+			fail("monitor: the module has no \"%s\" group", ESPTUN_MCGRP_EVENTS);
+		else
+			fail("monitor: cannot join the events group: %s", strerror(-ret));
+		esptun_close(h);
+		return 1;
 	}
-	ret = nl_socket_add_membership(nl.sk, grp);
-	if (ret) {
-		esptun_nl_close(&nl);
-		return fail("monitor: cannot join the events group: %s",
-			    ret == -NLE_PERM ? "Operation not permitted" :
-			    nl_geterror(ret));
-	}
-	/* Events are not replies: no sequence numbers to match. */
-	nl_socket_disable_seq_check(nl.sk);
-	nl_socket_modify_cb(nl.sk, NL_CB_VALID, NL_CB_CUSTOM, print_event, &json);
+	pfd.fd = ret;
 	for (;;) {
-		ret = nl_recvmsgs_default(nl.sk);
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		ret = esptun_event_read(h, print_event, &json);
 		/* A burst larger than the socket buffer: say so, go on. */
-		if (ret == -NLE_NOMEM) {
+		if (ret == -ENOBUFS) {
 			fprintf(stderr, "%s: monitor: events lost (receive buffer full)\n",
 				prog);
 			continue;
@@ -166,6 +136,6 @@ int cmd_monitor(int argc, char **argv)
 		if (ret < 0)
 			break;
 	}
-	esptun_nl_close(&nl);
-	return fail("monitor: %s", nl_geterror(ret));
+	esptun_close(h);
+	return fail("monitor: %s", strerror(-ret));
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libnl-3 plumbing for the esptun family: connect, resolve, send and
- * receive with the kernel's extended ACK text kept for the error message.
+ * libesptun: libnl-3 plumbing for the esptun family: connect, resolve, send
+ * and receive with the kernel's extended ACK text kept for the caller.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,48 +17,58 @@
 #define SOL_NETLINK 270
 #endif
 
-int esptun_nl_open(struct esptun_nl *nl)
+int etn_nlerr(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case 0:			return 0;
+	case NLE_INTR:		return -EINTR;
+	case NLE_BAD_SOCK:	return -EBADF;
+	case NLE_AGAIN:		return -EAGAIN;
+	case NLE_NOMEM:		return -ENOMEM;
+	case NLE_EXIST:		return -EEXIST;
+	case NLE_INVAL:		return -EINVAL;
+	case NLE_RANGE:		return -ERANGE;
+	case NLE_MSGSIZE:	return -EMSGSIZE;
+	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_NOADDR:	return -EADDRNOTAVAIL;
+	case NLE_PERM:		return -EPERM;
+	case NLE_BUSY:		return -EBUSY;
+	case NLE_PROTO_MISMATCH: return -EPROTONOSUPPORT;
+	case NLE_NOACCESS:	return -EACCES;
+	case NLE_DUMP_INTR:	return -EINTR;
+	case NLE_MSG_TRUNC:
+	case NLE_MSG_TOOSHORT:
+	case NLE_MSG_OVERFLOW:
+	case NLE_PARSE_ERR:	return -EPROTO;
+	default:		return -EIO;
+	}
+}
+
+int etn_nl_connect(struct nl_sock *sk, int *family)
 {
 	int one = 1, ret;
 
-	nl->sk = nl_socket_alloc();
-	if (!nl->sk)
-		return -ENOMEM;
-	ret = genl_connect(nl->sk);
-	if (ret) {
-		ret = -nl_syserr2nlerr(ret);
-		goto err;
-	}
+	ret = genl_connect(sk);
+	if (ret)
+		return etn_nlerr(ret);
 	/* Ask for error text, and for the request not to be echoed back. */
-	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK,
 		   &one, sizeof(one));
-	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
-	nl->family = genl_ctrl_resolve(nl->sk, ESPTUN_FAMILY_NAME);
-	if (nl->family < 0) {
-		ret = -ENOENT;
-		goto err;
-	}
-	return 0;
-err:
-	nl_socket_free(nl->sk);
-	nl->sk = NULL;
-	return ret;
+	*family = genl_ctrl_resolve(sk, ESPTUN_FAMILY_NAME);
+	return *family < 0 ? -ENOENT : 0;
 }
 
-void esptun_nl_close(struct esptun_nl *nl)
-{
-	nl_socket_free(nl->sk);
-	nl->sk = NULL;
-}
-
-struct nl_msg *esptun_nl_msg(struct esptun_nl *nl, int cmd, int flags)
+struct nl_msg *etn_nl_msg(int family, int cmd, int flags)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 
 	if (!msg)
 		return NULL;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
 			 flags, cmd, ESPTUN_FAMILY_VERSION)) {
 		nlmsg_free(msg);
 		return NULL;
@@ -66,8 +76,16 @@ struct nl_msg *esptun_nl_msg(struct esptun_nl *nl, int cmd, int flags)
 	return msg;
 }
 
+void etn_nl_msg_wipe(struct nl_msg *msg)
+{
+	if (!msg)
+		return;
+	explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+	nlmsg_free(msg);
+}
+
 struct talk {
-	esptun_nl_parse_t parse;
+	etn_nl_parse_t parse;
 	void *arg;
 	int err;
 	int done;
@@ -140,9 +158,8 @@ static int talk_finish(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-int esptun_nl_talk(struct esptun_nl *nl, struct nl_msg *msg,
-		   esptun_nl_parse_t parse, void *arg,
-		   char *errmsg, size_t errlen)
+int etn_nl_talk(struct nl_sock *sk, struct nl_msg *msg,
+		etn_nl_parse_t parse, void *arg, char *errmsg, size_t errlen)
 {
 	struct talk t = {
 		.parse = parse, .arg = arg, .errmsg = errmsg, .errlen = errlen,
@@ -154,7 +171,7 @@ int esptun_nl_talk(struct esptun_nl *nl, struct nl_msg *msg,
 		errmsg[0] = '\0';
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
-		nlmsg_free(msg);
+		etn_nl_msg_wipe(msg);
 		return -ENOMEM;
 	}
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, talk_valid, &t);
@@ -165,16 +182,15 @@ int esptun_nl_talk(struct esptun_nl *nl, struct nl_msg *msg,
 	/* Dumps end with NLMSG_DONE; other requests with an ACK. */
 	if (!(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP))
 		nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
-	ret = nl_send_auto(nl->sk, msg);
+	ret = nl_send_auto(sk, msg);
 	/* Requests may carry keys: leave nothing behind in freed memory. */
-	explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
-	nlmsg_free(msg);
+	etn_nl_msg_wipe(msg);
 	if (ret < 0) {
 		nl_cb_put(cb);
 		return -EIO;
 	}
 	while (!t.done && !t.err) {
-		ret = nl_recvmsgs(nl->sk, cb);
+		ret = nl_recvmsgs(sk, cb);
 		if (ret == -NLE_DUMP_INTR) {
 			t.err = -EINTR;
 			break;

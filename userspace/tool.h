@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-#ifndef ESPTUN_TOOL_H
-#define ESPTUN_TOOL_H
+#ifndef ESPTUN_TOOL_TOOL_H
+#define ESPTUN_TOOL_TOOL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nl.h"
+#include <esptun.h>
 
 struct esptun_cmd {
 	const char *name;
 	int (*run)(int argc, char **argv);	/* argv[0] is the command */
 	const char *usage;
 };
-
-/* Pinned addresses per tunnel: as many as the kernel takes (kmod/pin.h). */
-#define ESPTUN_TOOL_MAX_PINS 16
 
 extern const char *prog;
 
@@ -24,12 +21,10 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_nl(const char *what, int err, const char *errmsg);
 int is_help(const char *arg);
 int usage_of(const char *cmd, int to_stderr);
-int open_nl(struct esptun_nl *nl);
-
-/* A request for device @dev; NULL (after an error message) on failure. */
-struct nl_msg *dev_request(struct esptun_nl *nl, int cmd, const char *dev);
-/* Send a request expecting only an ACK; prints the error.  Returns 0/1. */
-int send_request(struct esptun_nl *nl, struct nl_msg *msg, const char *what);
+/* Open a libesptun handle, or say why not: returns 0 or 1 (exit status). */
+int open_lib(struct esptun **h);
+/* The outcome of a library call: 0, or 1 after "WHAT: the kernel's text". */
+int check_lib(struct esptun *h, int ret, const char *what);
 
 /* Argument parsing; each prints a one-line error and returns -1 on failure. */
 /* "CMD VERB DEV ...", argv[0] is CMD: the index of VERB in @verbs. */
@@ -37,8 +32,18 @@ int parse_verb(const char *cmd, int argc, char **argv,
 	       const char *const *verbs);
 int parse_u32(const char *what, const char *s, uint32_t max, uint32_t *v);
 int parse_u64(const char *what, const char *s, uint64_t *v);
-int parse_addr(const char *what, const char *s, int *family, void *addr);
+int parse_addr(const char *what, const char *s, struct esptun_addr *addr);
 int parse_key(const char *s, uint8_t *key, size_t max, size_t *len);
+
+/* Lifetime limits, in struct esptun_sa_limits order: the keyword of
+ * "sa add" and the JSON key.
+ */
+#define NLIMITS 6
+extern const struct limit_name {
+	const char *name, *json;
+} limit_names[NLIMITS];
+/* The limits of @l as an array, in that order. */
+#define LIMITS(l) (&(l)->soft_bytes)
 
 int cmd_show(int argc, char **argv);
 int cmd_tunnel(int argc, char **argv);

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The tool's SA lifetimes, `sa get` and SA expire events in `monitor`.  What
+# the running module does not support yet (lifetimes, ESPTUN_CMD_SA_GET) is
+# skipped with a "# SKIP" line; the argument checks always run.
+. "$(dirname "$0")/lib.sh"
+require_module
+
+new_netns a
+a() { ip netns exec a "$@"; }
+a ip link add esp0 type esptun
+K=0x00112233445566778899aabbccddeeffdeadbeef
+check "tunnel 1" a esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
+check "its outbound SA" a esptun sa add esp0 tunnel 1 dir out spi 0x1001 key $K
+
+# Arguments: no kernel needed.
+check_err "a limit is a number" '^esptun: soft-bytes "x" is not a number$' \
+	a esptun sa add esp0 tunnel 1 dir in spi 0x2001 key $K soft-bytes x
+check_err "a limit needs a value" '^esptun: sa add: "hard-seconds" needs a value$' \
+	a esptun sa add esp0 tunnel 1 dir in spi 0x2001 key $K hard-seconds
+check_err "limits are add's" '^esptun: sa del: unknown argument "soft-bytes"$' \
+	a esptun sa del esp0 dir in spi 0x2001 soft-bytes 1
+check_err "sa get needs dir and spi" '^esptun: sa get: dir and spi are required$' \
+	a esptun sa get esp0 dir in
+check_err "sa get takes no key" '^esptun: sa get: unknown argument "key"$' \
+	a esptun sa get esp0 dir in spi 1 key $K
+check_err "sa get of a missing device" '^esptun: sa get nope dir out spi 0x00001001: ' \
+	a esptun sa get nope dir out spi 0x1001
+check "sa help names get and the limits" sh -c \
+	'esptun sa help | grep -q "esptun sa get DEV dir in|out spi SPI \[--json\]" &&
+	 esptun sa help | grep -q "\[soft-seconds N\] \[hard-seconds N\]"'
+
+# sa get
+out=$(a esptun sa get esp0 dir out spi 0x1001 2>&1)
+if grep -q "Operation not supported" <<<"$out"; then
+	log "SKIP: sa get: the module has no ESPTUN_CMD_SA_GET yet ($out)"
+	sa_get=""
+else
+	sa_get=1
+	check "sa get prints the SA: device, tunnel, counters" grep -Eqx \
+		'esp0: tunnel 1 sa out spi 0x00001001  seq 0  0 packets  0 bytes  age [0-9]+s.*' <<<"$out"
+	check_eq "sa get --json" \
+		"$(a esptun sa get esp0 dir out spi 0x1001 --json |
+		   python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["tunnel"], s["dir"], s["spi"], s["seq"])')" \
+		"1 out 4097 0"
+	check_err "sa get of an unknown SPI" \
+		'^esptun: sa get esp0 dir in spi 0x00000999: .*No such file or directory' \
+		a esptun sa get esp0 dir in spi 0x999
+fi
+
+# Lifetimes and expire events.
+out=$(a esptun sa add esp0 tunnel 1 dir in spi 0x2001 key $K soft-packets 100 \
+	hard-packets 200 2>&1)
+if grep -Eq "Unsupported attribute|not supported" <<<"$out"; then
+	log "SKIP: SA lifetimes: the module does not support them yet ($out)"
+	finish
+fi
+check_eq "sa add with limits" "$out" ""
+check_eq "show --json has the limits and the lifetime" \
+	"$(a esptun show esp0 --json | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)[0]["tunnels"][0]["sas"] if x["spi"] == 0x2001][0]
+print(s["limits"]["soft_packets"], s["limits"]["hard_packets"], s["limits"]["hard_bytes"],
+      s["lifetime"]["packets"], "expire" in s)')" \
+	"100 200 0 0 False"
+check "show prints the limits" sh -c \
+	"ip netns exec a esptun show esp0 | grep -Eq '^    lifetime: 0 B, 0 packets, age [0-9]+s  soft-packets 100  hard-packets 200$'"
+
+MON=$(mktemp) HMON=$(mktemp)
+a esptun monitor --json > "$MON" 2>&1 &
+a esptun monitor > "$HMON" 2>&1 &
+sleep 0.5
+check "outbound SA 0x1002, soft-seconds 1, hard-seconds 2" \
+	a esptun sa add esp0 tunnel 1 dir out spi 0x1002 key $K soft-seconds 1 hard-seconds 2
+for _ in $(seq 60); do
+	grep -q '"expire":"hard"' "$MON" && break
+	sleep 0.1
+done
+check "monitor --json: soft expiry" grep -q \
+	'{"event":"sa-expire","ifname":"esp0","ifindex":[0-9]*,"tunnel":1,"dir":"out","spi":4098,"expire":"soft","limit":"seconds"' "$MON"
+check "monitor --json: hard expiry" grep -q \
+	'"tunnel":1,"dir":"out","spi":4098,"expire":"hard","limit":"seconds"' "$MON"
+check "monitor: one line each" grep -qx \
+	'esp0: tunnel 1 sa out spi 0x00001002 expired soft (seconds)' "$HMON"
+check "monitor: the tunnel went down" grep -qx 'esp0: tunnel 1 down (sa)' "$HMON"
+check_eq "show --json says expired hard" \
+	"$(a esptun show esp0 --json | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["tunnels"][0]["sas"][0]["expire"])')" "hard"
+if [ -n "$sa_get" ]; then
+	check "sa get says so" sh -c \
+		"ip netns exec a esptun sa get esp0 dir out spi 0x1002 | grep -q 'expired (hard)'"
+fi
+rm -f "$MON" "$HMON"
+finish

@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libesptun: the esptun generic netlink family as function calls.  The
+ * contract of each public function is in esptun.h.  Never prints.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
+#include "esptun.h"
+#include "nl.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+struct esptun {
+	struct nl_sock *sk;	/* requests */
+	int family;
+	struct nl_sock *ev_sk;	/* events, once subscribed */
+	char errmsg[256];
+};
+
+/* The library's own reason for refusing a request; returns @err. */
+static int lib_err(struct esptun *h, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int lib_err(struct esptun *h, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->errmsg, sizeof(h->errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+EXPORT int esptun_open(struct esptun **hp)
+{
+	struct esptun *h;
+	int ret;
+
+	*hp = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->sk = nl_socket_alloc();
+	if (!h->sk) {
+		free(h);
+		return -ENOMEM;
+	}
+	ret = etn_nl_connect(h->sk, &h->family);
+	if (ret) {
+		nl_socket_free(h->sk);
+		free(h);
+		return ret;
+	}
+	*hp = h;
+	return 0;
+}
+
+EXPORT void esptun_close(struct esptun *h)
+{
+	if (!h)
+		return;
+	nl_socket_free(h->sk);
+	if (h->ev_sk)
+		nl_socket_free(h->ev_sk);
+	explicit_bzero(h, sizeof(*h));
+	free(h);
+}
+
+EXPORT const char *esptun_errmsg(const struct esptun *h)
+{
+	return h ? h->errmsg : "";
+}
+
+/* ---------------------------------------------------------- requests */
+
+/* A request naming DEV (NULL: none); NULL with h->errmsg set on failure. */
+static struct nl_msg *dev_msg(struct esptun *h, int cmd, int flags,
+			      const char *dev, int *err)
+{
+	struct nl_msg *msg;
+
+	h->errmsg[0] = '\0';
+	if (dev && strlen(dev) >= IF_NAMESIZE) {
+		*err = lib_err(h, -EINVAL, "device name \"%s\" is too long", dev);
+		return NULL;
+	}
+	msg = etn_nl_msg(h->family, cmd, flags);
+	if (!msg || (dev && nla_put_string(msg, ESPTUN_A_IFNAME, dev))) {
+		etn_nl_msg_wipe(msg);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return msg;
+}
+
+static int talk(struct esptun *h, struct nl_msg *msg, etn_nl_parse_t parse,
+		void *arg)
+{
+	return etn_nl_talk(h->sk, msg, parse, arg, h->errmsg, sizeof(h->errmsg));
+}
+
+static int put_addr(struct nl_msg *msg, const struct esptun_addr *a,
+		    int v4, int v6)
+{
+	if (a->family == AF_INET)
+		return nla_put(msg, v4, 4, &a->v4);
+	return nla_put(msg, v6, 16, &a->v6);
+}
+
+static int check_addr(struct esptun *h, const char *what,
+		      const struct esptun_addr *a)
+{
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return lib_err(h, -EINVAL, "%s address: family must be AF_INET or AF_INET6",
+			       what);
+	return 0;
+}
+
+static int put_pins(struct nl_msg *msg, const struct esptun_tunnel_cfg *cfg)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	nest = nla_nest_start(msg, ESPTUN_A_TUNNEL_PINS);
+	if (!nest)
+		return -1;
+	for (i = 0; i < cfg->npins; i++)
+		if (put_addr(msg, &cfg->pins[i], ESPTUN_A_PIN_IPV4,
+			     ESPTUN_A_PIN_IPV6))
+			return -1;
+	/* Empty means "no pins": libnl would otherwise drop the nest. */
+	nla_nest_end_keep_empty(msg, nest);
+	return 0;
+}
+
+static int tunnel_request(struct esptun *h, int cmd, const char *dev,
+			  const struct esptun_tunnel_cfg *cfg)
+{
+	uint32_t f = cfg->flags;
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	unsigned int i;
+	int ret;
+
+	msg = dev_msg(h, cmd, 0, dev, &ret);
+	if (!msg)
+		return ret;
+	if (cmd == ESPTUN_CMD_TUNNEL_NEW &&
+	    ((ret = check_addr(h, "local", &cfg->local)) ||
+	     (ret = check_addr(h, "remote", &cfg->remote))))
+		goto err;
+	if (f & ESPTUN_TUNNEL_HAS_PINS) {
+		if (cfg->npins > ESPTUN_MAX_PINS) {
+			ret = lib_err(h, -EINVAL, "at most %d pinned addresses",
+				      ESPTUN_MAX_PINS);
+			goto err;
+		}
+		for (i = 0; i < cfg->npins; i++)
+			if ((ret = check_addr(h, "pinned", &cfg->pins[i])))
+				goto err;
+	}
+	ret = -ENOMEM;
+	nest = nla_nest_start(msg, ESPTUN_A_TUNNEL);
+	if (!nest || nla_put_u32(msg, ESPTUN_A_TUNNEL_ID, cfg->id) ||
+	    (cmd == ESPTUN_CMD_TUNNEL_NEW &&
+	     (put_addr(msg, &cfg->local, ESPTUN_A_TUNNEL_LOCAL_IPV4,
+		       ESPTUN_A_TUNNEL_LOCAL_IPV6) ||
+	      put_addr(msg, &cfg->remote, ESPTUN_A_TUNNEL_REMOTE_IPV4,
+		       ESPTUN_A_TUNNEL_REMOTE_IPV6))) ||
+	    ((f & ESPTUN_TUNNEL_HAS_WEIGHT) &&
+	     nla_put_u8(msg, ESPTUN_A_TUNNEL_WEIGHT, cfg->weight)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ADMIN) &&
+	     nla_put_u8(msg, ESPTUN_A_TUNNEL_ADMIN_STATE, cfg->admin_state)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_KEEPALIVE) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_KEEPALIVE, cfg->keepalive)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_DEAD_AFTER) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_DEAD_AFTER, cfg->dead_after)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_PINS) && put_pins(msg, cfg)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ENCAP) &&
+	     nla_put_u8(msg, ESPTUN_A_TUNNEL_ENCAP, cfg->encap)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ENCAP_SPORT) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_SPORT, htons(cfg->encap_sport))) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ENCAP_DPORT) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_DPORT, htons(cfg->encap_dport))) ||
+	    ((f & ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE) &&
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_NAT_KEEPALIVE, cfg->nat_keepalive)))
+		goto err;
+	nla_nest_end(msg, nest);
+	return talk(h, msg, NULL, NULL);
+err:
+	etn_nl_msg_wipe(msg);
+	return ret;
+}
+
+EXPORT int esptun_tunnel_add(struct esptun *h, const char *dev,
+			     const struct esptun_tunnel_cfg *cfg)
+{
+	return tunnel_request(h, ESPTUN_CMD_TUNNEL_NEW, dev, cfg);
+}
+
+EXPORT int esptun_tunnel_set(struct esptun *h, const char *dev,
+			     const struct esptun_tunnel_cfg *cfg)
+{
+	return tunnel_request(h, ESPTUN_CMD_TUNNEL_SET, dev, cfg);
+}
+
+EXPORT int esptun_tunnel_del(struct esptun *h, const char *dev, uint32_t id)
+{
+	struct esptun_tunnel_cfg cfg = { .id = id };
+
+	return tunnel_request(h, ESPTUN_CMD_TUNNEL_DEL, dev, &cfg);
+}
+
+/* An SA request with its SA nest open, holding DIR and SPI. */
+static struct nl_msg *sa_msg(struct esptun *h, int cmd, const char *dev,
+			     uint8_t dir, uint32_t spi, struct nlattr **nest,
+			     int *err)
+{
+	struct nl_msg *msg = dev_msg(h, cmd, 0, dev, err);
+
+	if (!msg)
+		return NULL;
+	*nest = nla_nest_start(msg, ESPTUN_A_SA);
+	if (!*nest || nla_put_u8(msg, ESPTUN_A_SA_DIR, dir) ||
+	    nla_put_u32(msg, ESPTUN_A_SA_SPI, spi)) {
+		etn_nl_msg_wipe(msg);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return msg;
+}
+
+static int put_limit(struct nl_msg *msg, int attr, uint64_t v)
+{
+	return v ? nla_put_u64(msg, attr, v) : 0;
+}
+
+EXPORT int esptun_sa_add(struct esptun *h, const char *dev,
+			 const struct esptun_sa_cfg *cfg)
+{
+	const struct esptun_sa_limits *l = &cfg->limits;
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int ret;
+
+	msg = sa_msg(h, ESPTUN_CMD_SA_NEW, dev, cfg->dir, cfg->spi, &nest, &ret);
+	if (!msg)
+		return ret;
+	if (cfg->key_len > ESPTUN_MAX_KEY_LEN || (cfg->key_len && !cfg->key)) {
+		etn_nl_msg_wipe(msg);
+		return lib_err(h, -EINVAL,
+			       "key must be 20, 28 or 36 bytes: AES-128/192/256 key then 4-byte salt");
+	}
+	/* The message holds the key from here: it is wiped when freed. */
+	if (nla_put_u32(msg, ESPTUN_A_SA_TUNNEL_ID, cfg->tunnel_id) ||
+	    nla_put(msg, ESPTUN_A_SA_KEY, (int)cfg->key_len, cfg->key) ||
+	    ((cfg->flags & ESPTUN_SA_HAS_ESN) &&
+	     nla_put_flag(msg, ESPTUN_A_SA_ESN)) ||
+	    ((cfg->flags & ESPTUN_SA_HAS_REPLAY_WINDOW) &&
+	     nla_put_u32(msg, ESPTUN_A_SA_REPLAY_WINDOW, cfg->replay_window)) ||
+	    ((cfg->flags & ESPTUN_SA_HAS_SEQ) &&
+	     nla_put_u64(msg, ESPTUN_A_SA_SEQ, cfg->seq)) ||
+	    put_limit(msg, ESPTUN_A_SA_SOFT_BYTES, l->soft_bytes) ||
+	    put_limit(msg, ESPTUN_A_SA_HARD_BYTES, l->hard_bytes) ||
+	    put_limit(msg, ESPTUN_A_SA_SOFT_PACKETS, l->soft_packets) ||
+	    put_limit(msg, ESPTUN_A_SA_HARD_PACKETS, l->hard_packets) ||
+	    put_limit(msg, ESPTUN_A_SA_SOFT_SECONDS, l->soft_seconds) ||
+	    put_limit(msg, ESPTUN_A_SA_HARD_SECONDS, l->hard_seconds)) {
+		etn_nl_msg_wipe(msg);
+		return -ENOMEM;
+	}
+	nla_nest_end(msg, nest);
+	return talk(h, msg, NULL, NULL);
+}
+
+EXPORT int esptun_sa_del(struct esptun *h, const char *dev, uint8_t dir,
+			 uint32_t spi)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int ret;
+
+	msg = sa_msg(h, ESPTUN_CMD_SA_DEL, dev, dir, spi, &nest, &ret);
+	if (!msg)
+		return ret;
+	nla_nest_end(msg, nest);
+	return talk(h, msg, NULL, NULL);
+}
+
+/* ------------------------------------------------------------ replies */
+
+static const size_t stats_offset[ESPTUN_A_STATS_MAX + 1] = {
+#define S(attr, field) [ESPTUN_A_STATS_##attr] = offsetof(struct esptun_stats, field) + 1
+	S(TX_PACKETS, tx_packets), S(TX_BYTES, tx_bytes),
+	S(RX_PACKETS, rx_packets), S(RX_BYTES, rx_bytes),
+	S(RX_NO_SA, rx_no_sa), S(RX_REPLAY, rx_replay),
+	S(RX_AUTH_FAIL, rx_auth_fail), S(RX_MALFORMED, rx_malformed),
+	S(RX_DROPS, rx_drops), S(TX_SEQ_EXHAUSTED, tx_seq_exhausted),
+	S(TX_NO_TUNNEL, tx_no_tunnel), S(TX_ERRORS, tx_errors),
+	S(TX_TOO_BIG, tx_too_big), S(TX_SA_EXPIRED, tx_sa_expired),
+	S(RX_SA_EXPIRED, rx_sa_expired),
+#undef S
+};
+
+/* Counters this library does not know (newer kernels) are skipped. */
+static void parse_stats(struct nlattr *nest, struct esptun_stats *st)
+{
+	struct nlattr *a;
+	int rem;
+
+	if (!nest)
+		return;
+	nla_for_each_nested(a, nest, rem) {
+		int t = nla_type(a);
+
+		if (t >= 1 && t <= ESPTUN_A_STATS_MAX && stats_offset[t] &&
+		    nla_len(a) == 8)
+			*(uint64_t *)((char *)st + stats_offset[t] - 1) =
+				nla_get_u64(a);
+	}
+}
+
+static void *grow(void *arr, size_t n, size_t size)
+{
+	void *p = realloc(arr, (n + 1) * size);
+
+	if (p)
+		memset((char *)p + n * size, 0, size);
+	return p;
+}
+
+static int get_addr(struct nlattr *v4, struct nlattr *v6, struct esptun_addr *a)
+{
+	if (v4 && nla_len(v4) == 4) {
+		a->family = AF_INET;
+		memcpy(&a->v4, nla_data(v4), 4);
+	} else if (v6 && nla_len(v6) == 16) {
+		a->family = AF_INET6;
+		memcpy(&a->v6, nla_data(v6), 16);
+	} else {
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Attributes present in @tb (types 1..@max, at most 31) as a bitmask. */
+static uint32_t present(struct nlattr **tb, int max)
+{
+	uint32_t p = 0;
+	int i;
+
+	for (i = 1; i <= max && i < 32; i++)
+		if (tb[i])
+			p |= 1u << i;
+	return p;
+}
+
+static uint64_t u64_or0(struct nlattr *a)
+{
+	return a && nla_len(a) == 8 ? nla_get_u64(a) : 0;
+}
+
+static int parse_sa(struct nlattr *nest, struct esptun_sa_info *sa)
+{
+	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
+
+	if (nla_parse_nested(tb, ESPTUN_A_SA_MAX, nest, NULL) ||
+	    !tb[ESPTUN_A_SA_DIR] || !tb[ESPTUN_A_SA_SPI])
+		return -EPROTO;
+	sa->present = present(tb, ESPTUN_A_SA_MAX);
+	if (tb[ESPTUN_A_SA_TUNNEL_ID])
+		sa->tunnel_id = nla_get_u32(tb[ESPTUN_A_SA_TUNNEL_ID]);
+	sa->dir = nla_get_u8(tb[ESPTUN_A_SA_DIR]);
+	sa->spi = nla_get_u32(tb[ESPTUN_A_SA_SPI]);
+	sa->seq = u64_or0(tb[ESPTUN_A_SA_SEQ]);
+	sa->esn = !!tb[ESPTUN_A_SA_ESN];
+	if (tb[ESPTUN_A_SA_REPLAY_WINDOW])
+		sa->replay_window = nla_get_u32(tb[ESPTUN_A_SA_REPLAY_WINDOW]);
+	parse_stats(tb[ESPTUN_A_SA_STATS], &sa->stats);
+	sa->limits.soft_bytes = u64_or0(tb[ESPTUN_A_SA_SOFT_BYTES]);
+	sa->limits.hard_bytes = u64_or0(tb[ESPTUN_A_SA_HARD_BYTES]);
+	sa->limits.soft_packets = u64_or0(tb[ESPTUN_A_SA_SOFT_PACKETS]);
+	sa->limits.hard_packets = u64_or0(tb[ESPTUN_A_SA_HARD_PACKETS]);
+	sa->limits.soft_seconds = u64_or0(tb[ESPTUN_A_SA_SOFT_SECONDS]);
+	sa->limits.hard_seconds = u64_or0(tb[ESPTUN_A_SA_HARD_SECONDS]);
+	sa->bytes = u64_or0(tb[ESPTUN_A_SA_BYTES]);
+	sa->packets = u64_or0(tb[ESPTUN_A_SA_PACKETS]);
+	sa->age = u64_or0(tb[ESPTUN_A_SA_AGE]);
+	if (tb[ESPTUN_A_SA_EXPIRE])
+		sa->expire = nla_get_u8(tb[ESPTUN_A_SA_EXPIRE]);
+	return 0;
+}
+
+static int parse_tunnel(struct nlattr *nest, struct esptun_dev_info *d)
+{
+	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1], *a;
+	struct esptun_tunnel_info *t, *tunnels;
+	struct esptun_sa_info *sas;
+	int rem, ret;
+
+	if (nla_parse_nested(tb, ESPTUN_A_TUNNEL_MAX, nest, NULL) ||
+	    !tb[ESPTUN_A_TUNNEL_ID])
+		return -EPROTO;
+	tunnels = grow(d->tunnels, d->ntunnels, sizeof(*tunnels));
+	if (!tunnels)
+		return -ENOMEM;
+	d->tunnels = tunnels;
+	t = &tunnels[d->ntunnels++];
+	t->present = present(tb, ESPTUN_A_TUNNEL_MAX);
+	t->id = nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]);
+	get_addr(tb[ESPTUN_A_TUNNEL_LOCAL_IPV4], tb[ESPTUN_A_TUNNEL_LOCAL_IPV6],
+		 &t->local);
+	get_addr(tb[ESPTUN_A_TUNNEL_REMOTE_IPV4], tb[ESPTUN_A_TUNNEL_REMOTE_IPV6],
+		 &t->remote);
+	if (tb[ESPTUN_A_TUNNEL_STATE])
+		t->state = nla_get_u8(tb[ESPTUN_A_TUNNEL_STATE]);
+	t->admin_state = tb[ESPTUN_A_TUNNEL_ADMIN_STATE] ?
+		nla_get_u8(tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) : ESPTUN_TUNNEL_STATE_UP;
+	t->weight = tb[ESPTUN_A_TUNNEL_WEIGHT] ?
+		nla_get_u8(tb[ESPTUN_A_TUNNEL_WEIGHT]) : 1;
+	if (tb[ESPTUN_A_TUNNEL_SHARE])
+		t->share = nla_get_u32(tb[ESPTUN_A_TUNNEL_SHARE]);
+	if (tb[ESPTUN_A_TUNNEL_KEEPALIVE])
+		t->keepalive = nla_get_u16(tb[ESPTUN_A_TUNNEL_KEEPALIVE]);
+	if (tb[ESPTUN_A_TUNNEL_DEAD_AFTER])
+		t->dead_after = nla_get_u16(tb[ESPTUN_A_TUNNEL_DEAD_AFTER]);
+	if (tb[ESPTUN_A_TUNNEL_LIVENESS])
+		t->liveness = nla_get_u8(tb[ESPTUN_A_TUNNEL_LIVENESS]);
+	if (tb[ESPTUN_A_TUNNEL_ENCAP])
+		t->encap = nla_get_u8(tb[ESPTUN_A_TUNNEL_ENCAP]);
+	if (tb[ESPTUN_A_TUNNEL_ENCAP_SPORT])
+		t->encap_sport = ntohs(nla_get_u16(tb[ESPTUN_A_TUNNEL_ENCAP_SPORT]));
+	if (tb[ESPTUN_A_TUNNEL_ENCAP_DPORT])
+		t->encap_dport = ntohs(nla_get_u16(tb[ESPTUN_A_TUNNEL_ENCAP_DPORT]));
+	if (tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE])
+		t->nat_keepalive = nla_get_u16(tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]);
+	if (tb[ESPTUN_A_TUNNEL_PINS]) {
+		nla_for_each_nested(a, tb[ESPTUN_A_TUNNEL_PINS], rem) {
+			if (t->npins == ESPTUN_MAX_PINS)
+				break;
+			if (!get_addr(nla_type(a) == ESPTUN_A_PIN_IPV4 ? a : NULL,
+				      nla_type(a) == ESPTUN_A_PIN_IPV6 ? a : NULL,
+				      &t->pins[t->npins]))
+				t->npins++;
+		}
+	}
+	parse_stats(tb[ESPTUN_A_TUNNEL_STATS], &t->stats);
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != ESPTUN_A_TUNNEL_SA)
+			continue;
+		sas = grow(t->sas, t->nsas, sizeof(*sas));
+		if (!sas)
+			return -ENOMEM;
+		t->sas = sas;
+		ret = parse_sa(a, &sas[t->nsas++]);
+		if (ret)
+			return ret;
+		sas[t->nsas - 1].tunnel_id = t->id;
+	}
+	return 0;
+}
+
+/* One message; a device may span several (same ifindex, in a row). */
+static int parse_dev(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[ESPTUN_A_MAX + 1], *a;
+	struct esptun_dev_list *list = arg;
+	struct esptun_dev_info *d, *devs;
+	unsigned int ifindex;
+	int rem, ret;
+
+	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) ||
+	    !tb[ESPTUN_A_IFINDEX] || !tb[ESPTUN_A_IFNAME])
+		return -EPROTO;
+	ifindex = nla_get_u32(tb[ESPTUN_A_IFINDEX]);
+	if (list->n && list->devs[list->n - 1].ifindex == ifindex) {
+		d = &list->devs[list->n - 1];
+	} else {
+		devs = grow(list->devs, list->n, sizeof(*devs));
+		if (!devs)
+			return -ENOMEM;
+		list->devs = devs;
+		d = &devs[list->n++];
+		d->ifindex = ifindex;
+		snprintf(d->ifname, sizeof(d->ifname), "%s",
+			 nla_get_string(tb[ESPTUN_A_IFNAME]));
+	}
+	parse_stats(tb[ESPTUN_A_STATS], &d->stats);
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		if (nla_type(a) != ESPTUN_A_TUNNEL)
+			continue;
+		ret = parse_tunnel(a, d);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void dev_list_clear(struct esptun_dev_list *list)
+{
+	size_t i, j;
+
+	for (i = 0; i < list->n; i++) {
+		for (j = 0; j < list->devs[i].ntunnels; j++)
+			free(list->devs[i].tunnels[j].sas);
+		free(list->devs[i].tunnels);
+	}
+	free(list->devs);
+	list->devs = NULL;
+	list->n = 0;
+}
+
+EXPORT void esptun_dev_list_free(struct esptun_dev_list *list)
+{
+	if (!list)
+		return;
+	dev_list_clear(list);
+	free(list);
+}
+
+EXPORT int esptun_dev_dump(struct esptun *h, const char *dev,
+			   struct esptun_dev_list **listp)
+{
+	struct esptun_dev_list *list;
+	int ret = -EINTR, tries;
+
+	*listp = NULL;
+	list = calloc(1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	/* Interrupted by a concurrent change, the dump starts over. */
+	for (tries = 0; tries < 10 && ret == -EINTR; tries++) {
+		struct nl_msg *msg;
+
+		msg = dev_msg(h, ESPTUN_CMD_DEV_GET, NLM_F_DUMP, dev, &ret);
+		if (!msg)
+			break;
+		dev_list_clear(list);
+		ret = talk(h, msg, parse_dev, list);
+	}
+	if (ret) {
+		esptun_dev_list_free(list);
+		return ret;
+	}
+	*listp = list;
+	return 0;
+}
+
+struct sa_get {
+	struct esptun_sa_info *sa;
+	int found;
+};
+
+static int parse_sa_get(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[ESPTUN_A_MAX + 1];
+	struct sa_get *g = arg;
+	int ret;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, ESPTUN_A_MAX, NULL) ||
+	    !tb[ESPTUN_A_SA])
+		return -EPROTO;
+	ret = parse_sa(tb[ESPTUN_A_SA], g->sa);
+	if (!ret)
+		g->found = 1;
+	return ret;
+}
+
+EXPORT int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
+			 uint32_t spi, struct esptun_sa_info *sa)
+{
+	struct sa_get g = { .sa = sa };
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int ret;
+
+	memset(sa, 0, sizeof(*sa));
+	msg = sa_msg(h, ESPTUN_CMD_SA_GET, dev, dir, spi, &nest, &ret);
+	if (!msg)
+		return ret;
+	nla_nest_end(msg, nest);
+	ret = talk(h, msg, parse_sa_get, &g);
+	if (!ret && !g.found)
+		ret = -EPROTO;
+	return ret;
+}
+
+/* ------------------------------------------------------------ events */
+
+EXPORT int esptun_event_subscribe(struct esptun *h)
+{
+	struct nl_sock *sk;
+	int grp, ret;
+
+	h->errmsg[0] = '\0';
+	if (h->ev_sk)
+		return nl_socket_get_fd(h->ev_sk);
+	grp = genl_ctrl_resolve_grp(h->sk, ESPTUN_FAMILY_NAME, ESPTUN_MCGRP_EVENTS);
+	if (grp < 0)
+		return lib_err(h, -ENOENT, "the esptun family has no \"%s\" group",
+			       ESPTUN_MCGRP_EVENTS);
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	/* Events are not replies: no sequence numbers to match. */
+	nl_socket_disable_seq_check(sk);
+	ret = genl_connect(sk);
+	if (!ret)
+		ret = nl_socket_add_membership(sk, grp);
+	if (!ret)
+		ret = nl_socket_set_nonblocking(sk);
+	if (ret) {
+		nl_socket_free(sk);
+		return etn_nlerr(ret);
+	}
+	h->ev_sk = sk;
+	return nl_socket_get_fd(sk);
+}
+
+struct ev_read {
+	esptun_event_cb cb;
+	void *arg;
+	int n;
+	int stop;
+};
+
+static int decode_tunnel_state(struct nlattr **tb, struct esptun_event *ev)
+{
+	struct nlattr *t[ESPTUN_A_TUNNEL_MAX + 1];
+
+	if (!tb[ESPTUN_A_TUNNEL] ||
+	    nla_parse_nested(t, ESPTUN_A_TUNNEL_MAX, tb[ESPTUN_A_TUNNEL], NULL) ||
+	    !t[ESPTUN_A_TUNNEL_ID] || !t[ESPTUN_A_TUNNEL_STATE])
+		return -EPROTO;
+	ev->type = ESPTUN_EVENT_TUNNEL_STATE;
+	ev->tunnel_id = nla_get_u32(t[ESPTUN_A_TUNNEL_ID]);
+	ev->tunnel.state = nla_get_u8(t[ESPTUN_A_TUNNEL_STATE]);
+	ev->tunnel.cause = t[ESPTUN_A_TUNNEL_CAUSE] ?
+		nla_get_u8(t[ESPTUN_A_TUNNEL_CAUSE]) : -1;
+	return 0;
+}
+
+static int decode_sa_expire(struct nlattr **tb, struct esptun_event *ev)
+{
+	struct nlattr *s[ESPTUN_A_SA_MAX + 1];
+
+	if (!tb[ESPTUN_A_SA] ||
+	    nla_parse_nested(s, ESPTUN_A_SA_MAX, tb[ESPTUN_A_SA], NULL) ||
+	    !s[ESPTUN_A_SA_DIR] || !s[ESPTUN_A_SA_SPI] || !s[ESPTUN_A_SA_EXPIRE])
+		return -EPROTO;
+	ev->type = ESPTUN_EVENT_SA_EXPIRE;
+	if (s[ESPTUN_A_SA_TUNNEL_ID])
+		ev->tunnel_id = nla_get_u32(s[ESPTUN_A_SA_TUNNEL_ID]);
+	ev->sa.dir = nla_get_u8(s[ESPTUN_A_SA_DIR]);
+	ev->sa.spi = nla_get_u32(s[ESPTUN_A_SA_SPI]);
+	ev->sa.expire = nla_get_u8(s[ESPTUN_A_SA_EXPIRE]);
+	ev->sa.limit = s[ESPTUN_A_SA_LIMIT] ? nla_get_u8(s[ESPTUN_A_SA_LIMIT]) : -1;
+	ev->sa.seq = u64_or0(s[ESPTUN_A_SA_SEQ]);
+	ev->sa.bytes = u64_or0(s[ESPTUN_A_SA_BYTES]);
+	ev->sa.packets = u64_or0(s[ESPTUN_A_SA_PACKETS]);
+	ev->sa.age = u64_or0(s[ESPTUN_A_SA_AGE]);
+	return 0;
+}
+
+static int event_valid(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gnlh = nlmsg_data(nlh);
+	struct nlattr *tb[ESPTUN_A_MAX + 1];
+	struct ev_read *r = arg;
+	struct esptun_event ev;
+	int ret;
+
+	memset(&ev, 0, sizeof(ev));
+	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) || !tb[ESPTUN_A_IFNAME])
+		return NL_OK;
+	/* Newer kernels may send events this library does not know: skip. */
+	if (gnlh->cmd == ESPTUN_CMD_TUNNEL_STATE_NTF)
+		ret = decode_tunnel_state(tb, &ev);
+	else if (gnlh->cmd == ESPTUN_CMD_SA_EXPIRE_NTF)
+		ret = decode_sa_expire(tb, &ev);
+	else
+		return NL_OK;
+	if (ret)
+		return NL_OK;
+	if (tb[ESPTUN_A_IFINDEX])
+		ev.ifindex = nla_get_u32(tb[ESPTUN_A_IFINDEX]);
+	snprintf(ev.ifname, sizeof(ev.ifname), "%s",
+		 nla_get_string(tb[ESPTUN_A_IFNAME]));
+	r->n++;
+	if (r->cb(&ev, r->arg)) {
+		r->stop = 1;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+static int event_seq_ok(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+EXPORT int esptun_event_read(struct esptun *h, esptun_event_cb cb, void *arg)
+{
+	struct ev_read r = { .cb = cb, .arg = arg };
+	struct nl_cb *nlcb;
+	int ret;
+
+	h->errmsg[0] = '\0';
+	if (!h->ev_sk)
+		return lib_err(h, -EBADF, "not subscribed to events");
+	nlcb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!nlcb)
+		return -ENOMEM;
+	nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, event_valid, &r);
+	nl_cb_set(nlcb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, event_seq_ok, NULL);
+	/* Until nothing is pending (-NLE_AGAIN) or the callback says stop. */
+	do {
+		ret = nl_recvmsgs_report(h->ev_sk, nlcb);
+	} while (ret > 0 && !r.stop);
+	nl_cb_put(nlcb);
+	if (ret == -NLE_AGAIN || ret >= 0)
+		return r.n;
+	/* ENOBUFS from recvmsg(): the kernel dropped events. */
+	if (ret == -NLE_NOMEM)
+		return lib_err(h, -ENOBUFS, "events lost (receive buffer full)");
+	return etn_nlerr(ret);
+}
