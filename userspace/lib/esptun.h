@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libesptun: program esptun devices (ESP tunnel-mode, AES-GCM) from an IKE
  * daemon by calling functions rather than building netlink messages.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libesptun: the esptun generic netlink family as function calls.  The
  * contract of each public function is in esptun.h.  Never prints.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libesptun: libnl-3 plumbing for the esptun family: connect, resolve, send
  * and receive with the kernel's extended ACK text kept for the caller.
