@@ -33,6 +33,7 @@
  *	packets: that of the outer header
  * @df: sent packets: set DF in the outer IPv4 header
  * @done: crypto is finished with the packet (order.c)
+ * @nexthdr: sent packets: ESPTUN_NEXTHDR_* of the payload
  * @encap_port: received packets: the UDP source port of ESP in UDP, 0 for
  *	plain ESP
  * @err: the result of crypto
@@ -46,6 +47,7 @@ struct esptun_skb_cb {
 	u8 tos;
 	bool df;
 	bool done;
+	u8 nexthdr;
 	__be16 encap_port;
 	int err;
 };

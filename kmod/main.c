@@ -12,6 +12,7 @@
 #include "esp.h"
 #include "main.h"
 #include "netlink.h"
+#include "parallel.h"
 #include "rx.h"
 
 struct workqueue_struct *esptun_wq;
@@ -23,9 +24,12 @@ static int __init esptun_mod_init(void)
 	esptun_wq = alloc_workqueue("esptun", WQ_UNBOUND, 0);
 	if (!esptun_wq)
 		return -ENOMEM;
-	ret = esptun_device_init();
+	ret = esptun_parallel_init();
 	if (ret)
 		goto err_wq;
+	ret = esptun_device_init();
+	if (ret)
+		goto err_parallel;
 	ret = esptun_rx_init();
 	if (ret)
 		goto err_device;
@@ -40,6 +44,8 @@ err_rx:
 	esptun_rx_uninit();
 err_device:
 	esptun_device_uninit();
+err_parallel:
+	esptun_parallel_uninit();
 err_wq:
 	destroy_workqueue(esptun_wq);
 	return ret;
@@ -55,6 +61,7 @@ static void __exit esptun_mod_exit(void)
 	esptun_rx_uninit();
 	esptun_device_uninit();
 	esptun_genl_uninit();
+	esptun_parallel_uninit();
 	rcu_barrier();
 	destroy_workqueue(esptun_wq);
 	esptun_crypt_cache_free();

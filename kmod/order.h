@@ -3,25 +3,32 @@
 #define _ESPTUN_ORDER_H
 
 #include <linux/skbuff.h>
+#include <linux/workqueue.h>
 
 /* Packets of one tunnel and direction in crypto at once, at most. */
 #define ESPTUN_ORDER_MAX	2048
 
-/**
- * struct esptun_order - a tunnel's packets in crypto, in the order they
- * must leave it
- * @queue: the packets; its lock also orders the sender's sequence numbers
- * @flushing: bit 0: a CPU is handing finished packets on
- */
-struct esptun_order {
-	struct sk_buff_head queue;
-	unsigned long flushing;
-};
+struct esptun_tunnel;
 
 typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
 
-void esptun_order_init(struct esptun_order *o);
-void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err,
-		       esptun_order_fn fn);
+/**
+ * struct esptun_order - a tunnel's packets in crypto, in the order they
+ * must leave it, and the stage that hands them on in that order
+ * @queue: the packets; its lock also orders the sender's sequence numbers
+ * @work: hands finished packets on from the head, always on @cpu
+ * @fn: what it does with each packet, with the crypto result
+ * @cpu: where @work runs
+ */
+struct esptun_order {
+	struct sk_buff_head queue;
+	struct work_struct work;
+	esptun_order_fn fn;
+	int cpu;
+};
+
+void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu);
+void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err);
+void esptun_order_stop(struct esptun_order *o);
 
 #endif /* _ESPTUN_ORDER_H */

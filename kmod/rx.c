@@ -10,9 +10,13 @@
  * ESP in UDP (RFC 3948) comes the same way, through the input_handler,
  * once a UDP_ENCAP_ESPINUDP socket stripped the UDP header (encap.c).
  *
- *   esptun_rx()           SPI lookup, cheap anti-replay check
+ *   esptun_rx()           SPI lookup, cheap anti-replay check, into the
+ *                         tunnel's in-order queue (order.c) and on to a
+ *                         CPU's crypto worker (parallel.c)
+ *   esptun_rx_crypt()     on that CPU:
  *   esptun_esp_decrypt()  (esp.c) AES-GCM, in place
- *   esptun_rx_finish()    replay recheck and advance, trailer, inner header
+ *   esptun_rx_finish()    in arrival order, on the tunnel's CPU: replay
+ *                         recheck and advance, trailer, inner header
  *                         checks, then GRO on the device
  *
  * Every packet esptun takes and drops is counted by cause.
@@ -30,6 +34,7 @@
 #include "encap.h"
 #include "esp.h"
 #include "liveness.h"
+#include "parallel.h"
 #include "rx.h"
 #include "sa.h"
 #include "tunnel.h"
@@ -76,8 +81,8 @@ static int esptun_rx_inner(struct sk_buff *skb, u8 nexthdr)
 	return pskb_trim(skb, len);
 }
 
-/* After decryption, synchronous or not. */
-static void esptun_rx_finish(struct sk_buff *skb, int err)
+/* After decryption, in arrival order, on the tunnel's CPU. */
+void esptun_rx_finish(struct sk_buff *skb, int err)
 {
 	struct esptun_skb_cb *cb = ESPTUN_CB(skb);
 	struct esptun_sa *sa = cb->sa;
@@ -108,7 +113,7 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
 		goto out;
 	}
-	/* In arrival order, one CPU at a time: see lifetime.c. */
+	/* In arrival order, on one CPU: see lifetime.c. */
 	esptun_lifetime_count(sa, skb->len);
 	if (nexthdr == ESPTUN_NEXTHDR_DUMMY) {
 		/* RFC 4303 2.6: dummy packets are discarded silently. */
@@ -136,8 +141,8 @@ static void esptun_rx_finish(struct sk_buff *skb, int err)
 	len = skb->len;
 	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
 	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
-	/* This CPU's GRO cell: packets are handed on in order (order.c),
-	 * and a tunnel's ESP, one outer flow, arrives on one CPU.
+	/* This CPU's GRO cell: a tunnel's packets are handed on in order
+	 * from one CPU (order.c), so they reach the stack in order.
 	 */
 	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS))
 		dev_sw_netstats_rx_add(dev, len);
@@ -155,9 +160,24 @@ static void esptun_rx_done(struct crypto_async_request *req, int err)
 		return;
 	esptun_esp_done(skb);
 	local_bh_disable();
-	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->rx_order, skb, err,
-			  esptun_rx_finish);
+	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->rx_order, skb, err);
 	local_bh_enable();
+}
+
+/**
+ * esptun_rx_crypt() - decrypt a queued packet
+ * @skb: a packet esptun_rx() queued, on a crypto worker's CPU
+ *
+ * With BH disabled; the packet goes on to esptun_rx_finish() in order.
+ */
+void esptun_rx_crypt(struct sk_buff *skb)
+{
+	struct esptun_order *o = &ESPTUN_CB(skb)->sa->tunnel->rx_order;
+	int ret;
+
+	ret = esptun_esp_decrypt(skb, esptun_rx_done);
+	if (ret != -EINPROGRESS)
+		esptun_order_done(o, skb, ret);
 }
 
 /* Outer addresses of a received packet, as (local, remote). */
@@ -266,10 +286,10 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	}
 	__skb_queue_tail(q, skb);
 	spin_unlock(&q->lock);
-	ret = esptun_esp_decrypt(skb, esptun_rx_done);
-	if (ret != -EINPROGRESS)
-		esptun_order_done(&sa->tunnel->rx_order, skb, ret,
-				  esptun_rx_finish);
+	/* A full crypto backlog drops it, in its turn, counted in rx_drops. */
+	ret = esptun_parallel_queue(skb);
+	if (unlikely(ret))
+		esptun_order_done(&sa->tunnel->rx_order, skb, ret);
 	return 0;
 }
 

@@ -2,6 +2,10 @@
 #ifndef _ESPTUN_RX_H
 #define _ESPTUN_RX_H
 
+#include <linux/skbuff.h>
+
+void esptun_rx_crypt(struct sk_buff *skb);
+void esptun_rx_finish(struct sk_buff *skb, int err);
 int esptun_rx_init(void);
 void esptun_rx_uninit(void);
 

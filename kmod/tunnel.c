@@ -15,8 +15,10 @@
 #include "main.h"
 #include "netlink.h"
 #include "pin.h"
+#include "rx.h"
 #include "sa.h"
 #include "tunnel.h"
+#include "tx.h"
 
 /* Under RTNL. */
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
@@ -147,7 +149,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 {
 	struct esptun_tunnel *tun, *pos;
 	struct list_head *where;
-	unsigned int n = 0;
+	unsigned int n = 0, ncpus;
 	int ret = -ENOMEM;
 
 	ASSERT_RTNL();
@@ -199,8 +201,12 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
-	esptun_order_init(&tun->tx_order);
-	esptun_order_init(&tun->rx_order);
+	/* Each direction hands its packets on from one CPU, spread by id. */
+	ncpus = num_online_cpus();
+	esptun_order_init(&tun->tx_order, esptun_tx_finish,
+			  cpumask_nth(id % ncpus, cpu_online_mask));
+	esptun_order_init(&tun->rx_order, esptun_rx_finish,
+			  cpumask_nth((id + 1) % ncpus, cpu_online_mask));
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
@@ -241,24 +247,28 @@ err_free:
 	return ret;
 }
 
-static void esptun_tunnel_free_rcu(struct rcu_head *rcu)
+/* The last reference went, a grace period ago: no reader and no packet. */
+static void esptun_tunnel_free_work(struct work_struct *work)
 {
-	struct esptun_tunnel *tun = container_of(rcu, struct esptun_tunnel, rcu);
+	struct esptun_tunnel *tun = container_of(to_rcu_work(work),
+						 struct esptun_tunnel, free_work);
 
 	pr_debug("tunnel %u: destroyed\n", tun->id);
-	/* Each packet in crypto holds the tunnel through its SA. */
-	WARN_ON(!skb_queue_empty(&tun->tx_order.queue) ||
-		!skb_queue_empty(&tun->rx_order.queue));
+	esptun_order_stop(&tun->tx_order);
+	esptun_order_stop(&tun->rx_order);
 	dst_cache_destroy(&tun->dst_cache);
 	free_percpu(tun->stats);
 	dev_put(tun->esp->dev);
 	kfree(tun);
 }
 
+/* Any context. */
 void esptun_tunnel_put(struct esptun_tunnel *tun)
 {
-	if (refcount_dec_and_test(&tun->refcnt))
-		call_rcu(&tun->rcu, esptun_tunnel_free_rcu);
+	if (refcount_dec_and_test(&tun->refcnt)) {
+		INIT_RCU_WORK(&tun->free_work, esptun_tunnel_free_work);
+		queue_rcu_work(esptun_wq, &tun->free_work);
+	}
 }
 
 /**

@@ -63,7 +63,7 @@ union esptun_addr {
  * @dst_cache: per-CPU cache of the route to @remote
  * @stats: per-tunnel counters
  * @refcnt: held by the device's list, by each SA and by queued work
- * @rcu: frees the tunnel after readers are done
+ * @free_work: frees the tunnel after readers are done
  */
 struct esptun_tunnel {
 	struct esptun_dev *esp;
@@ -100,7 +100,7 @@ struct esptun_tunnel {
 	struct dst_cache dst_cache;
 	struct esptun_stats __percpu *stats;
 	refcount_t refcnt;
-	struct rcu_head rcu;
+	struct rcu_work free_work;
 };
 
 /* esptun_tunnel.flags */

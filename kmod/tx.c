@@ -7,10 +7,14 @@
  *   esptun_tx_packet()    tunnel by pinned destination (pin.c) or flow hash
  *                         (ecmp.c), path MTU: ICMP back when too big with DF,
  *                         fragmentation before encryption without
- *   esptun_tx_encrypt()   the SA and its next sequence number; also for
+ *   esptun_tx_encrypt()   the SA and its next sequence number, into the
+ *                         tunnel's in-order queue (order.c) and on to a
+ *                         CPU's crypto worker (parallel.c); also for
  *                         keepalives (liveness.c)
- *   esptun_esp_encrypt()  (esp.c) sequence number, trailer, AES-GCM
- *   esptun_tx_finish()    UDP header with encap udp (encap.c), outer IP
+ *   esptun_tx_crypt()     on that CPU:
+ *   esptun_esp_encrypt()  (esp.c) ESP header, trailer, AES-GCM
+ *   esptun_tx_finish()    in sequence number order, on the tunnel's CPU:
+ *                         UDP header with encap udp (encap.c), outer IP
  *                         header (DSCP/ECN copied, DF as the inner packet's,
  *                         TTL 64), out through the transport netns
  */
@@ -27,6 +31,7 @@
 #include "ecmp.h"
 #include "encap.h"
 #include "esp.h"
+#include "parallel.h"
 #include "pin.h"
 #include "sa.h"
 #include "tunnel.h"
@@ -198,8 +203,10 @@ static void esptun_tx_send(struct esptun_tunnel *tun, struct sk_buff *skb,
 		esptun_tx_send6(tun, skb, dst, tos, df, xnet);
 }
 
-/* After encryption, synchronous or not: the outer header, and out. */
-static void esptun_tx_finish(struct sk_buff *skb, int err)
+/* After encryption, in sequence number order, on the tunnel's CPU: the
+ * outer header, and out.
+ */
+void esptun_tx_finish(struct sk_buff *skb, int err)
 {
 	struct esptun_skb_cb *cb = ESPTUN_CB(skb);
 	struct esptun_sa *sa = cb->sa;
@@ -217,7 +224,7 @@ static void esptun_tx_finish(struct sk_buff *skb, int err)
 	}
 	esptun_stats_pkt(sa->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
 	esptun_stats_pkt(tun->stats, ESPTUN_CTR_TX_PACKETS, inner_len);
-	/* In sequence number order, one CPU at a time: see lifetime.c. */
+	/* In sequence number order, on one CPU: see lifetime.c. */
 	esptun_lifetime_count(sa, inner_len);
 	esptun_lifetime_seq(sa, cb->seq);
 	/* The hash was the inner flow's, for picking the tunnel.  The outer
@@ -238,11 +245,26 @@ static void esptun_tx_done(struct crypto_async_request *req, int err)
 	if (err == -EINPROGRESS)
 		return;
 	esptun_esp_done(skb);
-	/* Crypto drivers complete in any context; the stack wants BH off. */
+	/* Crypto drivers complete in any context. */
 	local_bh_disable();
-	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->tx_order, skb, err,
-			  esptun_tx_finish);
+	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->tx_order, skb, err);
 	local_bh_enable();
+}
+
+/**
+ * esptun_tx_crypt() - encrypt a queued packet
+ * @skb: a packet esptun_tx_encrypt() queued, on a crypto worker's CPU
+ *
+ * With BH disabled; the packet goes on to esptun_tx_finish() in order.
+ */
+void esptun_tx_crypt(struct sk_buff *skb)
+{
+	struct esptun_order *o = &ESPTUN_CB(skb)->sa->tunnel->tx_order;
+	int ret;
+
+	ret = esptun_esp_encrypt(skb, ESPTUN_CB(skb)->nexthdr, esptun_tx_done);
+	if (ret != -EINPROGRESS)
+		esptun_order_done(o, skb, ret);
 }
 
 /**
@@ -309,6 +331,7 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	cb->inner_len = skb->len;
 	cb->tos = tos;
 	cb->df = df;
+	cb->nexthdr = nexthdr;
 	__skb_queue_tail(q, skb);
 	spin_unlock(&q->lock);
 	/* This packet took the last number: the tunnel is no longer usable;
@@ -317,9 +340,10 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	if (unlikely(seq + 1 == max))
 		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
 
-	ret = esptun_esp_encrypt(skb, nexthdr, esptun_tx_done);
-	if (ret != -EINPROGRESS)
-		esptun_order_done(&tun->tx_order, skb, ret, esptun_tx_finish);
+	/* A full crypto backlog drops it, in its turn: counted as an error. */
+	ret = esptun_parallel_queue(skb);
+	if (unlikely(ret))
+		esptun_order_done(&tun->tx_order, skb, ret);
 	return;
 
 drop:
