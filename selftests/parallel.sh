@@ -1,0 +1,151 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Parallel crypto (parallel.c): one tunnel's packets are encrypted and
+# decrypted on every CPU although they all reach esptun on one CPU, and a
+# crypto backlog that cannot keep up drops and counts instead of growing.
+#
+# Where work ran is read from ftrace: the function tracer on esptun's entry
+# points (esptun_xmit, esptun_rx4) and on its crypto (esptun_esp_encrypt,
+# esptun_esp_decrypt), counted per CPU.  Senders are pinned to CPU 0 with
+# taskset; without RPS a veth hands packets to the backlog of the CPU that
+# sent them, so ESP from the XFRM peer reaches esptun on CPU 0 too.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/topology.sh"
+require_module
+
+ncpu=$(nproc)
+[ "$ncpu" -ge 2 ] || skip_all "needs 2 CPUs or more"
+command -v taskset >/dev/null || skip_all "taskset missing"
+T=/sys/kernel/tracing
+[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
+[ -w $T/set_ftrace_filter ] || skip_all "no function tracer"
+
+topo_setup 4
+
+# udp NS SRC DST N SIZE [SNDBUF]: send N datagrams of SIZE bytes from CPU 0,
+# as fast as the socket takes them; prints how many it sent.  A big SNDBUF
+# (SO_SNDBUFFORCE) lets the sender run ahead of crypto; with UDP_RT set it
+# runs as a real-time task.
+udp() {
+	ip netns exec "$1" taskset -c 0 ${UDP_RT:+chrt -f 50} python3 -c '
+import socket, sys
+src, dst, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if len(sys.argv) > 5:
+    s.setsockopt(socket.SOL_SOCKET, 32, int(sys.argv[5]))  # SO_SNDBUFFORCE
+s.bind((src, 0))
+data, sent = bytes(size), 0
+for _ in range(n):
+    try:
+        s.sendto(data, (dst, 9))
+        sent += 1
+    except OSError:
+        pass
+print(sent)' "${@:2}"
+}
+
+# traced FUNCS... -- CMD...: run CMD with the function tracer on FUNCS;
+# then $counts holds "FUNC CPU N" lines, entries per function and CPU.
+traced() {
+	local funcs=()
+	while [ "$1" != -- ]; do funcs+=("$1"); shift; done
+	shift
+	echo 0 > $T/tracing_on
+	echo > $T/trace
+	echo nop > $T/current_tracer
+	printf '%s\n' "${funcs[@]}" > $T/set_ftrace_filter
+	echo function > $T/current_tracer
+	echo 1 > $T/tracing_on
+	"$@"
+	echo 0 > $T/tracing_on
+	# "  <task>-<pid> [CPU] flags timestamp: function <-caller"
+	counts=$(awk '!/^#/ { for (i = 1; i <= NF; i++) if ($i ~ /^\[[0-9]+\]$/) {
+			cpu = substr($i, 2, length($i) - 2) + 0; f = $(i + 3); break }
+		c[f " " cpu]++ } END { for (k in c) print k, c[k] }' $T/trace)
+	echo nop > $T/current_tracer
+	echo > $T/set_ftrace_filter
+	[ "$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' $T/per_cpu/cpu*/stats)" = 0 ] ||
+		log "the trace buffer overran: counts are low"
+}
+# calls FUNC CPU: from $counts
+calls() { awk -v f="$1" -v c="$2" '$1 == f && $2 == c { print $3 }' <<<"$counts" | grep . || echo 0; }
+# spread FUNC TOTAL: does every CPU do at least a quarter of its share?
+spread() {
+	local cpu n per=() ok=1
+	for cpu in $(seq 0 $((ncpu - 1))); do
+		n=$(calls "$1" "$cpu")
+		per+=("$n")
+		[ $((n * ncpu * 4)) -ge "$2" ] || ok=0
+	done
+	log "$1 per CPU: ${per[*]} (of $2)"
+	[ $ok = 1 ]
+}
+
+ctr() { jget "t[\"$1\"]"; }
+gw python3 "$ESPTUN_REPO/selftests/flows.py" sink $GW4 &
+sink_gw=$!
+peer python3 "$ESPTUN_REPO/selftests/flows.py" sink $PEER4 &
+sink_peer=$!
+sleep 0.5
+
+# TX: 2000 datagrams from CPU 0, the socket's default buffer pacing them.
+tx0=$(ctr tx_packets)
+traced esptun_xmit esptun_esp_encrypt -- udp gw $GW4 $PEER4 2000 1000 >/dev/null
+sleep 1
+check_eq "2000 datagrams sent through the tunnel" "$(($(ctr tx_packets) - tx0))" 2000
+check_eq "the peer decrypted them all" "$(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT)" 2000
+check_eq "esptun_xmit ran on CPU 0 only" "$(calls esptun_xmit 0)" 2000
+if spread esptun_esp_encrypt 2000; then
+	pass "encryption of one tunnel ran on every CPU"
+else
+	fail "encryption of one tunnel did not spread over the CPUs"
+fi
+
+# RX: 2000 datagrams from the peer's CPU 0.
+rx0=$(ctr rx_packets)
+traced esptun_rx4 esptun_esp_decrypt -- udp peer $PEER4 $GW4 2000 1000 >/dev/null
+sleep 1
+check_eq "2000 datagrams received through the tunnel" "$(($(ctr rx_packets) - rx0))" 2000
+check_eq "their ESP reached esptun on CPU 0 only" "$(calls esptun_rx4 0)" 2000
+if spread esptun_esp_decrypt 2000; then
+	pass "decryption of one tunnel ran on every CPU"
+else
+	fail "decryption of one tunnel did not spread over the CPUs"
+fi
+check_eq "no packet was dropped on the way" \
+	"$(jget '(t["tx_errors"], t["rx_drops"], t["rx_replay"])')" "(0, 0, 0)"
+
+# Backlog: crypto is starved (a real-time sender on CPU 0 and a real-time
+# busy loop on every other CPU leave the workers, ordinary kernel threads,
+# the 5% RT throttling allows) while a sender with a 64 MiB socket buffer
+# runs ahead.  What does not fit the tunnel's queue (2048) or a CPU's ring
+# (1024) is dropped and counted as tx_errors; everything else leaves once
+# the CPUs are free again, and nothing is lost uncounted.
+dev0=$(jget 'd["stats"]["tx_errors"]')
+tx0=$(ctr tx_packets) err0=$(ctr tx_errors) peer0=$(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT)
+hogs=()
+for cpu in $(seq 1 $((ncpu - 1))); do
+	chrt -f 50 taskset -c "$cpu" sh -c 'while :; do :; done' &
+	hogs+=($!)
+done
+sent=$(UDP_RT=1 udp gw $GW4 $PEER4 10000 1200 $((64 << 20)) | tail -n 1)
+kill "${hogs[@]}"
+wait "${hogs[@]}" 2>/dev/null
+sleep 3
+dtx=$(($(ctr tx_packets) - tx0)) derr=$(($(ctr tx_errors) - err0))
+log "backlog: $sent sent, $dtx encrypted and sent on, $derr dropped"
+check_eq "every datagram was either sent on or counted as dropped" $((dtx + derr)) "$sent"
+if [ "$derr" -gt 0 ]; then
+	pass "the full backlog dropped packets ($derr) and counted them"
+else
+	fail "the sender never filled the backlog: nothing tested"
+fi
+check_eq "the device counts them as tx_errors too" \
+	"$(($(jget 'd["stats"]["tx_errors"]') - dev0))" "$derr"
+check_eq "the peer got every packet esptun sent on" \
+	"$(($(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT) - peer0))" "$dtx"
+check "the tunnel still carries traffic" gw ping -c 2 -W 5 $PEER4
+
+kill $sink_gw $sink_peer 2>/dev/null
+finish
