@@ -8,63 +8,89 @@
  * the way out, with sequence numbers so far apart that the peer's replay
  * window drops them.  So each tunnel keeps the packets it sends (in
  * sequence number order) and those it receives (in arrival order) in a
- * queue from before crypto to after it, and one work item per queue hands
- * on every finished packet from the head, as WireGuard's per-peer serial
- * stages do.  The work item runs on one CPU chosen per tunnel: a work
- * item never runs on two CPUs at once, and sending (or delivering) from a
- * single CPU keeps the order a multiqueue NIC (XPS) or the per-CPU GRO
- * cells would otherwise lose.  A full queue drops new packets, counted by
- * the caller, rather than growing.
+ * queue from before crypto to after it, and hands on every finished packet
+ * from the head, one CPU at a time, as WireGuard's per-peer serial stages
+ * do.
+ *
+ * Handing on happens on one CPU per queue: sending (or delivering) from a
+ * single CPU keeps the order that a multiqueue NIC (XPS) or the per-CPU
+ * GRO cells would otherwise lose.  Crypto that finishes on that CPU hands
+ * on at once, without a context switch; elsewhere it queues the queue's
+ * work item there.  A full queue drops new packets, counted by the caller,
+ * rather than growing.
  */
 #include "esp.h"
 #include "order.h"
 #include "parallel.h"
 
-/* Packets handed on between two looks at the scheduler. */
+/* Packets the work item hands on between two looks at the scheduler. */
 #define ESPTUN_ORDER_BATCH	64
 
-/* The head if crypto is done with it, unlinked. */
-static struct sk_buff *esptun_order_pop(struct esptun_order *o)
+/* The head if crypto is done with it, unlinked if @pop. */
+static struct sk_buff *esptun_order_head(struct esptun_order *o, bool pop)
 {
 	struct sk_buff *skb;
 
 	spin_lock_bh(&o->queue.lock);
 	skb = skb_peek(&o->queue);
 	/* Pairs with the release in esptun_order_done(): err is valid. */
-	if (skb && smp_load_acquire(&ESPTUN_CB(skb)->done))
-		__skb_unlink(skb, &o->queue);
-	else
+	if (skb && !smp_load_acquire(&ESPTUN_CB(skb)->done))
 		skb = NULL;
+	if (skb && pop)
+		__skb_unlink(skb, &o->queue);
 	spin_unlock_bh(&o->queue.lock);
 	return skb;
+}
+
+/*
+ * Hand on finished packets from the head, at most @budget; with BH
+ * disabled.  Return: false if stopped at @budget with more to do.
+ */
+static bool esptun_order_flush(struct esptun_order *o, unsigned int budget)
+{
+	struct sk_buff *skb;
+
+	for (;;) {
+		/* Another context is at it; it looks again before it stops. */
+		if (test_and_set_bit_lock(0, &o->flushing))
+			return true;
+		while (budget && (skb = esptun_order_head(o, true))) {
+			o->fn(skb, ESPTUN_CB(skb)->err);
+			budget--;
+		}
+		clear_bit_unlock(0, &o->flushing);
+		if (!budget)
+			return false;
+		/* A packet finished after our last look, while its CPU saw
+		 * us flushing: it is ours to hand on.
+		 */
+		smp_mb__after_atomic();
+		if (!esptun_order_head(o, false))
+			return true;
+	}
 }
 
 static void esptun_order_work(struct work_struct *work)
 {
 	struct esptun_order *o = container_of(work, struct esptun_order, work);
-	struct sk_buff *skb;
-	unsigned int n;
+	bool all;
 
 	/* The queue's tunnel outlives this: freeing it waits for the work
 	 * (esptun_order_stop()).
 	 */
 	do {
 		local_bh_disable();
-		for (n = 0; n < ESPTUN_ORDER_BATCH; n++) {
-			skb = esptun_order_pop(o);
-			if (!skb)
-				break;
-			o->fn(skb, ESPTUN_CB(skb)->err);
-		}
+		all = esptun_order_flush(o, ESPTUN_ORDER_BATCH);
 		local_bh_enable();
 		cond_resched();
-	} while (n == ESPTUN_ORDER_BATCH);
+	} while (!all);
 }
 
 void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 {
 	skb_queue_head_init(&o->queue);
 	INIT_WORK(&o->work, esptun_order_work);
+	o->flushing = 0;
 	o->fn = fn;
 	o->cpu = cpu;
 }
@@ -81,13 +107,22 @@ void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
  */
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 {
+	int cpu = READ_ONCE(o->cpu);
+
 	ESPTUN_CB(skb)->err = err;
-	/* Whoever sees done sees err and what crypto wrote.  Queueing the
-	 * work is a full barrier: either the work is pending and has yet to
-	 * look at the queue, or it is queued again.
-	 */
+	/* Whoever sees done sees err and what crypto wrote. */
 	smp_store_release(&ESPTUN_CB(skb)->done, true);
-	queue_work_on(o->cpu, esptun_crypt_wq, &o->work);
+	if (cpu == smp_processor_id()) {
+		/* Not bounded here: softirq bounds its own work, and a
+		 * crypto worker's batch is bounded (parallel.c).
+		 */
+		esptun_order_flush(o, UINT_MAX);
+		return;
+	}
+	/* Queueing is a full barrier: either the work is pending and has
+	 * yet to look at the queue, or it is queued again.
+	 */
+	queue_work_on(cpu, esptun_crypt_wq, &o->work);
 }
 
 /* Freeing the tunnel, no packet left: wait for the last run of the work. */

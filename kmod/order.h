@@ -16,12 +16,15 @@ typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
  * struct esptun_order - a tunnel's packets in crypto, in the order they
  * must leave it, and the stage that hands them on in that order
  * @queue: the packets; its lock also orders the sender's sequence numbers
- * @work: hands finished packets on from the head, always on @cpu
- * @fn: what it does with each packet, with the crypto result
- * @cpu: where @work runs
+ * @flushing: bit 0: a context is handing finished packets on
+ * @work: hands finished packets on, on @cpu, for crypto finished elsewhere
+ * @fn: what is done with each packet, with the crypto result
+ * @cpu: where packets are handed on; the receive side follows the CPU
+ *	its ESP arrives on (READ_ONCE/WRITE_ONCE)
  */
 struct esptun_order {
 	struct sk_buff_head queue;
+	unsigned long flushing;
 	struct work_struct work;
 	esptun_order_fn fn;
 	int cpu;

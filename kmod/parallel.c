@@ -9,7 +9,8 @@
  * queued it in its tunnel's in-order queue (order.c), it hands the packet
  * to a CPU chosen in turn, as WireGuard does: each CPU has a bounded ring
  * and a work item that empties it, encrypting or decrypting by the SA's
- * direction.  The in-order stage of the tunnel then hands the packets on
+ * direction.  The packets whose turn falls on the CPU they are on are
+ * done there at once.  The in-order stage of the tunnel then hands the packets on
  * in queue order, so no inner flow is reordered and sequence numbers leave
  * in order.  A full ring drops the packet, counted by the tunnel as a
  * crypto failure, rather than growing.
@@ -46,6 +47,14 @@ static struct esptun_worker __percpu *esptun_workers;
  */
 static DEFINE_PER_CPU(unsigned int, esptun_parallel_last);
 
+static void esptun_parallel_crypt(struct sk_buff *skb)
+{
+	if (ESPTUN_CB(skb)->sa->dir == ESPTUN_SA_DIR_OUT)
+		esptun_tx_crypt(skb);
+	else
+		esptun_rx_crypt(skb);
+}
+
 static void esptun_parallel_work(struct work_struct *work)
 {
 	struct esptun_worker *w = container_of(work, struct esptun_worker, work);
@@ -55,10 +64,7 @@ static void esptun_parallel_work(struct work_struct *work)
 	/* The data path's context: BH off, as it was where packets came from. */
 	local_bh_disable();
 	while ((skb = __ptr_ring_consume(&w->ring))) {
-		if (ESPTUN_CB(skb)->sa->dir == ESPTUN_SA_DIR_OUT)
-			esptun_tx_crypt(skb);
-		else
-			esptun_rx_crypt(skb);
+		esptun_parallel_crypt(skb);
 		if (++n % ESPTUN_PARALLEL_BATCH == 0) {
 			local_bh_enable();
 			cond_resched();
@@ -72,9 +78,10 @@ static void esptun_parallel_work(struct work_struct *work)
  * esptun_parallel_queue() - have a packet encrypted or decrypted
  * @skb: the packet, in its tunnel's in-order queue, ESPTUN_CB(skb)->sa set
  *
- * With BH disabled.  The worker calls esptun_tx_crypt() or
- * esptun_rx_crypt() by the SA's direction, on the next online CPU after
- * the one this CPU chose last.
+ * With BH disabled.  esptun_tx_crypt() or esptun_rx_crypt(), by the SA's
+ * direction, runs on the next online CPU after the one this CPU chose
+ * last: at once when that is this CPU (a hand-off costs a context switch
+ * at least), else in that CPU's worker.
  *
  * Return: 0, or -ENOBUFS when that CPU's ring is full: the caller still
  * owns @skb.
@@ -89,6 +96,10 @@ int esptun_parallel_queue(struct sk_buff *skb)
 	if (cpu >= nr_cpu_ids)
 		cpu = cpumask_first(cpu_online_mask);
 	__this_cpu_write(esptun_parallel_last, cpu);
+	if (cpu == smp_processor_id()) {
+		esptun_parallel_crypt(skb);
+		return 0;
+	}
 	w = per_cpu_ptr(esptun_workers, cpu);
 	if (unlikely(ptr_ring_produce(&w->ring, skb)))
 		return -ENOBUFS;

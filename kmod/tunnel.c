@@ -201,7 +201,9 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
-	/* Each direction hands its packets on from one CPU, spread by id. */
+	/* Each direction hands its packets on from one CPU, spread by id;
+	 * the receive side then follows its ESP (rx.c).
+	 */
 	ncpus = num_online_cpus();
 	esptun_order_init(&tun->tx_order, esptun_tx_finish,
 			  cpumask_nth(id % ncpus, cpu_online_mask));

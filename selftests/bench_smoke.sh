@@ -38,10 +38,14 @@ else
 	fail "no table in the output"
 fi
 # Corruption is never load: ICV failures and malformed packets, at esptun or
-# at the XFRM peer decrypting esptun's packets, stay zero whatever the speed.
+# at the XFRM peer decrypting esptun's packets (its SAs' "integrity failed"
+# counter), stay zero whatever the speed.  XfrmInStateProtoError is not
+# one: it also counts requests AES-NI's cryptd fallback refused with its
+# queue full, which a 6.1 kernel under load does (its softirqs cannot use
+# the FPU when they interrupt a task that holds it), while no ICV failed.
 check_eq "no ICV failures or malformed packets on either side" \
 	"$(python3 -S -c 'import json, re, sys
 a = json.load(open(sys.argv[1]))["meta"]["anomalies"]
 print([x for x in a if re.search(
-    "auth_fail|malformed|XfrmInStateProtoError|ICV failed [1-9]", x)])' "$out")" "[]"
+    "auth_fail|malformed|ICV failed [1-9]", x)])' "$out")" "[]"
 finish

@@ -123,7 +123,7 @@ check_eq "no packet was dropped on the way" \
 # (1024) is dropped and counted as tx_errors; everything else leaves once
 # the CPUs are free again, and nothing is lost uncounted.
 dev0=$(jget 'd["stats"]["tx_errors"]')
-tx0=$(ctr tx_packets) err0=$(ctr tx_errors) peer0=$(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT)
+tx0=$(ctr tx_packets) err0=$(ctr tx_errors) wire0=$(link_stat gw veth0 tx.packets)
 hogs=()
 for cpu in $(seq 1 $((ncpu - 1))); do
 	chrt -f 50 taskset -c "$cpu" sh -c 'while :; do :; done' &
@@ -143,8 +143,15 @@ else
 fi
 check_eq "the device counts them as tx_errors too" \
 	"$(($(jget 'd["stats"]["tx_errors"]') - dev0))" "$derr"
-check_eq "the peer got every packet esptun sent on" \
-	"$(($(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT) - peer0))" "$dtx"
+# On the wire, not at the peer: the burst that follows may overflow the
+# peer's own backlog, which is not esptun's to count.  An ARP probe may
+# go out meanwhile.
+wire=$(($(link_stat gw veth0 tx.packets) - wire0))
+if [ "$wire" -ge "$dtx" ] && [ "$wire" -le $((dtx + 2)) ]; then
+	pass "every packet esptun sent on left on the wire ($wire)"
+else
+	fail "esptun sent on $dtx packets, $wire left on the wire"
+fi
 check "the tunnel still carries traffic" gw ping -c 2 -W 5 $PEER4
 
 kill $sink_gw $sink_peer 2>/dev/null
