@@ -107,7 +107,7 @@ void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
  */
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 {
-	int cpu = READ_ONCE(o->cpu);
+	int cpu = o->cpu;
 
 	ESPTUN_CB(skb)->err = err;
 	/* Whoever sees done sees err and what crypto wrote. */

@@ -19,8 +19,7 @@ typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
  * @flushing: bit 0: a context is handing finished packets on
  * @work: hands finished packets on, on @cpu, for crypto finished elsewhere
  * @fn: what is done with each packet, with the crypto result
- * @cpu: where packets are handed on; the receive side follows the CPU
- *	its ESP arrives on (READ_ONCE/WRITE_ONCE)
+ * @cpu: where packets are handed on, fixed
  */
 struct esptun_order {
 	struct sk_buff_head queue;

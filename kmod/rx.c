@@ -286,11 +286,6 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	}
 	__skb_queue_tail(q, skb);
 	spin_unlock(&q->lock);
-	/* Deliver on the CPU the NIC gave this tunnel's ESP, one outer flow:
-	 * it stays put while the NIC does.
-	 */
-	if (unlikely(READ_ONCE(sa->tunnel->rx_order.cpu) != smp_processor_id()))
-		WRITE_ONCE(sa->tunnel->rx_order.cpu, smp_processor_id());
 	/* A full crypto backlog drops it, in its turn, counted in rx_drops. */
 	ret = esptun_parallel_queue(skb);
 	if (unlikely(ret))

@@ -201,8 +201,10 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
-	/* Each direction hands its packets on from one CPU, spread by id;
-	 * the receive side then follows its ESP (rx.c).
+	/* Each direction hands its packets on from one CPU, spread by id.
+	 * Not the CPU the tunnel's ESP arrives on: a peer that, as XFRM
+	 * does, leaves the inner flow's hash on its outer packets has them
+	 * spread over CPUs by RPS, and following it would reorder flows.
 	 */
 	ncpus = num_online_cpus();
 	esptun_order_init(&tun->tx_order, esptun_tx_finish,
