@@ -237,7 +237,7 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	if (!pskb_may_pull(skb, sizeof(*esph)))
 		return -EINVAL;
 	esph = (const struct ip_esp_hdr *)skb->data;
-	sa = esptun_sa_lookup_in(dev_net(skb->dev), esph->spi);
+	sa = esptun_sa_lookup_in_cached(dev_net(skb->dev), esph->spi);
 	if (!sa)
 		return esptun_rx_unclaimed(skb, family, esph->spi);
 	esptun_rx_addrs(skb, family, &local, &remote);
@@ -275,6 +275,13 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 		esptun_sa_put(sa);
 		return 0;
 	}
+	/* From here on the packet waits on other CPUs and in async crypto,
+	 * so it keeps nothing it holds no reference on: the input route was
+	 * taken without one, and the device it came in on becomes ours,
+	 * which its SA holds.
+	 */
+	skb_dst_drop(skb);
+	skb->dev = sa->tunnel->esp->dev;
 	/* Delivered in arrival order, whenever decryption finishes. */
 	q = &sa->tunnel->rx_order.queue;
 	spin_lock(&q->lock);

@@ -6,6 +6,9 @@
  * reference; the last reference frees the SA after a grace period, in
  * process context because freeing a crypto transform may sleep.
  */
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/percpu.h>
 #include <linux/rculist.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -26,6 +29,76 @@ struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi)
 		if (sa->spi == spi)
 			return sa;
 	return NULL;
+}
+
+/*
+ * Per-CPU inbound SPI cache, in front of the table: a CPU that receives a
+ * tunnel's ESP looks its SA up in memory no other CPU writes.  Entries
+ * hold no reference; they are valid while their generation is the current
+ * one.  Unpublishing an inbound SA moves the generation on before its
+ * last reference can go (esptun_sa_del()), and the SA is freed a grace
+ * period after that, so a reader either saw the old generation inside a
+ * read-side section that the free waits for, or sees the new one and
+ * misses.  64 bits: the generation never comes round again.
+ */
+#define ESPTUN_SPI_CACHE_SIZE	16
+
+struct esptun_spi_cache_entry {
+	const struct net *net;
+	struct esptun_sa *sa;
+	s64 gen;
+	__be32 spi;
+};
+
+struct esptun_spi_cache {
+	struct esptun_spi_cache_entry e[ESPTUN_SPI_CACHE_SIZE];
+};
+
+static DEFINE_PER_CPU(struct esptun_spi_cache, esptun_spi_cache);
+/* Starts at 1: a zeroed entry is never current. */
+static atomic64_t esptun_spi_gen = ATOMIC64_INIT(1);
+
+/* Under RTNL, after the SA left the table. */
+static void esptun_spi_cache_invalidate(void)
+{
+	ASSERT_RTNL();
+	/* Pairs with the acquire in esptun_sa_lookup_in_cached(): whoever
+	 * sees the new generation no longer finds the SA in the table.
+	 */
+	atomic64_set_release(&esptun_spi_gen,
+			     atomic64_read(&esptun_spi_gen) + 1);
+}
+
+/**
+ * esptun_sa_lookup_in_cached() - the inbound SA for an SPI, on the data path
+ * @net: the namespace the ESP arrived in
+ * @spi: its SPI
+ *
+ * In softirq, under RCU.  The SA may be unpublished already: take a
+ * reference with esptun_sa_get(), which fails then.
+ *
+ * Return: the SA or NULL.
+ */
+struct esptun_sa *esptun_sa_lookup_in_cached(struct net *net, __be32 spi)
+{
+	struct esptun_spi_cache_entry *e;
+	struct esptun_sa *sa;
+	s64 gen;
+
+	gen = atomic64_read_acquire(&esptun_spi_gen);
+	e = &this_cpu_ptr(&esptun_spi_cache)->e[hash_32((__force u32)spi,
+						      ilog2(ESPTUN_SPI_CACHE_SIZE))];
+	if (e->gen == gen && e->spi == spi && e->net == net)
+		return e->sa;
+	sa = esptun_sa_lookup_in(net, spi);
+	/* Not the SPIs of others (XFRM's): they would evict ours. */
+	if (sa) {
+		e->net = net;
+		e->sa = sa;
+		e->spi = spi;
+		e->gen = gen;
+	}
+	return sa;
 }
 
 /* Under RTNL: the SA of @esp's tunnels with this direction and SPI. */
@@ -245,6 +318,8 @@ void esptun_sa_del(struct esptun_sa *sa)
 	if (sa->dir == ESPTUN_SA_DIR_IN) {
 		hash_del_rcu(&sa->spi_node);
 		list_del(&sa->tunnel_node);
+		/* Before the table's reference goes (esptun_sa_kill()). */
+		esptun_spi_cache_invalidate();
 	} else if (rtnl_dereference(tun->tx_sa) == sa) {
 		RCU_INIT_POINTER(tun->tx_sa, NULL);
 	}

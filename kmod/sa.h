@@ -3,6 +3,7 @@
 #define _ESPTUN_SA_H
 
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/esptun.h>
 #include <linux/netlink.h>
 #include <linux/percpu-refcount.h>
@@ -46,10 +47,14 @@ struct esptun_sa {
 	__be32 spi;
 	u8 dir;
 	bool esn;
-	atomic64_t seq;
 	struct esptun_replay *replay;
 	struct esptun_stats __percpu *stats;
-	struct esptun_lifetime life;
+	/* Written for every packet: the sequence number by senders, the
+	 * lifetime by the tunnel's hand-off CPU; each on a line of its own,
+	 * away from what the lookup and every CPU read.
+	 */
+	atomic64_t seq ____cacheline_aligned_in_smp;
+	struct esptun_lifetime life ____cacheline_aligned_in_smp;
 };
 
 /* Key material: AES key then the 4-byte salt, as XFRM's rfc4106 takes it. */
@@ -77,6 +82,7 @@ struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 void esptun_sa_del(struct esptun_sa *sa);
 void esptun_sa_del_all(struct esptun_tunnel *tun);
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
+struct esptun_sa *esptun_sa_lookup_in_cached(struct net *net, __be32 spi);
 
 /* A reference, unless the SA is unpublished: found under RCU, it may be. */
 static inline bool esptun_sa_get(struct esptun_sa *sa)

@@ -67,6 +67,16 @@ peer_xfrm_state 0x2192 $PEER_OUT $GW_OUT $key28
 check "AES-256 out, AES-192 in: ping both ways" gw ping -q -c 3 -i 0.1 -W 2 $PEER4
 check_eq "the outbound SA was replaced, not added" \
 	"$(jget '[hex(s["spi"]) for s in t["sas"] if s["dir"] == "out"]')" "['0x1256']"
+# The per-CPU inbound SPI cache (sa.c) never serves a deleted SA: the same
+# SPI re-added takes the very next packet, and none goes unclaimed.
+no_sa=$(jget 't["rx_no_sa"]')
+ge sa del esp0 dir in spi 0x2192
+ge sa add esp0 tunnel 1 dir in spi 0x2192 key $key28
+check "an inbound SA deleted and re-added under its SPI: pings answered" \
+	gw ping -q -c 3 -i 0.1 -W 2 $PEER4
+check_eq "the new SA took every reply, none counted as no-SA" \
+	"$(jget '([s["packets"] for s in t["sas"] if s["spi"] == 0x2192], t["rx_no_sa"])')" \
+	"([3], $no_sa)"
 all=$(ge show; ge show --json)
 for k in $KEY_OUT $KEY_IN $key28 $key36; do
 	if grep -qi "${k#0x}" <<<"$all" || grep -qi "${k:2:16}" <<<"$all"; then
