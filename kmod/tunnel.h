@@ -2,6 +2,7 @@
 #ifndef _ESPTUN_TUNNEL_H
 #define _ESPTUN_TUNNEL_H
 
+#include <linux/cache.h>
 #include <linux/in6.h>
 #include <linux/netlink.h>
 #include <linux/refcount.h>
@@ -95,12 +96,15 @@ struct esptun_tunnel {
 	unsigned int n_pins;
 	struct esptun_sa __rcu *tx_sa;
 	struct list_head rx_sas;
-	struct esptun_order tx_order;
-	struct esptun_order rx_order;
 	struct dst_cache dst_cache;
 	struct esptun_stats __percpu *stats;
 	refcount_t refcnt;
 	struct rcu_work free_work;
+	/* Written for every packet, by senders and by the hand-off CPUs:
+	 * away from what every CPU reads, and from each other.
+	 */
+	struct esptun_order tx_order ____cacheline_aligned_in_smp;
+	struct esptun_order rx_order ____cacheline_aligned_in_smp;
 };
 
 /* esptun_tunnel.flags */
