@@ -145,8 +145,9 @@ void esptun_lifetime_start(struct esptun_sa *sa,
 
 /**
  * esptun_lifetime_stop() - stop an SA's clock
- * @sa: the SA, unpublished (under RTNL); crossings the data path still
- *	finds are announced, the work holding its own reference
+ * @sa: the SA, unpublished (under RTNL); limits that packets still in
+ *	flight cross from now on are not announced (esptun_sa_get() fails):
+ *	the daemon has already let the SA go
  */
 void esptun_lifetime_stop(struct esptun_sa *sa)
 {

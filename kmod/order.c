@@ -113,6 +113,11 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 	/* Whoever sees done sees err and what crypto wrote. */
 	smp_store_release(&ESPTUN_CB(skb)->done, true);
 	if (cpu == smp_processor_id()) {
+		/* Orders done before the look at flushing, which a failed
+		 * test_and_set_bit_lock() need not do: pairs with the
+		 * flusher's barrier between clearing it and its last look.
+		 */
+		smp_mb();
 		/* Not bounded here: softirq bounds its own work, and a
 		 * crypto worker's batch is bounded (parallel.c).
 		 */

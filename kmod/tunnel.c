@@ -141,6 +141,20 @@ void esptun_tunnel_kick(struct esptun_tunnel *tun, u8 cause)
 		esptun_tunnel_put(tun);
 }
 
+/*
+ * The @n-th online CPU, round the online ones.  Without the hotplug lock
+ * (RTNL is held, and hotplug callbacks may take it): a CPU going away
+ * meanwhile leaves a valid one.  One that goes offline later still works,
+ * its work items running unbound.
+ */
+static int esptun_tunnel_cpu(u32 n)
+{
+	unsigned int cpu;
+
+	cpu = cpumask_nth(n % num_online_cpus(), cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		      const union esptun_addr *local,
 		      const union esptun_addr *remote,
@@ -149,7 +163,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 {
 	struct esptun_tunnel *tun, *pos;
 	struct list_head *where;
-	unsigned int n = 0, ncpus;
+	unsigned int n = 0;
 	int ret = -ENOMEM;
 
 	ASSERT_RTNL();
@@ -206,11 +220,10 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	 * does, leaves the inner flow's hash on its outer packets has them
 	 * spread over CPUs by RPS, and following it would reorder flows.
 	 */
-	ncpus = num_online_cpus();
 	esptun_order_init(&tun->tx_order, esptun_tx_finish,
-			  cpumask_nth(id % ncpus, cpu_online_mask));
+			  esptun_tunnel_cpu(id));
 	esptun_order_init(&tun->rx_order, esptun_rx_finish,
-			  cpumask_nth((id + 1) % ncpus, cpu_online_mask));
+			  esptun_tunnel_cpu(id + 1));
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);

@@ -245,7 +245,7 @@ static void esptun_tx_done(struct crypto_async_request *req, int err)
 	if (err == -EINPROGRESS)
 		return;
 	esptun_esp_done(skb);
-	/* Crypto drivers complete in any context. */
+	/* Crypto drivers complete in softirq or in process context. */
 	local_bh_disable();
 	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->tx_order, skb, err);
 	local_bh_enable();
