@@ -94,15 +94,17 @@ bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
  */
 void esptun_tunnel_update(struct esptun_tunnel *tun, u8 cause)
 {
-	bool up;
+	bool up, changed;
 
 	ASSERT_RTNL();
 	up = esptun_tunnel_usable(tun);
-	if (up != tun->up && !tun->dying) {
+	changed = up != tun->up && !tun->dying;
+	if (changed)
 		tun->up = up;
-		esptun_nl_tunnel_event(tun, cause);
-	}
+	/* The carrier first: whoever hears the event finds it set. */
 	esptun_device_update_carrier(tun->esp);
+	if (changed)
+		esptun_nl_tunnel_event(tun, cause);
 }
 
 static void esptun_tunnel_state_work(struct work_struct *work)

@@ -165,12 +165,12 @@ aws_route 1 2 3 4
 # (Once the carrier is off the kernel's noop qdisc discards packets before
 # esptun sees them: tx_carrier_errors counts only those it did see.)
 for i in 1 2 3 4; do gw esptun tunnel set esp0 id $i down; done
-check_eq "all tunnels down: no carrier" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 1
+check_eq "all tunnels down: no carrier" "$(no_carrier gw esp0)" 1
 before=$(tjget 'sum(x["tx_packets"] for x in d["tunnels"])')
 check_err "pings get no answer" "100% packet loss" lan_gw ping -c 3 -i 0.1 -W 1 $LAN_AWS
 check_eq "and none was sent" "$(tjget 'sum(x["tx_packets"] for x in d["tunnels"])')" "$before"
 gw esptun tunnel set esp0 id 2 up
-check_eq "one tunnel up: carrier back" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 0
+check_eq "one tunnel up: carrier back" "$(no_carrier gw esp0)" 0
 check "and traffic flows" lan_gw ping -q -c 3 -i 0.1 -W 2 $LAN_AWS
 check_err "set without a change" "nothing to set" gw esptun tunnel set esp0 id 2
 check_err "weight 0" "weight must be 1-255" gw esptun tunnel set esp0 id 2 weight 0

@@ -21,7 +21,7 @@ for outer in 4 6; do
 	log "outer IPv$outer"
 	check_eq "outer v$outer: tunnel up" "$(jget 't["state"]')" up
 	check_eq "outer v$outer: carrier on with a usable tunnel" \
-		"$(ip -n gw -o link show esp0 | grep -c NO-CARRIER)" 0
+		"$(no_carrier gw esp0)" 0
 
 	check "outer v$outer: inner v4 ping gw -> peer" ping_ok gw $PEER4 10
 	check "outer v$outer: inner v6 ping gw -> peer" ping_ok gw $PEER6 10

@@ -76,7 +76,7 @@ check_eq "the SA sent 10, the peer saw 10" \
 check_eq "sa get says hard-expired" "$(sa_get out 0x1001 's["expired"]')" hard
 check "the tunnel went down because of its SA" \
 	monitor_wait '"event":"tunnel-state".*"tunnel":1,"state":"down","cause":"sa"'
-check_eq "and the carrier with it" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 1
+check_eq "and the carrier with it" "$(no_carrier gw esp0)" 1
 check_eq "tunnel and SA counters agree on what esptun refused" \
 	"$(jget 't["tx_sa_expired"]')" "$(jget 'sa("out", 0x1001)["tx_sa_expired"]')"
 

@@ -47,7 +47,7 @@ check "silence takes tunnel 2 down, with an event" \
 check_eq "show says why" "$(tjget '(t(2)["state"], t(2)["liveness"], t(2)["admin"])')" \
 	"('down', 'down', 'up')"
 check_eq "its share went to tunnel 1" "$(tjget '[t(1)["share"], t(2)["share"]]')" "[1.0, 0.0]"
-check_eq "the carrier stays: tunnel 1 is up" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 0
+check_eq "the carrier stays: tunnel 1 is up" "$(no_carrier gw esp0)" 0
 a2=$(tjget 't(2)["tx_packets"]')
 lan_gw "$ESPTUN_REPO/selftests/flows.py" sink $LAN_AWS >/dev/null 2>&1 &
 check "LAN traffic still flows" lan_gw ping -q -c 5 -i 0.1 -W 2 $LAN_AWS
@@ -76,11 +76,11 @@ dummy=$("$ESPTOOL" build "$(aws_key in 1)" 0x2001 1000 --inner dummy)
 gw esptun tunnel set esp0 id 1 dead-after 2
 check "tunnel 1 dies of silence too" \
 	monitor_wait '"tunnel":1,"state":"down","cause":"liveness"' 8
-check_eq "with both dead, no carrier" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 1
+check_eq "with both dead, no carrier" "$(no_carrier gw esp0)" 1
 aws "$ESPTOOL" send 10.0.0.1 "$dummy"
 check "the peer's dummy packet revives tunnel 1" \
 	monitor_wait '"tunnel":1,"state":"up","cause":"liveness"'
-check_eq "and the carrier" "$(gw ip -o link show esp0 | grep -c NO-CARRIER)" 0
+check_eq "and the carrier" "$(no_carrier gw esp0)" 0
 
 # Turning dead-after off clears the verdict.
 gw esptun tunnel set esp0 id 2 dead-after 0

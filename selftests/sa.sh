@@ -116,7 +116,7 @@ sleep 0.5
 check "delete a tunnel under traffic" ge tunnel del esp0 id 1
 wait $load2
 check_eq "no tunnel left" "$(jget 'len(d["tunnels"])')" 0
-check_eq "carrier off without a tunnel" "$(ip -n gw -o link show esp0 | grep -c NO-CARRIER)" 1
+check_eq "carrier off without a tunnel" "$(no_carrier gw esp0)" 1
 check "a tunnel again" ge tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT
 check "its SAs" sh -c "ip netns exec gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT &&
 	ip netns exec gw esptun sa add esp0 tunnel 1 dir in spi 0x2192 key $key28"

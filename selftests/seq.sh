@@ -26,7 +26,7 @@ check_eq "the peer saw 15 packets, none wrapped to a low seq" \
 # with it: the kernel discards the other 5 before esptun sees them, but
 # any esptun saw meanwhile is counted, on the device too.
 check_eq "the tunnel is down, and the carrier" \
-	"$(jget 't["state"]') $(ip -n gw -o link show esp0 | grep -c NO-CARRIER)" "down 1"
+	"$(jget 't["state"]') $(no_carrier gw esp0)" "down 1"
 exhausted=$(jget 't["tx_seq_exhausted"]')
 check_eq "device tx_dropped counts what esptun saw ($exhausted of 5)" \
 	"$(link_stat gw esp0 tx.dropped)" "$exhausted"
