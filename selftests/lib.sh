@@ -64,13 +64,18 @@ check_eq() {
 	fi
 }
 
-# no_carrier NS DEV: 1 if DEV in NS has no carrier, else 0.  The carrier
+# no_carrier NS DEV: 1 if DEV in NS has no carrier, 0 if it has, and the
+# error when it cannot be read (a missing device is neither).  The carrier
 # bit the driver sets; `ip link` shows NO-CARRIER from the operational
 # state, which linkwatch updates up to a second later.
 no_carrier() {
 	local c
-	c=$(ip netns exec "$1" cat "/sys/class/net/$2/carrier" 2>/dev/null)
-	[ "$c" = 1 ] && echo 0 || echo 1
+	c=$(ip netns exec "$1" cat "/sys/class/net/$2/carrier" 2>&1)
+	case $c in
+	0) echo 1 ;;
+	1) echo 0 ;;
+	*) echo "unreadable: $c" ;;
+	esac
 }
 
 # Namespaces created with new_netns are deleted at exit.

@@ -123,8 +123,10 @@ check_eq "no packet was dropped on the way" \
 # (1024) is dropped and counted as tx_errors; everything else leaves once
 # the CPUs are free again, and nothing is lost uncounted.
 dev0=$(jget 'd["stats"]["tx_errors"]')
-tx0=$(ctr tx_packets) err0=$(ctr tx_errors)
-wire0=$(($(link_stat gw veth0 tx.packets) + $(link_stat gw veth0 tx.dropped)))
+# What reached gw's veth: sent to the peer, or dropped there for the
+# peer's full backlog (veth's tx_dropped).
+into_veth() { echo $(($(link_stat gw veth0 tx.packets) + $(link_stat gw veth0 tx.dropped))); }
+tx0=$(ctr tx_packets) err0=$(ctr tx_errors) wire0=$(into_veth)
 hogs=()
 for cpu in $(seq 1 $((ncpu - 1))); do
 	chrt -f 50 taskset -c "$cpu" sh -c 'while :; do :; done' &
@@ -145,9 +147,9 @@ fi
 check_eq "the device counts them as tx_errors too" \
 	"$(($(jget 'd["stats"]["tx_errors"]') - dev0))" "$derr"
 # Into the veth, not at the peer: the burst that follows may overflow the
-# peer's own backlog (veth counts that as its tx_dropped), which is not
-# esptun's to count.  An ARP probe may go out meanwhile.
-wire=$(($(link_stat gw veth0 tx.packets) + $(link_stat gw veth0 tx.dropped) - wire0))
+# peer's own backlog, which is not esptun's to count.  An ARP probe may go
+# out meanwhile.
+wire=$(($(into_veth) - wire0))
 if [ "$wire" -ge "$dtx" ] && [ "$wire" -le $((dtx + 2)) ]; then
 	pass "every packet esptun sent on reached the veth ($wire)"
 else
