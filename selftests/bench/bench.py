@@ -27,6 +27,7 @@
 #       one "ok"/"FAIL" line per figure, exits 1 on any failure.
 import builtins
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,8 +59,14 @@ RATIOS = {
 }
 
 
-def iperf3(dst, port, mode, secs):
+def iperf3(dst, port, mode, secs, pin):
     cmd = ["iperf3", "-c", dst, "-p", str(port), "-t", str(secs), "-J"]
+    if pin:
+        # One flow: the sender on the first CPU, the receiver on the last,
+        # for every variant alike.  Left to the scheduler, the two ended up
+        # on one CPU in some runs and not in others, which moved a
+        # variant's figure by up to 2x from one run to the next.
+        cmd += ["-A", "0,%d" % (os.cpu_count() - 1)]
     if mode == "udp64":
         # 64-byte payloads as fast as one sender thread can write them.
         cmd += ["-u", "-l", "64", "-b", "0"]
@@ -103,18 +110,41 @@ def softnet_dropped():
         return sum(int(l.split()[1], 16) for l in f)
 
 
+def cpu_times():
+    """Each CPU's /proc/stat jiffies: user nice system idle iowait irq
+    softirq steal ..."""
+    with open("/proc/stat") as f:
+        return [[int(x) for x in line.split()[1:]] for line in f
+                if line.startswith("cpu") and line[3].isdigit()]
+
+
+def cpu_load(before, after):
+    """Per CPU, the share of the time busy (not idle, not waiting for I/O)
+    and the share in softirq, in percent: whether a CPU was left to
+    spare, and where the packet work ran."""
+    busy, soft = [], []
+    for b, a in zip(before, after):
+        d = [y - x for x, y in zip(b, a)]
+        total = sum(d[:8]) or 1
+        busy.append(round(100.0 * (total - d[3] - d[4]) / total, 1))
+        soft.append(round(100.0 * d[6] / total, 1))
+    return busy, soft
+
+
 def measure(raw, rnd, variant, test, ns, dst, flows, mode, secs, pid=""):
     flows, secs = int(flows), int(secs)
     rec = {"round": int(rnd), "variant": variant, "test": test, "ns": ns}
     mib = xfrm_stat(pid)
     backlog = softnet_dropped()
+    cpus = cpu_times()
     tx_tcp = tcp_ext("/proc/self/net/netstat")
     rx_tcp = tcp_ext("/proc/%s/net/netstat" % pid) if pid else {}
     # iperf3 3.12 (Debian 12) runs all -P streams in one thread, so -P 8
     # would measure one sender CPU: one process per flow instead, each with
     # its own server port.
     for attempt in range(3):
-        procs = [iperf3(dst, 5201 + i, mode, secs) for i in range(flows)]
+        procs = [iperf3(dst, 5201 + i, mode, secs, flows == 1)
+                 for i in range(flows)]
         res, busy = [], False
         for p in procs:
             try:
@@ -146,6 +176,7 @@ def measure(raw, rnd, variant, test, ns, dst, flows, mode, secs, pid=""):
     if moved:
         out["rx_xfrm_errors"] = moved
     out["backlog_drops"] = softnet_dropped() - backlog
+    out["cpu_busy_pct"], out["cpu_softirq_pct"] = cpu_load(cpus, cpu_times())
     if mode == "tcp":
         a = tcp_ext("/proc/self/net/netstat")
         out["tcp_reorder_seen"] = sum(a.get(k, 0) - tx_tcp.get(k, 0)
@@ -259,6 +290,10 @@ def assemble(raw, outpath, *meta):
             if vals:
                 m = statistics.median(vals)
                 fig[k] = round(m, 2) if isinstance(m, float) else m
+        for k in ("cpu_busy_pct", "cpu_softirq_pct"):
+            vals = [r[k] for r in rs if k in r]
+            if vals:
+                fig[k] = [round(statistics.median(c), 1) for c in zip(*vals)]
         errs = {}
         for r in rs:
             for k, v in r.get("rx_xfrm_errors", {}).items():
@@ -329,6 +364,17 @@ def table(path):
             cells.append("%8s / %-8s" % (fmt(fig.get("rx_ofo_segments"), "d"),
                                          fmt(fig.get("tcp_reorder_seen"), "d")))
         print("%-18s %s    %s" % (label, cells[0], cells[1]))
+    print()
+    print("CPU busy %, each CPU (of which softirq), medians")
+    for key, label in VARIANTS + ECMP:
+        cells = []
+        for test in TESTS:
+            fig = r.get(key, {}).get(test, {})
+            busy, soft = fig.get("cpu_busy_pct"), fig.get("cpu_softirq_pct")
+            cells.append(" ".join("%3.0f(%2.0f)" % bs for bs in zip(busy, soft))
+                         if busy and soft else "-")
+        print("%-18s %s" % (label, "  |  ".join(
+            "%s %s" % (t, c) for t, c in zip(TESTS, cells) if c != "-")))
     print()
     print("%-46s %7s %7s" % ("ratios", "", "target"))
     for key, (num, den, test, metric, target) in RATIOS.items():

@@ -20,7 +20,9 @@
 #
 # Environment: BENCH_TIME (seconds per test, default 10), BENCH_ROUNDS
 # (rounds, medians reported, default 1), BENCH_FLOWS (default 8),
-# BENCH_ACCEL (recorded only: kvm, tcg or host).
+# BENCH_ACCEL (recorded only: kvm, tcg or host), BENCH_TESTS (which
+# measurements, of "tcp1 tcp8 udp64 ecmp", default all: a partial run, for
+# trying a change, leaves the other figures out).
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=../topology.sh
@@ -30,6 +32,10 @@ out=${1:?usage: bench.sh OUT}
 secs=${BENCH_TIME:-10}
 rounds=${BENCH_ROUNDS:-1}
 nflows=${BENCH_FLOWS:-8}
+tests=${BENCH_TESTS:-tcp1 tcp8 udp64 ecmp}
+for t in $tests; do
+	case $t in tcp1|tcp8|udp64|ecmp) ;; *) echo "bench: unknown test $t in BENCH_TESTS" >&2; exit 2 ;; esac
+done
 BENCH_PY=$ESPTUN_REPO/selftests/bench/bench.py
 INNER_MTU=1446
 
@@ -177,17 +183,19 @@ echo "# setup done: $(nproc) CPUs, $secs s per test, $rounds round(s)"
 
 errors=0
 for r in $(seq "$rounds"); do
-	for t in tcp1 tcp8 udp64; do
+	for t in $tests; do
 		case $t in
+		ecmp) continue ;;
 		tcp1) n=1 mode=tcp ;;
 		tcp8) n=$nflows mode=tcp ;;
 		udp64) n=1 mode=udp64 ;;
 		esac
-		run "$r" esptun_tx $t gw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
-		run "$r" xfrm $t xgw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
-		run "$r" veth $t vgw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
-		run "$r" esptun_rx $t peer 172.16.0.1 "$n" "$mode" || errors=$((errors + 1))
+		run "$r" esptun_tx "$t" gw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
+		run "$r" xfrm "$t" xgw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
+		run "$r" veth "$t" vgw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
+		run "$r" esptun_rx "$t" peer 172.16.0.1 "$n" "$mode" || errors=$((errors + 1))
 	done
+	case " $tests " in *" ecmp "*) ;; *) continue ;; esac
 	# 1 tunnel, then 2: back to back.  A new outbound SPI each round, so
 	# that the peer's replay window never sees a sequence number again.
 	run "$r" esptun_1tun tcp8 gw 172.16.1.1 "$nflows" tcp || errors=$((errors + 1))
