@@ -5,6 +5,8 @@
 # make demo       the README's AWS example (two tunnels, failover), in a guest
 # make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
 #                 BENCH_TIME=); README.rst, "Benchmark"
+# make bench-host the same with the peer on this host, not in the guest
+#                 (root; libssl-dev); results in selftests/bench/results-host.json
 # make sparse     build the module under sparse (C=2)
 # make install    install the module (updates/), the tool and libesptun
 #                 (header, static and shared library, libesptun.pc);
@@ -68,9 +70,15 @@ BENCH_TIME ?= 10
 bench: all
 	BENCH_OUT=$(BENCH_OUT) BENCH_TIME=$(BENCH_TIME) selftests/bench/run
 
+# The guest as the gateway, the peer in user space on this host, so that the
+# gateway's CPUs are its own (selftests/bench/host-peer).
+BENCH_HOST_OUT ?= selftests/bench/results-host.json
+bench-host: all
+	BENCH_OUT=$(BENCH_HOST_OUT) BENCH_TIME=$(BENCH_TIME) selftests/bench/host-peer
+
 clean:
 	-test -d "$(KDIR)" && $(KMAKE) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module tool check-kdir sparse install checkpatch check demo bench clean
+.PHONY: all module tool check-kdir sparse install checkpatch check demo bench bench-host clean

@@ -42,6 +42,18 @@ VARIANTS = [
 ]
 TESTS = ["tcp1", "tcp8", "udp64"]
 ECMP = [("esptun_1tun", "esptun 1 tunnel"), ("esptun_2tun", "esptun 2 tunnels")]
+# With the peer on the build host (BENCH_PEER=host), XFRM is a gateway too
+# and is measured both ways, and the peer is user space on the host.
+HOST_VARIANTS = [
+    ("esptun_tx", "esptun -> host"),
+    ("esptun_rx", "host -> esptun"),
+    ("xfrm", "XFRM -> host"),
+    ("xfrm_rx", "host -> XFRM"),
+    ("veth", "no crypto -> host"),
+]
+# 64-byte datagrams from the host: its sender would flood the guest far
+# beyond what TCG receives, and take a host core from the guest's vCPUs.
+HOST_UDP_RATE = "16M"
 
 # Ratios reported: key -> (numerator, denominator, test, metric, target).
 # The targets are the issue's; they are printed next to the ratio, not
@@ -61,6 +73,13 @@ RATIOS = {
 
 def iperf3(dst, port, mode, secs, pin):
     cmd = ["iperf3", "-c", dst, "-p", str(port), "-t", str(secs), "-J"]
+    if mode.endswith("_r"):
+        # The server sends: the host-peer mode's receiving direction.
+        cmd += ["-R"]
+        mode = mode[:-2]
+        if mode == "udp64":
+            cmd += ["-u", "-l", "64", "-b", HOST_UDP_RATE]
+            mode = ""
     if pin:
         # One flow: the sender on the first CPU, the receiver on the last,
         # for every variant alike.  Left to the scheduler, the two ended up
@@ -131,8 +150,9 @@ def cpu_load(before, after):
     return busy, soft
 
 
-def measure(raw, rnd, variant, test, ns, dst, flows, mode, secs, pid=""):
+def measure(raw, rnd, variant, test, ns, dst, flows, how, secs, pid=""):
     flows, secs = int(flows), int(secs)
+    mode = how[:-2] if how.endswith("_r") else how
     rec = {"round": int(rnd), "variant": variant, "test": test, "ns": ns}
     mib = xfrm_stat(pid)
     backlog = softnet_dropped()
@@ -143,7 +163,7 @@ def measure(raw, rnd, variant, test, ns, dst, flows, mode, secs, pid=""):
     # would measure one sender CPU: one process per flow instead, each with
     # its own server port.
     for attempt in range(3):
-        procs = [iperf3(dst, 5201 + i, mode, secs, flows == 1)
+        procs = [iperf3(dst, 5201 + i, how, secs, flows == 1)
                  for i in range(flows)]
         res, busy = [], False
         for p in procs:
@@ -306,6 +326,7 @@ def assemble(raw, outpath, *meta):
                 fig[k] = vals[-1]
         res["results"].setdefault(variant, {})[test] = fig
     for key, (num, den, test, metric, target) in RATIOS.items():
+        den = denominator(res["results"], num, den)
         try:
             a = res["results"][num][test][metric]
             b = res["results"][den][test][metric]
@@ -324,9 +345,22 @@ def fmt(v, spec):
     return format(v, spec) if isinstance(v, (int, float)) else "-"
 
 
+def variants(res):
+    """The variants a results file has, in table order, with labels."""
+    vs = HOST_VARIANTS if res["meta"].get("peer") == "host" else VARIANTS
+    return [(k, l) for k, l in vs + ECMP if k in res["results"]]
+
+
+def denominator(results, num, den):
+    """esptun receiving is compared with XFRM receiving where XFRM was
+    measured that way (the host-peer mode)."""
+    return "xfrm_rx" if num == "esptun_rx" and "xfrm_rx" in results else den
+
+
 def table(path):
     with open(path) as f:
         res = json.load(f)
+    vs = variants(res)
 
     def print(*a):
         builtins.print(*(x.rstrip() for x in a))
@@ -343,7 +377,7 @@ def table(path):
         "  64 B UDP"))
     print("%-18s %10s %8s %10s %8s %10s %5s" % (
         "", "Mbit/s", "retrans", "Mbit/s", "retrans", "rx pkt/s", "lost%"))
-    for key, label in VARIANTS + ECMP:
+    for key, label in vs:
         row = r.get(key, {})
         t1, t8, u = row.get("tcp1", {}), row.get("tcp8", {}), row.get("udp64", {})
         print("%-18s %10s %8s %10s %8s %10s %5s" % (
@@ -357,7 +391,7 @@ def table(path):
     print()
     print("TCP reordering: receiver out-of-order segments / "
           "sender-detected reorderings")
-    for key, label in VARIANTS + ECMP:
+    for key, label in vs:
         cells = []
         for test in ("tcp1", "tcp8"):
             fig = r.get(key, {}).get(test, {})
@@ -366,7 +400,7 @@ def table(path):
         print("%-18s %s    %s" % (label, cells[0], cells[1]))
     print()
     print("CPU busy %, each CPU (of which softirq), medians")
-    for key, label in VARIANTS + ECMP:
+    for key, label in vs:
         cells = []
         for test in TESTS:
             fig = r.get(key, {}).get(test, {})
@@ -382,10 +416,11 @@ def table(path):
         label = "%s %s / %s" % (
             {"tcp1": "1 flow", "tcp8": "%s flows" % m.get("flows", 8),
              "udp64": "64 B pkt/s"}[test],
-            dict(VARIANTS + ECMP)[num], dict(VARIANTS + ECMP)[den])
+            dict(vs).get(num, num),
+            dict(vs).get(denominator(r, num, den), den))
         print("%-46s %6sx %7s" % (label, fmt(v, ".2f"),
                                  ">=%.1fx" % target if target else ""))
-    for key, label in VARIANTS + ECMP:
+    for key, label in vs:
         for test in TESTS:
             fig = r.get(key, {}).get(test, {})
             if fig.get("backlog_drops"):

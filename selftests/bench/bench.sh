@@ -18,6 +18,18 @@
 # inner MTU, 1446: what XFRM computes for ESP over a 1500-byte IPv4 path, so
 # every variant carries the same TCP segment sizes.
 #
+# With BENCH_PEER=host (selftests/bench/host-peer) the peer is not in the
+# guest: the guest's NIC leads to the build host, where esppeer.c ends two
+# ESP tunnels (in user space, with the host's AES-NI) and the iperf3
+# servers run.  Then gw alone holds the gateway side of every variant, each
+# with its inner networks:
+#
+#   esptun: 172.16.0.0/24 -- 172.16.1.0/24, SPIs 0x1000/0x2000
+#   XFRM:   172.17.0.0/24 -- 172.17.1.0/24, SPIs 0x3000/0x4000
+#   plain:  172.18.0.0/24 -- 172.18.1.0/24, routed
+#
+# and the receiving direction is iperf3's reverse mode (-R).
+#
 # Environment: BENCH_TIME (seconds per test, default 10), BENCH_ROUNDS
 # (rounds, medians reported, default 1), BENCH_FLOWS (default 8),
 # BENCH_ACCEL (recorded only: kvm, tcg or host), BENCH_TESTS (which
@@ -36,6 +48,8 @@ tests=${BENCH_TESTS:-tcp1 tcp8 udp64 ecmp}
 for t in $tests; do
 	case $t in tcp1|tcp8|udp64|ecmp) ;; *) echo "bench: unknown test $t in BENCH_TESTS" >&2; exit 2 ;; esac
 done
+peer_at=${BENCH_PEER:-guest}
+case $peer_at in guest|host) ;; *) echo "bench: BENCH_PEER is guest or host" >&2; exit 2 ;; esac
 BENCH_PY=$ESPTUN_REPO/selftests/bench/bench.py
 INNER_MTU=1446
 
@@ -137,6 +151,50 @@ setup() {
 	EOB
 }
 
+# The host-peer topology (see the top); the host's side is host-peer's.
+setup_host() {
+	local nic
+	modprobe virtio_net 2>/dev/null
+	for _ in $(seq 50); do
+		nic=$(ip -o link show | awk -F': ' '$2 != "lo" { print $2; exit }')
+		[ -n "$nic" ] && break
+		sleep 0.1
+	done
+	[ -n "$nic" ] || { echo "bench: the guest has no NIC (BENCH_PEER=host needs host-peer)" >&2; exit 1; }
+	new_netns gw
+	ip link set "$nic" netns gw name eth0 || exit 1
+	ip -n gw -batch - <<-EOB || exit 1
+		addr add 10.0.0.1/24 dev eth0
+		link set eth0 up
+		link add lan0 type dummy
+		addr add 172.17.0.1/24 dev lan0
+		addr add 172.18.0.1/24 dev lan0
+		link set lan0 up
+		$(xfrm_end 10.0.0.1 10.0.0.2 172.17.0.0/24 172.17.1.0/24 \
+			0x3000 "$KEY_OUT" 0x4000 "$KEY_IN")
+		route add 172.17.1.0/24 via 10.0.0.2 src 172.17.0.1
+		route add 172.18.1.0/24 via 10.0.0.2 src 172.18.0.1 mtu $INNER_MTU
+		link add esp0 type esptun
+		addr add 172.16.0.1/24 dev esp0
+		link set esp0 mtu $INNER_MTU up
+		route add 172.16.1.0/24 dev esp0 src 172.16.0.1
+	EOB
+	if ! gw esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2 ||
+	   ! gw esptun sa add esp0 tunnel 1 dir out spi "$SPI_OUT" key "$KEY_OUT" ||
+	   ! gw esptun sa add esp0 tunnel 1 dir in spi "$SPI_IN" key "$KEY_IN"; then
+		echo "bench: esptun setup failed" >&2
+		exit 1
+	fi
+	# The host answers once its side is up; ARP and the tunnels with it.
+	for _ in $(seq 50); do
+		ip netns exec gw ping -c 1 -W 1 172.16.1.1 >/dev/null 2>&1 &&
+			ip netns exec gw ping -c 1 -W 1 172.17.1.1 >/dev/null 2>&1 &&
+			return
+	done
+	echo "bench: the host's peer does not answer through the tunnels" >&2
+	exit 1
+}
+
 # servers NS ADDR: iperf3 servers on ports 5201.. bound to the inner
 # address, one per flow: an iperf3 3.12 server runs one test at a time.
 servers() {
@@ -174,11 +232,16 @@ run() {
 	return $rc
 }
 
-setup
-servers peer 172.16.1.1
-servers gw 172.16.0.1
-servers xpeer 172.16.1.1
-servers vpeer 172.16.1.1
+if [ "$peer_at" = host ]; then
+	setup_host
+	tests=${tests/ecmp/}
+else
+	setup
+	servers peer 172.16.1.1
+	servers gw 172.16.0.1
+	servers xpeer 172.16.1.1
+	servers vpeer 172.16.1.1
+fi
 echo "# setup done: $(nproc) CPUs, $secs s per test, $rounds round(s)"
 
 errors=0
@@ -190,6 +253,14 @@ for r in $(seq "$rounds"); do
 		tcp8) n=$nflows mode=tcp ;;
 		udp64) n=1 mode=udp64 ;;
 		esac
+		if [ "$peer_at" = host ]; then
+			run "$r" esptun_tx "$t" gw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
+			run "$r" xfrm "$t" gw 172.17.1.1 "$n" "$mode" || errors=$((errors + 1))
+			run "$r" veth "$t" gw 172.18.1.1 "$n" "$mode" || errors=$((errors + 1))
+			run "$r" esptun_rx "$t" gw 172.16.1.1 "$n" "${mode}_r" || errors=$((errors + 1))
+			run "$r" xfrm_rx "$t" gw 172.17.1.1 "$n" "${mode}_r" || errors=$((errors + 1))
+			continue
+		fi
 		run "$r" esptun_tx "$t" gw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
 		run "$r" xfrm "$t" xgw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
 		run "$r" veth "$t" vgw 172.16.1.1 "$n" "$mode" || errors=$((errors + 1))
@@ -216,14 +287,14 @@ for r in $(seq "$rounds"); do
 	ip -n peer xfrm state del src 10.0.0.1 dst 10.0.0.3 proto esp spi $spi
 done
 
-# Anything that looks wrong: esptun's drop counters, XFRM's error counters,
-# in every namespace.
 # Anything that looks wrong: esptun's drop counters; XFRM's error counters
 # and its SAs' replay and integrity failures, in every namespace.
 gw esptun show esp0 --json > "$work/esptun.json"
 anomalies=$(
 	python3 -S "$BENCH_PY" anomalies "$work/esptun.json"
-	for ns in gw peer xgw xpeer; do
+	nss="gw peer xgw xpeer"
+	[ "$peer_at" = host ] && nss=gw
+	for ns in $nss; do
 		ip netns exec $ns cat /proc/net/xfrm_stat |
 			awk -v ns=$ns '$2 != 0 { print ns " " $1 " " $2 }'
 		ip -n $ns -s xfrm state | awk -v ns=$ns '
@@ -242,6 +313,7 @@ python3 -S "$BENCH_PY" assemble "$raw" "$out" \
 	"kernel=$(uname -r)" \
 	"vcpus=$(nproc)" \
 	"accel=${BENCH_ACCEL:-unknown}" \
+	"peer=$peer_at" \
 	"seconds=$secs" \
 	"rounds=$rounds" \
 	"flows=$nflows" \
