@@ -14,7 +14,9 @@
  *
  * Handing on happens on one CPU per queue: sending (or delivering) from a
  * single CPU keeps the order that a multiqueue NIC (XPS) or the per-CPU
- * GRO cells would otherwise lose.  Crypto that finishes on that CPU hands
+ * GRO cells would otherwise lose.  The receive side's CPU moves off the
+ * one its ESP arrives on (esptun_order_avoid()), which the NIC's interrupt
+ * and the ESP input already keep busy.  Crypto that finishes on that CPU hands
  * on at once, without a context switch; elsewhere it queues the queue's
  * work item there.  A full queue drops new packets, counted by the caller,
  * rather than growing.
@@ -25,6 +27,8 @@
 
 /* Packets the work item hands on between two looks at the scheduler. */
 #define ESPTUN_ORDER_BATCH	64
+/* How long a queue is empty before its CPU may move. */
+#define ESPTUN_ORDER_QUIET	(HZ / 10)
 
 /* The head if crypto is done with it, unlinked if @pop. */
 static struct sk_buff *esptun_order_head(struct esptun_order *o, bool pop)
@@ -93,6 +97,37 @@ void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 	o->flushing = 0;
 	o->fn = fn;
 	o->cpu = cpu;
+	/* Quiet since long ago: the first packet may move it. */
+	o->queued = jiffies - ESPTUN_ORDER_QUIET;
+}
+
+/**
+ * esptun_order_avoid() - hand packets on from another CPU than @cpu
+ * @o: the queue, its lock held, a packet about to be queued
+ * @cpu: the CPU to avoid, this one
+ *
+ * With a NIC's RSS all of a tunnel's ESP arrives on one CPU, which also
+ * runs the NIC's interrupt, the ESP input and its share of the crypto:
+ * handing the packets on from there as well leaves the other CPUs idle
+ * while it saturates.  So the first packet that arrives on @o's CPU moves
+ * it to the next online one.  Only while the queue is empty and has been
+ * quiet for ESPTUN_ORDER_QUIET: by then what the old CPU handed on has
+ * left its GRO cell, so nothing is reordered.  A peer whose ESP arrives on
+ * every CPU in turn (RPS on the inner hash) moves it at most that often.
+ */
+void esptun_order_avoid(struct esptun_order *o, int cpu)
+{
+	unsigned int next;
+
+	lockdep_assert_held(&o->queue.lock);
+	if (!skb_queue_empty(&o->queue) ||
+	    time_before(jiffies, o->queued + ESPTUN_ORDER_QUIET))
+		return;
+	next = cpumask_next(cpu, cpu_online_mask);
+	if (next >= nr_cpu_ids)
+		next = cpumask_first(cpu_online_mask);
+	/* Read locklessly by esptun_order_done(); no packet is in flight. */
+	WRITE_ONCE(o->cpu, next);
 }
 
 /**
@@ -107,7 +142,7 @@ void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
  */
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 {
-	int cpu = o->cpu;
+	int cpu = READ_ONCE(o->cpu);
 
 	ESPTUN_CB(skb)->err = err;
 	/* Whoever sees done sees err and what crypto wrote. */

@@ -227,6 +227,7 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 		     __be16 encap_port)
 {
 	const struct ip_esp_hdr *esph;
+	struct esptun_order *o;
 	struct sk_buff_head *q;
 	const void *local, *remote;
 	struct esptun_skb_cb *cb;
@@ -283,7 +284,8 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	skb_dst_drop(skb);
 	skb->dev = sa->tunnel->esp->dev;
 	/* Delivered in arrival order, whenever decryption finishes. */
-	q = &sa->tunnel->rx_order.queue;
+	o = &sa->tunnel->rx_order;
+	q = &o->queue;
 	spin_lock(&q->lock);
 	if (unlikely(skb_queue_len(q) >= ESPTUN_ORDER_MAX)) {
 		spin_unlock(&q->lock);
@@ -291,12 +293,15 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 		esptun_sa_put(sa);
 		return 0;
 	}
+	if (unlikely(READ_ONCE(o->cpu) == smp_processor_id()))
+		esptun_order_avoid(o, smp_processor_id());
 	__skb_queue_tail(q, skb);
+	o->queued = jiffies;
 	spin_unlock(&q->lock);
 	/* A full crypto backlog drops it, in its turn, counted in rx_drops. */
 	ret = esptun_parallel_queue(skb);
 	if (unlikely(ret))
-		esptun_order_done(&sa->tunnel->rx_order, skb, ret);
+		esptun_order_done(o, skb, ret);
 	return 0;
 }
 

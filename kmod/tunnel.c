@@ -218,9 +218,11 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
 	/* Each direction hands its packets on from one CPU, spread by id.
-	 * Not the CPU the tunnel's ESP arrives on: a peer that, as XFRM
-	 * does, leaves the inner flow's hash on its outer packets has them
-	 * spread over CPUs by RPS, and following it would reorder flows.
+	 * Not the CPU the tunnel's ESP arrives on, whichever it is: a peer
+	 * that, as XFRM does, leaves the inner flow's hash on its outer
+	 * packets has them spread over CPUs by RPS, and following it would
+	 * reorder flows.  The receive side only moves off the arrival CPU
+	 * when they coincide (esptun_order_avoid()).
 	 */
 	esptun_order_init(&tun->tx_order, esptun_tx_finish,
 			  esptun_tunnel_cpu(id));
