@@ -36,4 +36,15 @@ else
 fi
 out=$(ESPTUN_VM_TIMEOUT=20 "$run" sleep 120 2>&1); rc=$?
 check_eq "a hung guest is killed at the timeout" "$rc" 124
+# The benchmark records the accelerator before its first boot: --accel
+# must name it even when nothing has been cached yet (a fresh machine).
+fresh=$(mktemp -d)
+out=$(XDG_CACHE_HOME=$fresh "$run" --accel 2>&1); rc=$?
+rm -rf "$fresh"
+case "$rc:$out" in
+0:kvm | 0:tcg) pass "vm/run --accel names the accelerator on a fresh cache ($out)" ;;
+*) fail "vm/run --accel on a fresh cache: exit $rc: $out" ;;
+esac
+check_eq "vm/run --accel agrees with ESPTUN_VM_ACCEL" \
+	"$(ESPTUN_VM_ACCEL=tcg "$run" --accel 2>&1)" tcg
 finish
