@@ -20,6 +20,12 @@ command -v taskset >/dev/null || skip_all "taskset missing"
 T=/sys/kernel/tracing
 [ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
 [ -w $T/set_ftrace_filter ] || skip_all "no function tracer"
+# Starting and stopping the function tracer also hooks a scheduler
+# tracepoint to record task names, patching kernel text on every CPU; in
+# a multi-threaded TCG guest that patching once livelocked (CPU 0 looping
+# in exc_int3, a soft lockup in tracing_set_tracer).  The counts need CPU
+# and function only, so patch no more than the traced functions.
+echo 0 > $T/options/record-cmd
 
 topo_setup 4
 
