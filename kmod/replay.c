@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Anti-replay, the way XFRM does it: a cheap check before decryption
- * (esptun_replay_check(), no lock) and, only once the ICV has verified, a
- * recheck that advances the window (esptun_replay_advance(), locked).  A
- * forged packet therefore never moves the window.
+ * (esptun_replay_check()) and, only once the ICV has verified, a recheck
+ * that advances the window (esptun_replay_advance()).  A forged packet
+ * therefore never moves the window.  Neither takes a lock: the advance
+ * runs in the SA's tunnel's in-order hand-off, which one context at a time
+ * runs (order.c), and the check only reads.
  */
 #include <linux/bitmap.h>
 #include <linux/log2.h>
@@ -19,7 +21,6 @@ struct esptun_replay *esptun_replay_alloc(u32 size, bool esn, gfp_t gfp)
 	r = kzalloc(struct_size(r, bits, BITS_TO_LONGS(nbits)), gfp);
 	if (!r)
 		return NULL;
-	spin_lock_init(&r->lock);
 	r->size = size;
 	r->nbits = nbits;
 	r->esn = esn;
@@ -74,7 +75,7 @@ static bool esptun_replay_ok(const struct esptun_replay *r, u64 top, u64 seq)
  * @r: the window
  * @seq: from esptun_replay_seq()
  *
- * Called before decryption without the lock: a stale answer only lets a
+ * Called before decryption, on any CPU: a stale answer only lets a
  * replay through to esptun_replay_advance(), which rejects it.
  *
  * Return: false for sequence number 0, replays and packets left of the
@@ -92,6 +93,8 @@ bool esptun_replay_check(const struct esptun_replay *r, u64 seq)
  * @r: the window
  * @seq: from esptun_replay_seq(), after the ICV verified
  *
+ * From the SA's tunnel's in-order hand-off only: that serialises it.
+ *
  * Return: false if @seq turned out to be a replay (raced with a twin).
  */
 bool esptun_replay_advance(struct esptun_replay *r, u64 seq)
@@ -101,7 +104,6 @@ bool esptun_replay_advance(struct esptun_replay *r, u64 seq)
 
 	if (unlikely(!seq))
 		return false;
-	spin_lock_bh(&r->lock);
 	ok = esptun_replay_ok(r, r->top, seq);
 	if (ok && r->size) {
 		if (seq > r->top && seq - r->top >= r->nbits)
@@ -114,6 +116,5 @@ bool esptun_replay_advance(struct esptun_replay *r, u64 seq)
 	/* Without a window the top is still kept: ESN infers from it. */
 	if (ok && seq > r->top)
 		WRITE_ONCE(r->top, seq);
-	spin_unlock_bh(&r->lock);
 	return ok;
 }

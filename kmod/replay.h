@@ -2,7 +2,6 @@
 #ifndef _ESPTUN_REPLAY_H
 #define _ESPTUN_REPLAY_H
 
-#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #define ESPTUN_REPLAY_MAX	4096
@@ -10,9 +9,11 @@
 
 /**
  * struct esptun_replay - anti-replay window of an inbound SA (RFC 4303 3.4.3)
- * @lock: serialises esptun_replay_advance(); esptun_replay_check() reads
- *	@top and @bits without it, a stale answer only delays a rejection
- * @top: highest authenticated sequence number (64 bits, ESN or not)
+ * @top: highest authenticated sequence number (64 bits, ESN or not);
+ *	written by esptun_replay_advance() only, which the SA's tunnel calls
+ *	from its in-order hand-off, one context at a time (order.c), so
+ *	without a lock; esptun_replay_check() reads @top and @bits from any
+ *	CPU, and a stale answer only delays a rejection
  * @size: window size in packets, 0 disables the check
  * @esn: 64-bit sequence numbers, high half inferred (RFC 4303 A2)
  * @nbits: bits in @bits: @size rounded up to a power of two, at least a word
@@ -20,7 +21,6 @@
  *	been received
  */
 struct esptun_replay {
-	spinlock_t lock;	/* see @lock above */
 	u64 top;
 	u32 size;
 	u32 nbits;
