@@ -129,7 +129,8 @@ check_eq "no packet was dropped on the way" \
 # busy loop on every other CPU leave the workers, ordinary kernel threads,
 # the 5% RT throttling allows) while a sender with a 64 MiB socket buffer
 # runs ahead.  What does not fit the tunnel's queue (2048) or a CPU's ring
-# (1024) is dropped and counted as tx_errors; everything else leaves once
+# from CPU 0 (1024 shared by the other CPUs' rings) is dropped and counted
+# as tx_errors; everything else leaves once
 # the CPUs are free again, and nothing is lost uncounted.
 dev0=$(jget 'd["stats"]["tx_errors"]')
 # What reached gw's veth: sent to the peer, or dropped there for the
