@@ -29,14 +29,16 @@
  * @dst: sent packets: the referenced route to the tunnel's remote end
  * @seq: its full (64-bit) sequence number
  * @inner_len: sent packets: length of the inner packet
+ * @err: the result of crypto
+ * @slot: its place in its tunnel's in-order ring (order.c)
  * @tos: sent packets: TOS/traffic class for the outer header; received
  *	packets: that of the outer header
  * @df: sent packets: set DF in the outer IPv4 header
- * @done: crypto is finished with the packet (order.c)
  * @nexthdr: sent packets: ESPTUN_NEXTHDR_* of the payload
  * @encap_port: received packets: the UDP source port of ESP in UDP, 0 for
  *	plain ESP
- * @err: the result of crypto
+ *
+ * Ordered so that it fills the 48 bytes of skb->cb without a hole.
  */
 struct esptun_skb_cb {
 	struct esptun_sa *sa;
@@ -44,12 +46,12 @@ struct esptun_skb_cb {
 	struct dst_entry *dst;
 	u64 seq;
 	u32 inner_len;
+	int err;
+	u16 slot;
 	u8 tos;
 	bool df;
-	bool done;
 	u8 nexthdr;
 	__be16 encap_port;
-	int err;
 };
 
 static inline struct esptun_skb_cb *ESPTUN_CB(struct sk_buff *skb)

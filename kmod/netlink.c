@@ -217,7 +217,7 @@ static int esptun_nl_put_lifetime(struct sk_buff *skb,
 static u64 esptun_nl_sa_seq(const struct esptun_sa *sa)
 {
 	if (sa->dir == ESPTUN_SA_DIR_OUT)
-		return min_t(u64, atomic64_read(&sa->seq), esptun_sa_seq_max(sa));
+		return esptun_sa_seq(sa);
 	return READ_ONCE(sa->replay->top);
 }
 

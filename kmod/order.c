@@ -6,11 +6,18 @@
  * every CPU (parallel.c), and asynchronous drivers complete on yet other
  * CPUs.  Left alone, a TCP flow's segments would leave reordered and, on
  * the way out, with sequence numbers so far apart that the peer's replay
- * window drops them.  So each tunnel keeps the packets it sends (in
- * sequence number order) and those it receives (in arrival order) in a
- * queue from before crypto to after it, and hands on every finished packet
- * from the head, one CPU at a time, as WireGuard's per-peer serial stages
- * do.
+ * window drops them.  So each tunnel numbers the packets it sends (in
+ * sequence number order) and those it receives (in arrival order) before
+ * crypto, and hands on every finished packet in that order, one CPU at a
+ * time, as WireGuard's per-peer serial stages do.
+ *
+ * Without a lock: a packet takes a ticket, the next value of a counter
+ * (one compare-and-exchange), and crypto, once done, puts it in the slot
+ * of a ring its ticket names.  Whoever hands packets on takes them from
+ * the slot of the oldest ticket, while there is a packet there.  Outbound
+ * the ticket is the sequence number, offset by the SA's base
+ * (esptun_sa_add()), so one atomic operation per packet both numbers it
+ * and orders it, and the numbers leave in order.
  *
  * Handing on happens on one CPU per queue: sending (or delivering) from a
  * single CPU keeps the order that a multiqueue NIC (XPS) or the per-CPU
@@ -19,8 +26,13 @@
  * and the ESP input already keep busy.  Crypto that finishes on that CPU hands
  * on at once, without a context switch; elsewhere it queues the queue's
  * work item there.  A full queue drops new packets, counted by the caller,
- * rather than growing.
+ * rather than growing: a ticket is only taken while its slot is free.
  */
+#include <linux/cpumask.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
 #include "esp.h"
 #include "order.h"
 #include "parallel.h"
@@ -29,39 +41,59 @@
 #define ESPTUN_ORDER_BATCH	64
 /* How long a queue is empty before its CPU may move. */
 #define ESPTUN_ORDER_QUIET	(HZ / 10)
+#define ESPTUN_ORDER_MASK	(ESPTUN_ORDER_MAX - 1)
 
-/* The head if crypto is done with it, unlinked if @pop. */
-static struct sk_buff *esptun_order_head(struct esptun_order *o, bool pop)
+/* Hand on finished packets from the oldest ticket on, at most @budget;
+ * with @o->flushing held and BH disabled.  Return: packets handed on.
+ */
+static unsigned int esptun_order_pop(struct esptun_order *o,
+				     unsigned int budget)
 {
+	u64 head = atomic64_read(&o->head);
+	struct sk_buff **slot;
 	struct sk_buff *skb;
+	unsigned int n = 0;
 
-	spin_lock_bh(&o->queue.lock);
-	skb = skb_peek(&o->queue);
-	/* Pairs with the release in esptun_order_done(): err is valid. */
-	if (skb && !smp_load_acquire(&ESPTUN_CB(skb)->done))
-		skb = NULL;
-	if (skb && pop)
-		__skb_unlink(skb, &o->queue);
-	spin_unlock_bh(&o->queue.lock);
-	return skb;
+	while (n < budget) {
+		slot = &o->slots[head & ESPTUN_ORDER_MASK];
+		/* Pairs with the release in esptun_order_done(): what
+		 * crypto wrote, and err, are visible.
+		 */
+		skb = smp_load_acquire(slot);
+		if (!skb)
+			break;
+		WRITE_ONCE(*slot, NULL);
+		/* The slot is free before a ticket naming it again can be
+		 * taken: pairs with the acquire in esptun_order_reserve().
+		 */
+		atomic64_set_release(&o->head, ++head);
+		o->fn(skb, ESPTUN_CB(skb)->err);
+		n++;
+	}
+	return n;
+}
+
+/* Is the oldest ticket's packet finished?  By the last context that held
+ * @o->flushing, after it let go.
+ */
+static bool esptun_order_ready(const struct esptun_order *o)
+{
+	u64 head = atomic64_read(&o->head);
+
+	return smp_load_acquire(&o->slots[head & ESPTUN_ORDER_MASK]);
 }
 
 /*
- * Hand on finished packets from the head, at most @budget; with BH
+ * Hand on finished packets from the oldest, at most @budget; with BH
  * disabled.  Return: false if stopped at @budget with more to do.
  */
 static bool esptun_order_flush(struct esptun_order *o, unsigned int budget)
 {
-	struct sk_buff *skb;
-
 	for (;;) {
 		/* Another context is at it; it looks again before it stops. */
 		if (test_and_set_bit_lock(0, &o->flushing))
 			return true;
-		while (budget && (skb = esptun_order_head(o, true))) {
-			o->fn(skb, ESPTUN_CB(skb)->err);
-			budget--;
-		}
+		budget -= esptun_order_pop(o, budget);
 		clear_bit_unlock(0, &o->flushing);
 		if (!budget)
 			return false;
@@ -69,7 +101,7 @@ static bool esptun_order_flush(struct esptun_order *o, unsigned int budget)
 		 * us flushing: it is ours to hand on.
 		 */
 		smp_mb__after_atomic();
-		if (!esptun_order_head(o, false))
+		if (!esptun_order_ready(o))
 			return true;
 	}
 }
@@ -90,48 +122,99 @@ static void esptun_order_work(struct work_struct *work)
 	} while (!all);
 }
 
-void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
+int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 {
-	skb_queue_head_init(&o->queue);
+	BUILD_BUG_ON(!is_power_of_2(ESPTUN_ORDER_MAX));
+	/* ESPTUN_CB(skb)->slot holds a slot's index. */
+	BUILD_BUG_ON(ESPTUN_ORDER_MAX > U16_MAX + 1);
+	o->slots = kvcalloc(ESPTUN_ORDER_MAX, sizeof(*o->slots), GFP_KERNEL);
+	if (!o->slots)
+		return -ENOMEM;
+	atomic64_set(&o->tail, 0);
+	atomic64_set(&o->head, 0);
 	INIT_WORK(&o->work, esptun_order_work);
 	o->flushing = 0;
 	o->fn = fn;
 	o->cpu = cpu;
 	/* Quiet since long ago: the first packet may move it. */
 	o->queued = jiffies - ESPTUN_ORDER_QUIET;
+	return 0;
+}
+
+/**
+ * esptun_order_reserve() - give a packet its place in the order
+ * @o: the queue
+ * @skb: the packet, about to go into crypto; its ESPTUN_CB() otherwise set
+ * @base: subtracted from the ticket to give the number bounded by @max
+ * @max: the highest number: outbound, the SA's last sequence number
+ * @ticket: the ticket taken, unless NULL
+ *
+ * Outbound, @base is the SA's (esptun_sa_add()) and the ticket less @base
+ * is the packet's sequence number; inbound, @base is 0 and @max U64_MAX.
+ * The packet must then be passed to esptun_order_done(), whatever becomes
+ * of it: those after it wait for it.
+ *
+ * Return: 0; -ENOBUFS when ESPTUN_ORDER_MAX packets are in crypto, or
+ * -ERANGE when the number would pass @max: then no ticket is taken.
+ */
+int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
+			 u64 max, u64 *ticket)
+{
+	u64 head, tail;
+
+	for (;;) {
+		/* The head first: it never passes the tail, so the
+		 * difference cannot go negative.
+		 */
+		head = atomic64_read_acquire(&o->head);
+		tail = atomic64_read(&o->tail);
+		if (unlikely(tail - head >= ESPTUN_ORDER_MAX))
+			return -ENOBUFS;
+		if (unlikely(tail - base > max))
+			return -ERANGE;
+		if (likely(atomic64_cmpxchg(&o->tail, tail, tail + 1) == tail))
+			break;
+	}
+	ESPTUN_CB(skb)->slot = tail & ESPTUN_ORDER_MASK;
+	if (ticket)
+		*ticket = tail;
+	return 0;
 }
 
 /**
  * esptun_order_avoid() - hand packets on from another CPU than @cpu
- * @o: the queue, its lock held, a packet about to be queued
+ * @o: the receive side's queue, a packet about to take a ticket
  * @cpu: the CPU to avoid, this one
  *
  * With a NIC's RSS all of a tunnel's ESP arrives on one CPU, which also
  * runs the NIC's interrupt, the ESP input and its share of the crypto:
  * handing the packets on from there as well leaves the other CPUs idle
  * while it saturates.  So the first packet that arrives on @o's CPU moves
- * it to the next online one.  Only while the queue is empty and has been
- * quiet for ESPTUN_ORDER_QUIET: by then what the old CPU handed on has
- * left its GRO cell, so nothing is reordered.  A peer whose ESP arrives on
- * every CPU in turn (RPS on the inner hash) moves it at most that often.
+ * it to the next online one.  Only while no packet is in crypto and the
+ * queue has been quiet for ESPTUN_ORDER_QUIET: by then what the old CPU
+ * handed on has left its GRO cell, so nothing is reordered.  A peer whose
+ * ESP arrives on every CPU in turn (RPS on the inner hash) moves it at most
+ * that often.  Two packets that arrive on two CPUs at the same instant,
+ * after that long a silence, may see the queue empty together: one of them
+ * moves it (the compare-and-exchange), and the other, if its ticket comes
+ * first, may reach the stack from the old CPU's GRO cell after the first.
  */
 void esptun_order_avoid(struct esptun_order *o, int cpu)
 {
 	unsigned int next;
 
-	lockdep_assert_held(&o->queue.lock);
-	if (!skb_queue_empty(&o->queue) ||
-	    time_before(jiffies, o->queued + ESPTUN_ORDER_QUIET))
+	if (atomic64_read(&o->head) != atomic64_read(&o->tail) ||
+	    time_before(jiffies, READ_ONCE(o->queued) + ESPTUN_ORDER_QUIET))
 		return;
 	next = cpumask_next(cpu, cpu_online_mask);
 	if (next >= nr_cpu_ids)
 		next = cpumask_first(cpu_online_mask);
-	/* Read locklessly by esptun_order_done(); no packet is in flight. */
-	WRITE_ONCE(o->cpu, next);
+	/* Read locklessly by esptun_order_done(). */
+	cmpxchg(&o->cpu, cpu, next);
 }
 
 /**
- * esptun_order_done() - crypto finished a queued packet
+ * esptun_order_done() - crypto finished a packet that took a ticket
  * @o: the packet's queue
  * @skb: the packet; the caller must not touch it after
  * @err: the crypto result, for @o->fn
@@ -145,11 +228,11 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 	int cpu = READ_ONCE(o->cpu);
 
 	ESPTUN_CB(skb)->err = err;
-	/* Whoever sees done sees err and what crypto wrote. */
-	smp_store_release(&ESPTUN_CB(skb)->done, true);
+	/* Whoever finds it there sees err and what crypto wrote. */
+	smp_store_release(&o->slots[ESPTUN_CB(skb)->slot], skb);
 	if (cpu == smp_processor_id()) {
-		/* Orders done before the look at flushing, which a failed
-		 * test_and_set_bit_lock() need not do: pairs with the
+		/* Orders the slot before the look at flushing, which a
+		 * failed test_and_set_bit_lock() need not do: pairs with the
 		 * flusher's barrier between clearing it and its last look.
 		 */
 		smp_mb();
@@ -169,5 +252,6 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 void esptun_order_stop(struct esptun_order *o)
 {
 	cancel_work_sync(&o->work);
-	WARN_ON(!skb_queue_empty(&o->queue));
+	WARN_ON(atomic64_read(&o->head) != atomic64_read(&o->tail));
+	kvfree(o->slots);
 }

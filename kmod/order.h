@@ -2,39 +2,59 @@
 #ifndef _ESPTUN_ORDER_H
 #define _ESPTUN_ORDER_H
 
+#include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 
-/* Packets of one tunnel and direction in crypto at once, at most. */
+/* Packets of one tunnel and direction in crypto at once, at most: a power
+ * of two, the ring's size.
+ */
 #define ESPTUN_ORDER_MAX	2048
-
-struct esptun_tunnel;
 
 typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
 
 /**
  * struct esptun_order - a tunnel's packets in crypto, in the order they
  * must leave it, and the stage that hands them on in that order
- * @queue: the packets; its lock also orders the sender's sequence numbers
- * @queued: jiffies when the receive side last queued a packet; under
- *          @queue's lock
+ * @tail: the ticket the next packet takes; tickets are taken in the order
+ *	packets must leave, and outbound, each is a sequence number
+ *	(esptun_order_reserve())
+ * @queued: jiffies when the receive side last took a ticket
+ * @head: the ticket of the next packet to hand on; written by the context
+ *	holding @flushing only
  * @flushing: bit 0: a context is handing finished packets on
+ * @slots: @slots[ticket % ESPTUN_ORDER_MAX]: the packet with that ticket
+ *	once crypto is done with it, else NULL
  * @work: hands finished packets on, on @cpu, for crypto finished elsewhere
  * @fn: what is done with each packet, with the crypto result
  * @cpu: where packets are handed on; changed only by esptun_order_avoid()
+ *
+ * Who writes what: @tail and @queued whoever queues a packet, @head and
+ * @flushing whoever hands them on, each pair on a line of its own.
  */
 struct esptun_order {
-	struct sk_buff_head queue;
+	atomic64_t tail;
 	unsigned long queued;
+	atomic64_t head ____cacheline_aligned_in_smp;
 	unsigned long flushing;
-	struct work_struct work;
+	struct sk_buff **slots ____cacheline_aligned_in_smp;
 	esptun_order_fn fn;
 	int cpu;
+	struct work_struct work;
 };
 
-void esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu);
+int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu);
+int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
+			 u64 max, u64 *ticket);
 void esptun_order_avoid(struct esptun_order *o, int cpu);
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err);
 void esptun_order_stop(struct esptun_order *o);
+
+/* The ticket the next packet would take. */
+static inline u64 esptun_order_next(const struct esptun_order *o)
+{
+	return atomic64_read(&o->tail);
+}
 
 #endif /* _ESPTUN_ORDER_H */

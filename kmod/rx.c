@@ -228,7 +228,6 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 {
 	const struct ip_esp_hdr *esph;
 	struct esptun_order *o;
-	struct sk_buff_head *q;
 	const void *local, *remote;
 	struct esptun_skb_cb *cb;
 	struct esptun_sa *sa;
@@ -285,19 +284,15 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	skb->dev = sa->tunnel->esp->dev;
 	/* Delivered in arrival order, whenever decryption finishes. */
 	o = &sa->tunnel->rx_order;
-	q = &o->queue;
-	spin_lock(&q->lock);
-	if (unlikely(skb_queue_len(q) >= ESPTUN_ORDER_MAX)) {
-		spin_unlock(&q->lock);
+	if (unlikely(READ_ONCE(o->cpu) == smp_processor_id()))
+		esptun_order_avoid(o, smp_processor_id());
+	if (unlikely(esptun_order_reserve(o, skb, 0, U64_MAX, NULL))) {
 		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_DROPS);
 		esptun_sa_put(sa);
 		return 0;
 	}
-	if (unlikely(READ_ONCE(o->cpu) == smp_processor_id()))
-		esptun_order_avoid(o, smp_processor_id());
-	__skb_queue_tail(q, skb);
-	o->queued = jiffies;
-	spin_unlock(&q->lock);
+	/* On the line the ticket was just taken on: no other is written. */
+	WRITE_ONCE(o->queued, jiffies);
 	/* A full crypto backlog drops it, in its turn, counted in rx_drops. */
 	ret = esptun_parallel_queue(skb);
 	if (unlikely(ret))

@@ -274,7 +274,6 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	sa->spi = cfg->spi;
 	sa->dir = cfg->dir;
 	sa->esn = cfg->esn;
-	atomic64_set(&sa->seq, cfg->seq);
 	refcount_inc(&tun->refcnt);
 	sa->tunnel = tun;
 	esptun_lifetime_start(sa, &cfg->life);
@@ -285,6 +284,12 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 			     &sa->spi_node, (__force u32)sa->spi);
 	} else {
 		INIT_LIST_HEAD(&sa->tunnel_node);
+		/* The next ticket is sequence number cfg->seq + 1.  A sender
+		 * that sees the SA takes a later ticket: the publication
+		 * below orders this read before its own.  One still on the
+		 * old SA may take a few tickets first: numbers this SA skips.
+		 */
+		sa->seq_base = esptun_order_next(&tun->tx_order) - cfg->seq - 1;
 		old = rcu_replace_pointer(tun->tx_sa, sa, lockdep_rtnl_is_held());
 		if (old) {
 			esptun_lifetime_stop(old);
@@ -304,6 +309,23 @@ err:
 	free_percpu(sa->stats);
 	kfree(sa);
 	return ret;
+}
+
+/**
+ * esptun_sa_seq() - the last sequence number an outbound SA gave out
+ * @sa: the tunnel's outbound SA, under RCU or RTNL
+ *
+ * Senders number packets with their tunnel's tickets (order.c): the last
+ * number is the last ticket less the SA's base, capped at the last number
+ * there is (a sender still on the SA before it may take tickets past it).
+ *
+ * Return: the number, the SA's initial one if it sent nothing.
+ */
+u64 esptun_sa_seq(const struct esptun_sa *sa)
+{
+	u64 seq = esptun_order_next(&sa->tunnel->tx_order) - 1 - sa->seq_base;
+
+	return min(seq, esptun_sa_seq_max(sa));
 }
 
 /**

@@ -32,7 +32,9 @@ struct esptun_tunnel;
  * @spi: SPI, network order
  * @dir: ESPTUN_SA_DIR_IN or ESPTUN_SA_DIR_OUT
  * @esn: 64-bit extended sequence numbers (RFC 4303 2.2.1)
- * @seq: outbound: the last sequence number used
+ * @seq_base: outbound: what a packet's ticket in its tunnel's tx_order
+ *	exceeds its sequence number by (order.c); fixed before the SA is
+ *	published
  * @replay: inbound: the anti-replay window
  * @stats: per-SA counters
  * @life: lifetime limits and what counts against them
@@ -49,11 +51,10 @@ struct esptun_sa {
 	bool esn;
 	struct esptun_replay *replay;
 	struct esptun_stats __percpu *stats;
-	/* Written for every packet: the sequence number by senders, the
-	 * lifetime by the tunnel's hand-off CPU; each on a line of its own,
-	 * away from what the lookup and every CPU read.
+	u64 seq_base;
+	/* Written for every packet by the tunnel's hand-off CPU: on a line
+	 * of its own, away from what the lookup and every CPU read.
 	 */
-	atomic64_t seq ____cacheline_aligned_in_smp;
 	struct esptun_lifetime life ____cacheline_aligned_in_smp;
 };
 
@@ -83,6 +84,7 @@ void esptun_sa_del(struct esptun_sa *sa);
 void esptun_sa_del_all(struct esptun_tunnel *tun);
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
 struct esptun_sa *esptun_sa_lookup_in_cached(struct net *net, __be32 spi);
+u64 esptun_sa_seq(const struct esptun_sa *sa);
 
 /* A reference, unless the SA is unpublished: found under RCU, it may be. */
 static inline bool esptun_sa_get(struct esptun_sa *sa)

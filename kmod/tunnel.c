@@ -80,7 +80,7 @@ bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 
 	return READ_ONCE(tun->admin_up) &&
 	       !test_bit(ESPTUN_TUN_DEAD, &tun->flags) && sa &&
-	       atomic64_read(&sa->seq) < esptun_sa_seq_max(sa) &&
+	       esptun_sa_seq(sa) < esptun_sa_seq_max(sa) &&
 	       !esptun_sa_expired(sa);
 }
 
@@ -224,17 +224,21 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	 * reorder flows.  The receive side only moves off the arrival CPU
 	 * when they coincide (esptun_order_avoid()).
 	 */
-	esptun_order_init(&tun->tx_order, esptun_tx_finish,
-			  esptun_tunnel_cpu(id));
-	esptun_order_init(&tun->rx_order, esptun_rx_finish,
-			  esptun_tunnel_cpu(id + 1));
+	ret = esptun_order_init(&tun->tx_order, esptun_tx_finish,
+				esptun_tunnel_cpu(id));
+	if (ret)
+		goto err_dst;
+	ret = esptun_order_init(&tun->rx_order, esptun_rx_finish,
+				esptun_tunnel_cpu(id + 1));
+	if (ret)
+		goto err_tx_order;
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
 	if (tun->encap) {
 		ret = esptun_encap_attach(tun, extack);
 		if (ret)
-			goto err_dst;
+			goto err_orders;
 	}
 	ret = -ENOMEM;
 	if (cfg->pins && esptun_pin_set(tun, cfg->pins))
@@ -259,6 +263,10 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 
 err_encap:
 	esptun_encap_detach(tun);
+err_orders:
+	esptun_order_stop(&tun->rx_order);
+err_tx_order:
+	esptun_order_stop(&tun->tx_order);
 err_dst:
 	dst_cache_destroy(&tun->dst_cache);
 err_stats:

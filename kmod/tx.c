@@ -136,7 +136,7 @@ static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
 
 	list_for_each_entry_rcu(tun, &esp->tunnels, dev_node) {
 		sa = rcu_dereference_bh(tun->tx_sa);
-		if (sa && atomic64_read(&sa->seq) >= esptun_sa_seq_max(sa)) {
+		if (sa && esptun_sa_seq(sa) >= esptun_sa_seq_max(sa)) {
 			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
 			return;
 		}
@@ -281,12 +281,11 @@ void esptun_tx_crypt(struct sk_buff *skb)
 static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 			      struct dst_entry *dst, u8 nexthdr, u8 tos, bool df)
 {
-	struct sk_buff_head *q = &tun->tx_order.queue;
 	struct esptun_dev *esp = tun->esp;
 	enum esptun_ctr why = ESPTUN_CTR_TX_ERRORS;
 	struct esptun_skb_cb *cb;
 	struct esptun_sa *sa;
-	u64 seq, max;
+	u64 ticket, max;
 	int ret;
 
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
@@ -303,23 +302,6 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 		goto drop;
 	}
 
-	/* Sequence numbers are taken in queue order: they leave in order. */
-	spin_lock(&q->lock);
-	if (unlikely(skb_queue_len(q) >= ESPTUN_ORDER_MAX)) {
-		spin_unlock(&q->lock);
-		esptun_sa_put(sa);
-		why = ESPTUN_CTR_TX_ERRORS;
-		goto drop;
-	}
-	/* Never past the last sequence number: without ESN, no wrap. */
-	max = esptun_sa_seq_max(sa);
-	seq = atomic64_fetch_add_unless(&sa->seq, 1, max);
-	if (unlikely(seq == max)) {
-		spin_unlock(&q->lock);
-		esptun_sa_put(sa);
-		why = ESPTUN_CTR_TX_SEQ_EXHAUSTED;
-		goto drop;
-	}
 	/* The route travels with the packet: looked up once, used after
 	 * encryption, released by esptun_tx_finish().
 	 */
@@ -327,17 +309,27 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	memset(cb, 0, sizeof(*cb));
 	cb->sa = sa;
 	cb->dst = dst;
-	cb->seq = seq + 1;
 	cb->inner_len = skb->len;
 	cb->tos = tos;
 	cb->df = df;
 	cb->nexthdr = nexthdr;
-	__skb_queue_tail(q, skb);
-	spin_unlock(&q->lock);
+	/* The ticket is the sequence number, so they leave in order; never
+	 * past the last one: without ESN, no wrap.
+	 */
+	max = esptun_sa_seq_max(sa);
+	ret = esptun_order_reserve(&tun->tx_order, skb, sa->seq_base, max,
+				   &ticket);
+	if (unlikely(ret)) {
+		esptun_sa_put(sa);
+		why = ret == -ERANGE ? ESPTUN_CTR_TX_SEQ_EXHAUSTED :
+				       ESPTUN_CTR_TX_ERRORS;
+		goto drop;
+	}
+	cb->seq = ticket - sa->seq_base;
 	/* This packet took the last number: the tunnel is no longer usable;
 	 * have that announced.
 	 */
-	if (unlikely(seq + 1 == max))
+	if (unlikely(cb->seq == max))
 		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
 
 	/* A full crypto backlog drops it, in its turn: counted as an error. */
