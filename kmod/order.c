@@ -80,7 +80,8 @@ static bool esptun_order_ready(const struct esptun_order *o)
 {
 	u64 head = atomic64_read(&o->head);
 
-	return smp_load_acquire(&o->slots[head & ESPTUN_ORDER_MASK]);
+	/* Only a look: esptun_order_pop() reads it again, with acquire. */
+	return READ_ONCE(o->slots[head & ESPTUN_ORDER_MASK]);
 }
 
 /*
@@ -126,7 +127,8 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 {
 	BUILD_BUG_ON(!is_power_of_2(ESPTUN_ORDER_MAX));
 	/* ESPTUN_CB(skb)->slot holds a slot's index. */
-	BUILD_BUG_ON(ESPTUN_ORDER_MAX > U16_MAX + 1);
+	BUILD_BUG_ON(sizeof_field(struct esptun_skb_cb, slot) * BITS_PER_BYTE <
+		     ilog2(ESPTUN_ORDER_MAX));
 	o->slots = kvcalloc(ESPTUN_ORDER_MAX, sizeof(*o->slots), GFP_KERNEL);
 	if (!o->slots)
 		return -ENOMEM;
