@@ -139,7 +139,11 @@ static void esptun_setup(struct net_device *dev)
 	dev->netdev_ops = &esptun_netdev_ops;
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
-	dev->priv_flags |= IFF_NO_QUEUE;
+	/* The data path runs in BH context and fills per-CPU rings without
+	 * locks (parallel.c); netpoll would transmit from any context, with
+	 * interrupts off, in the middle of it.
+	 */
+	dev->priv_flags |= IFF_NO_QUEUE | IFF_DISABLE_NETPOLL;
 	dev->features |= NETIF_F_LLTX | ESPTUN_FEATURES;
 	dev->hw_features |= ESPTUN_FEATURES;
 	dev->hw_enc_features |= ESPTUN_FEATURES;

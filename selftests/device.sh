@@ -81,6 +81,18 @@ ip netns del e
 _netns=(a d)
 check "netns with 10 devices (up) deleted" true
 
+# netpoll (netconsole) transmits from any context, interrupts off; the
+# data path is for BH context only and refuses it.
+if modinfo netconsole >/dev/null 2>&1 && ! lsmod | grep -q '^netconsole '; then
+	ip -n a link set esp1 up
+	check_err "netconsole cannot attach to an esptun device" "." \
+		ip netns exec a modprobe netconsole netconsole=6665@10.9.9.1/esp1,6666@10.9.9.2/
+	check "the kernel said why" sh -c "dmesg | grep -q 'esp1 doesn.t support polling'"
+	modprobe -r netconsole 2>/dev/null
+else
+	log "netconsole not available: netpoll not tested"
+fi
+
 ip -n a link del esp1
 leak_check "no device leaked" 55
 finish
