@@ -132,8 +132,11 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 	o->slots = kvcalloc(ESPTUN_ORDER_MAX, sizeof(*o->slots), GFP_KERNEL);
 	if (!o->slots)
 		return -ENOMEM;
-	atomic64_set(&o->tail, 0);
-	atomic64_set(&o->head, 0);
+	/* From 1: a ticket less a @base of 0 is then a number from 1 on,
+	 * as esptun_order_reserve() requires.
+	 */
+	atomic64_set(&o->tail, 1);
+	atomic64_set(&o->head, 1);
 	INIT_WORK(&o->work, esptun_order_work);
 	o->flushing = 0;
 	o->fn = fn;
@@ -147,7 +150,7 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
  * esptun_order_reserve() - give a packet its place in the order
  * @o: the queue
  * @skb: the packet, about to go into crypto; its ESPTUN_CB() otherwise set
- * @base: subtracted from the ticket to give the number bounded by @max
+ * @base: subtracted from the ticket to give the packet's number
  * @max: the highest number: outbound, the SA's last sequence number
  * @ticket: the ticket taken, unless NULL
  *
@@ -157,7 +160,8 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
  * of it: those after it wait for it.
  *
  * Return: 0; -ENOBUFS when ESPTUN_ORDER_MAX packets are in crypto, or
- * -ERANGE when the number would pass @max: then no ticket is taken.
+ * -ERANGE when the number would not be from 1 to @max (past @max, or
+ * wrapped past 2^64 - 1 to 0): then no ticket is taken.
  */
 int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
 			 u64 max, u64 *ticket)
@@ -172,7 +176,7 @@ int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
 		tail = atomic64_read(&o->tail);
 		if (unlikely(tail - head >= ESPTUN_ORDER_MAX))
 			return -ENOBUFS;
-		if (unlikely(tail - base > max))
+		if (unlikely(tail - base - 1 >= max))
 			return -ERANGE;
 		if (likely(atomic64_cmpxchg(&o->tail, tail, tail + 1) == tail))
 			break;

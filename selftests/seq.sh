@@ -51,4 +51,21 @@ check_eq "inbound window top is past 2^32" "$(jget 'sa("in", 0x2003)["seq"]')" $
 check_eq "and both are flagged esn" \
 	"$(jget 'sa("out", 0x1003)["esn"], sa("in", 0x2003)["esn"]')" "(True, True)"
 check_eq "no drops" "$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
+
+# With ESN the last number is 2^64-1: an SA that starts there has none left,
+# and its next would wrap to 0, which must never go out.
+gw esptun sa add esp0 tunnel 1 dir out spi 0x1004 key $KEY_OUT esn seq 0xffffffffffffffff ||
+	fail "ESN outbound SA at 2^64-1"
+peer_xfrm_state 0x1004 $GW_OUT $PEER_OUT $KEY_OUT flag esn
+check_eq "at 2^64-1 the tunnel is down at once" "$(jget 't["state"]')" down
+# The data path no longer picks the tunnel, but its keepalives still try.
+exhausted=$(jget 't["tx_seq_exhausted"]')
+gw esptun tunnel set esp0 id 1 keepalive 1 || fail "keepalives every second"
+sleep 2.5
+gw esptun tunnel set esp0 id 1 keepalive 0
+kept=$(($(jget 't["tx_seq_exhausted"]') - exhausted))
+check "the keepalives were refused for want of numbers ($kept)" test "$kept" -ge 2
+check_eq "the SA still ends at 2^64-1" "$(jget 'sa("out", 0x1004)["seq"]')" 18446744073709551615
+check_eq "it sent nothing" "$(jget 'sa("out", 0x1004)["packets"]')" 0
+check_eq "the peer saw nothing on it" "$(peer_xfrm_packets 0x1004 $GW_OUT $PEER_OUT)" 0
 finish
