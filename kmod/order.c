@@ -91,7 +91,14 @@ static bool esptun_order_ready(const struct esptun_order *o)
 static bool esptun_order_flush(struct esptun_order *o, unsigned int budget)
 {
 	for (;;) {
-		/* Another context is at it; it looks again before it stops. */
+		/* Another context is at it; it looks again before it stops,
+		 * and must then see every packet we know finished: the ones
+		 * this CPU stored, and those another CPU stored before it
+		 * queued the work.  A failed test_and_set_bit_lock() orders
+		 * nothing; this barrier pairs with the one between the
+		 * flusher's letting go and its last look.
+		 */
+		smp_mb();
 		if (test_and_set_bit_lock(0, &o->flushing))
 			return true;
 		budget -= esptun_order_pop(o, budget);
@@ -237,11 +244,6 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 	/* Whoever finds it there sees err and what crypto wrote. */
 	smp_store_release(&o->slots[ESPTUN_CB(skb)->slot], skb);
 	if (cpu == smp_processor_id()) {
-		/* Orders the slot before the look at flushing, which a
-		 * failed test_and_set_bit_lock() need not do: pairs with the
-		 * flusher's barrier between clearing it and its last look.
-		 */
-		smp_mb();
 		/* Not bounded here: softirq bounds its own work, and a
 		 * crypto worker's batch is bounded (parallel.c).
 		 */
