@@ -97,10 +97,22 @@ sleep 0.5
 
 # TX: 2000 datagrams from CPU 0, the socket's default buffer pacing them.
 tx0=$(ctr tx_packets)
+vdrop0=$(link_stat gw veth0 tx.dropped)
 traced esptun_xmit esptun_esp_encrypt -- udp gw $GW4 $PEER4 2000 1000 >/dev/null
 sleep 1
 check_eq "2000 datagrams sent through the tunnel" "$(($(ctr tx_packets) - tx0))" 2000
-check_eq "the peer decrypted them all" "$(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT)" 2000
+# A burst can overflow the peer's backlog (netdev_max_backlog), which the
+# veth counts as its own tx_dropped: that one is not esptun's to count.
+vdrop=$(($(link_stat gw veth0 tx.dropped) - vdrop0))
+[ "$vdrop" -eq 0 ] || log "the peer's backlog dropped $vdrop of them"
+for _ in $(seq 50); do
+	got=$(($(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT) + vdrop))
+	[ "$got" -ge 2000 ] && break
+	sleep 0.1
+done
+check_eq "the peer decrypted all the others" "$got" 2000
+[ "$got" -eq 2000 ] ||
+	log "the peer's XFRM errors: $(peer cat /proc/net/xfrm_stat | awk '$2 != 0' | tr '\n' ' ')"
 check_eq "esptun_xmit ran on CPU 0 only" "$(calls esptun_xmit 0)" 2000
 if spread esptun_esp_encrypt 2000; then
 	pass "encryption of one tunnel ran on every CPU"
