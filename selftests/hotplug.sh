@@ -26,8 +26,16 @@ topo_setup 4
 # No RPS on the veths (veth_rss): with it, this test stalled for seconds
 # in about half of the runs, with esptun's rings empty and its workers
 # idle while no CPU's softnet counted the packets the veth had taken: they
-# waited in an RPS backlog that nothing kicked after the hotplug.  That
-# is the kernel's RPS, not esptun; without RPS it never happened.
+# waited in an RPS backlog that nothing kicked after the hotplug.  As
+# 6.1's net/core/dev.c reads: an RPS IPI queued for a CPU that goes
+# offline before it is sent is skipped (net_rps_send_ipi() checks
+# cpu_online()), and dev_cpu_dead() resets that CPU's backlog only if it
+# was on its poll list, so the backlog stays marked scheduled and, the CPU
+# back, enqueue_to_backlog() never kicks it again.  esptun makes that
+# likelier (its crypto workers and hand-off send into the veths from both
+# CPUs, so IPIs from one CPU's RPS to the other's are pending most of the
+# time; the plain XFRM pair never stalled in 5 runs) but is not in it;
+# without RPS it never happened.
 peer iperf3 -s -D -1 >/dev/null
 gw iperf3 -s -D -1 -p 5202 >/dev/null
 sleep 0.5
