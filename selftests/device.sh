@@ -85,7 +85,7 @@ check "netns with 10 devices (up) deleted" true
 # data path is for BH context only and refuses it.
 if modinfo netconsole >/dev/null 2>&1 && ! lsmod | grep -q '^netconsole '; then
 	ip -n a link set esp1 up
-	check_err "netconsole cannot attach to an esptun device" "." \
+	check_err "netconsole cannot attach to an esptun device" "could not insert 'netconsole'" \
 		ip netns exec a modprobe netconsole netconsole=6665@10.9.9.1/esp1,6666@10.9.9.2/
 	check "the kernel said why" sh -c "dmesg | grep -q 'esp1 doesn.t support polling'"
 	modprobe -r netconsole 2>/dev/null
