@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make            build kmod/esptun.ko (W=1), userspace/esptun and libesptun
-# make check      install what is missing, build, run every test in a guest
+# make check      install what is missing, build, run every test in guests
+#                 side by side (ESPTUN_CHECK_GUESTS=, default 2)
+# make check-long the slow tests (benchmark smoke, demo) in a guest
 # make demo       the README's AWS example (two tunnels, failover), in a guest
 # make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
 #                 BENCH_TIME=); README.rst, "Benchmark"
@@ -54,6 +56,9 @@ checkpatch:
 check:
 	selftests/check
 
+check-long:
+	selftests/check --long
+
 # The README's AWS-shaped example in the test guest, from a fresh machine:
 # packages, build, guest.  On a gateway with the module loaded, run
 # selftests/demo.sh as root instead.
@@ -81,4 +86,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module tool check-kdir sparse install checkpatch check demo bench bench-host clean
+.PHONY: all module tool check-kdir sparse install checkpatch check check-long demo bench bench-host clean
