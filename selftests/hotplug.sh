@@ -36,9 +36,8 @@ topo_setup 4
 # CPUs, so IPIs from one CPU's RPS to the other's are pending most of the
 # time; the plain XFRM pair never stalled in 5 runs) but is not in it;
 # without RPS it never happened.
-peer iperf3 -s -D -1 >/dev/null
-gw iperf3 -s -D -1 -p 5202 >/dev/null
-sleep 0.5
+iperf3_server peer
+iperf3_server gw -p 5202
 
 secs=16
 tmp=$(mktemp -d)

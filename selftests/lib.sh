@@ -64,6 +64,47 @@ check_eq() {
 	fi
 }
 
+# busywait SECONDS CMD...: run CMD every 0.1 s until it succeeds or
+# SECONDS pass; CMD's last status (net/lib.sh's busywait, in seconds).
+# Waits on a state instead of sleeping for a guess at how long it takes.
+busywait() {
+	local deadline
+	deadline=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%N)" -lt "$deadline" ] || break
+		sleep 0.1
+	done
+	"$@"
+}
+
+# wait_eq DESC SECONDS EXPECTED CMD...: check_eq on CMD's output, polled
+# until it equals EXPECTED or SECONDS pass (then fails with the last seen).
+wait_eq() {
+	local desc=$1 secs=$2 want=$3
+	shift 3
+	busywait "$secs" _output_is "$want" "$@"
+	check_eq "$desc" "$_last" "$want"
+}
+_output_is() { local want=$1; shift; _last=$("$@" 2>&1); [ "$_last" = "$want" ]; }
+
+# iperf3_server PREFIX [ARGS...]: a one-shot iperf3 server started through
+# the command prefix PREFIX (a netns function such as peer), listening
+# when this returns: on the port of ARGS' -p, else 5201.
+iperf3_server() {
+	local run=$1 port=5201 prev=""
+	shift
+	for a in "$@"; do
+		[ "$prev" = -p ] && port=$a
+		prev=$a
+	done
+	"$run" iperf3 -s -D -1 "$@" >/dev/null 2>&1
+	busywait 5 _tcp_listening "$run" "$port" ||
+		echo "# iperf3 server through $run not listening on $port"
+}
+_tcp_listening() { [ -n "$("$1" ss -Htln "sport = :$2")" ]; }
+
 # no_carrier NS DEV: 1 if DEV in NS has no carrier, 0 if it has, and the
 # error when it cannot be read (a missing device is neither).  The carrier
 # bit the driver sets; `ip link` shows NO-CARRIER from the operational
@@ -171,10 +212,6 @@ monitor_stop() {
 # monitor_wait PATTERN [SECONDS [N]]: N lines (default 1) of $MON match
 # PATTERN (ERE) within SECONDS (default 5).
 monitor_wait() {
-	local i
-	for i in $(seq $((${2:-5} * 10))); do
-		[ "$(grep -Ec -- "$1" "$MON")" -ge "${3:-1}" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	busywait "${2:-5}" _monitor_has "$1" "${3:-1}"
 }
+_monitor_has() { [ "$(grep -Ec -- "$1" "$MON")" -ge "$2" ]; }

@@ -14,9 +14,8 @@ topo_setup 4
 veth_rss gw peer
 ofo() { ip netns exec "$1" nstat -az TcpExtTCPOFOQueue | awk '/TcpExtTCPOFOQueue/ { print $2 }'; }
 
-peer iperf3 -s -D -1 >/dev/null
-gw iperf3 -s -D -1 -p 5202 >/dev/null
-sleep 0.5
+iperf3_server peer
+iperf3_server gw -p 5202
 # in_order NAME: the ESP packets of $CAP that left gw, in sequence?
 in_order() {
 	local n
@@ -45,8 +44,7 @@ check_eq "and its replay window dropped nothing" "$(seqerr)" 0
 # Eight flows at once keep both CPUs and cryptd busy.  The outer packets
 # must not carry their inner flow's hash: the receiver's RPS (a NIC's
 # queues) would spread one SA over CPUs by inner flow and reorder it.
-peer iperf3 -s -D -1 -p 5203 >/dev/null
-sleep 0.3
+iperf3_server peer -p 5203
 peer_ofo=$(ofo peer)
 capture_start gw veth0 3000
 gw iperf3 -c $PEER4 -p 5203 -t 4 -P 8 >/dev/null || fail "iperf3 -P 8 gw -> peer"

@@ -99,8 +99,8 @@ sleep 0.5
 tx0=$(ctr tx_packets)
 vdrop0=$(link_stat gw veth0 tx.dropped)
 traced esptun_xmit esptun_esp_encrypt -- udp gw $GW4 $PEER4 2000 1000 >/dev/null
-sleep 1
-check_eq "2000 datagrams sent through the tunnel" "$(($(ctr tx_packets) - tx0))" 2000
+wait_eq "2000 datagrams sent through the tunnel" 5 2000 \
+	eval 'echo $(($(ctr tx_packets) - tx0))'
 # A burst can overflow the peer's backlog (netdev_max_backlog), which the
 # veth counts as its own tx_dropped: that one is not esptun's to count.
 vdrop=$(($(link_stat gw veth0 tx.dropped) - vdrop0))
@@ -123,8 +123,8 @@ fi
 # RX: 2000 datagrams from the peer's CPU 0.
 rx0=$(ctr rx_packets)
 traced esptun_rx4 esptun_esp_decrypt esptun_rx_finish -- udp peer $PEER4 $GW4 2000 1000 >/dev/null
-sleep 1
-check_eq "2000 datagrams received through the tunnel" "$(($(ctr rx_packets) - rx0))" 2000
+wait_eq "2000 datagrams received through the tunnel" 5 2000 \
+	eval 'echo $(($(ctr rx_packets) - rx0))'
 check_eq "their ESP reached esptun on CPU 0 only" "$(calls esptun_rx4 0)" 2000
 # The arrival CPU is busy enough with the ESP input: delivery is elsewhere
 # (order.c).

@@ -27,8 +27,7 @@ veth_rss gw peer
 # stream is paced so that the guest's emulated CPUs keep up with the pings
 # too: the test is about rekeying, not load.
 traffic_start() {
-	peer iperf3 -s -D -1 -B $PEER4 >/dev/null 2>&1
-	sleep 0.5
+	iperf3_server peer -B $PEER4
 	gw iperf3 -c $PEER4 -t 12 -b 5M -J > /tmp/rekey-iperf.$$ 2>&1 &
 	iperf_pid=$!
 	gw ping -q -i 0.001 -c 11000 -W 2 $PEER4 > /tmp/rekey-ping.$$ 2>&1 &

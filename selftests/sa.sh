@@ -87,8 +87,7 @@ pass "no key appears in show or show --json"
 
 # Removal under traffic: SAs replaced and deleted while TCP and pings run.
 peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN
-peer iperf3 -s -D -1 -B $PEER4 >/dev/null 2>&1
-sleep 0.5
+iperf3_server peer -B $PEER4
 gw timeout 30 iperf3 -c $PEER4 -t 6 >/dev/null 2>&1 &
 load1=$!
 gw ping -q -i 0.01 -c 600 -W 1 $PEER4 >/dev/null 2>&1 &

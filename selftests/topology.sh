@@ -130,12 +130,10 @@ topo_tcp() {
 		fail "iperf3 missing"
 		return
 	fi
-	peer iperf3 -s -D -1 -B $PEER4 >/dev/null 2>&1
-	sleep 0.5
+	iperf3_server peer -B $PEER4
 	check "$1: TCP gw -> peer, 64 KiB writes (GSO)" \
 		gw timeout 60 iperf3 -c $PEER4 -t 2 -l 64K
-	peer iperf3 -s -D -1 -B $PEER6 >/dev/null 2>&1
-	sleep 0.5
+	iperf3_server peer -B $PEER6
 	check "$1: TCP peer -> gw over inner IPv6 (reverse)" \
 		gw timeout 60 iperf3 -c $PEER6 -t 2 -R
 	check_eq "$1: no auth/replay/malformed drops after TCP" \
