@@ -67,6 +67,22 @@ print(s["limits"]["soft_packets"], s["limits"]["hard_packets"], s["limits"]["har
 check "show prints the limits" sh -c \
 	"ip netns exec a esptun show esp0 | grep -Eq '^    lifetime: 0 B, 0 packets, age [0-9]+s  soft-packets 100  hard-packets 200$'"
 
+# Each keyword sets its own limit and each is reported under its own name
+# (the tool once walked the limits as an array over a struct).
+check "an SA with six different limits" a esptun sa add esp0 tunnel 1 dir in spi 0x2006 \
+	key $K soft-bytes 11 hard-bytes 12 soft-packets 13 hard-packets 14 \
+	soft-seconds 1015 hard-seconds 1016
+check_eq "show --json reports each limit under its name" \
+	"$(a esptun show esp0 --json | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)[0]["tunnels"][0]["sas"] if x["spi"] == 0x2006][0]
+print(*(s["limits"][k] for k in ("soft_bytes", "hard_bytes", "soft_packets",
+                                  "hard_packets", "soft_seconds", "hard_seconds")))')" \
+	"11 12 13 14 1015 1016"
+check "show prints each limit by its keyword" sh -c \
+	"ip netns exec a esptun show esp0 | grep -q 'soft-bytes 11  hard-bytes 12  soft-packets 13  hard-packets 14  soft-seconds 1015  hard-seconds 1016$'"
+check "and deleted again" a esptun sa del esp0 dir in spi 0x2006
+
 MON=$(mktemp) HMON=$(mktemp)
 a esptun monitor --json > "$MON" 2>&1 &
 a esptun monitor > "$HMON" 2>&1 &

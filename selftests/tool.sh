@@ -12,6 +12,12 @@ check "esptun help show" sh -c 'esptun help show | grep -q "^Usage: esptun show"
 check "esptun monitor help" sh -c 'esptun monitor help | grep -q "^Usage: esptun monitor \[--json\]"'
 check_err "monitor with a stray argument" '^esptun: monitor: unknown argument "esp0"$' \
 	esptun monitor esp0
+# The usage texts are data, not printf formats: every line naming the
+# program names it, and nothing else is substituted or left behind.
+check_eq "usage: the program named on every command line" \
+	"$(esptun help | grep -Ec '^ +esptun (show|tunnel|sa|monitor|help) ')" 9
+check_eq "usage: no format directive or marker byte left" \
+	"$(esptun help | grep -c $'%\\|\001')" 0
 check "esptun tunnel help names set" sh -c 'esptun tunnel help | grep -q "esptun tunnel set DEV id ID \[up|down\] \[weight N\]"'
 check_err "unknown tunnel subcommand" '^esptun: tunnel: unknown subcommand "frob"; add, set or del expected$' \
 	esptun tunnel frob esp0

@@ -17,6 +17,9 @@
 
 const char *prog = "esptun";
 
+/* Where a usage text names the program (a byte no text otherwise holds). */
+#define PROG "\001"
+
 static const struct esptun_cmd commands[] = {
 	{ "show", cmd_show,
 	  "show [DEV] [--json]\n"
@@ -25,9 +28,9 @@ static const struct esptun_cmd commands[] = {
 	  "tunnel add DEV id ID local ADDR remote ADDR [weight N] [pin ADDR]...\n"
 	  "                    [keepalive S] [dead-after S]\n"
 	  "                    [encap udp [sport P] [dport P]] [nat-keepalive S]\n"
-	  "       %s tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...\n"
+	  "       " PROG " tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...\n"
 	  "                    [keepalive S] [dead-after S] [nat-keepalive S]\n"
-	  "       %s tunnel del DEV id ID\n"
+	  "       " PROG " tunnel del DEV id ID\n"
 	  "    Add, change or delete a tunnel: a pair of outer addresses (IPv4\n"
 	  "    or IPv6).  Flows are spread over the usable tunnels by their hash,\n"
 	  "    in proportion to the weights (1-255, default 1); a tunnel taken\n"
@@ -45,8 +48,8 @@ static const struct esptun_cmd commands[] = {
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
 	  "              [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
 	  "              [soft-seconds N] [hard-seconds N]\n"
-	  "       %s sa del DEV dir in|out spi SPI\n"
-	  "       %s sa get DEV dir in|out spi SPI [--json]\n"
+	  "       " PROG " sa del DEV dir in|out spi SPI\n"
+	  "       " PROG " sa get DEV dir in|out spi SPI [--json]\n"
 	  "    Add, delete or show an SA; adding an outbound SA replaces the\n"
 	  "    tunnel's (make-before-break rekey).  Limits (0: none) count from\n"
 	  "    the SA's addition: crossing a soft one sends an expire event,\n"
@@ -104,6 +107,18 @@ static const struct esptun_cmd *find_command(const char *name)
 	return NULL;
 }
 
+/* @text with PROG replaced by the program's name: the texts are data, never
+ * a format string.
+ */
+static void put_usage(FILE *out, const char *text)
+{
+	for (; *text; text++)
+		if (*text == PROG[0])
+			fputs(prog, out);
+		else
+			fputc(*text, out);
+}
+
 int usage_of(const char *name, int to_stderr)
 {
 	const struct esptun_cmd *c = find_command(name);
@@ -111,7 +126,7 @@ int usage_of(const char *name, int to_stderr)
 
 	if (c) {
 		fprintf(out, "Usage: %s ", prog);
-		fprintf(out, c->usage, prog, prog, prog);
+		put_usage(out, c->usage);
 	}
 	return to_stderr;
 }
@@ -126,7 +141,7 @@ static int usage(FILE *out)
 		"Commands:\n", prog);
 	for (i = 0; i < N_COMMANDS; i++) {
 		fprintf(out, "  %s ", prog);
-		fprintf(out, commands[i].usage, prog, prog, prog);
+		put_usage(out, commands[i].usage);
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
  * esptun sa get DEV dir in|out spi SPI [--json]
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,10 +28,14 @@ static int parse_dir(const char *s, uint8_t *dir)
 	return 0;
 }
 
+#define LIMIT_NAME(kw, f) { kw, #f, offsetof(struct esptun_sa_limits, f) }
 const struct limit_name limit_names[NLIMITS] = {
-	{ "soft-bytes", "soft_bytes" }, { "hard-bytes", "hard_bytes" },
-	{ "soft-packets", "soft_packets" }, { "hard-packets", "hard_packets" },
-	{ "soft-seconds", "soft_seconds" }, { "hard-seconds", "hard_seconds" },
+	LIMIT_NAME("soft-bytes", soft_bytes),
+	LIMIT_NAME("hard-bytes", hard_bytes),
+	LIMIT_NAME("soft-packets", soft_packets),
+	LIMIT_NAME("hard-packets", hard_packets),
+	LIMIT_NAME("soft-seconds", soft_seconds),
+	LIMIT_NAME("hard-seconds", hard_seconds),
 };
 
 /* The limit the "sa add" keyword @k sets, or NULL. */
@@ -40,7 +45,7 @@ static uint64_t *parse_limit(const char *k, struct esptun_sa_limits *l)
 
 	for (i = 0; i < NLIMITS; i++)
 		if (!strcmp(k, limit_names[i].name))
-			return &LIMITS(l)[i];
+			return &LIMIT(l, i);
 	return NULL;
 }
 
@@ -50,7 +55,6 @@ static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
 	const char *dir = sa->dir == ESPTUN_SA_DIR_OUT ? "out" : "in";
 	const char *expired = !ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE) ? "no" :
 			      sa->expire == ESPTUN_EXPIRE_HARD ? "hard" : "soft";
-	const uint64_t *lim = LIMITS(&sa->limits);
 	struct json j;
 	size_t i;
 
@@ -66,7 +70,7 @@ static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
 		json_u64(&j, "packets", sa->packets);
 		json_u64(&j, "age", sa->age);
 		for (i = 0; i < NLIMITS; i++)
-			json_u64(&j, limit_names[i].json, lim[i]);
+			json_u64(&j, limit_names[i].json, LIMIT_OF(&sa->limits, i));
 		json_str(&j, "expired", expired);
 		json_close(&j, '}');
 		json_end(&j);
@@ -78,7 +82,7 @@ static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
 	       sa->age);
 	for (i = 0; i < NLIMITS; i++)
 		if (ESPTUN_HAS(sa, ESPTUN_A_SA_SOFT_BYTES + (int)i))
-			printf("  %s %" PRIu64, limit_names[i].name, lim[i]);
+			printf("  %s %" PRIu64, limit_names[i].name, LIMIT_OF(&sa->limits, i));
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE))
 		printf("  expired (%s)", expired);
 	putchar('\n');

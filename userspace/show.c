@@ -81,7 +81,6 @@ static int has_limits(const struct esptun_sa_info *sa)
 static void print_sa(const struct esptun_sa_info *sa, const char *indent)
 {
 	int out = sa->dir == ESPTUN_SA_DIR_OUT;
-	const uint64_t *lim = LIMITS(&sa->limits);
 	const char *sep = "";
 	int i;
 
@@ -111,8 +110,8 @@ static void print_sa(const struct esptun_sa_info *sa, const char *indent)
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_AGE))
 		printf("%s age %" PRIu64 "s", sep, sa->age);
 	for (i = 0; i < NLIMITS; i++)
-		if (lim[i])
-			printf("  %s %" PRIu64, limit_names[i].name, lim[i]);
+		if (LIMIT_OF(&sa->limits, i))
+			printf("  %s %" PRIu64, limit_names[i].name, LIMIT_OF(&sa->limits, i));
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE))
 		printf("  expired %s", sa->expire == ESPTUN_EXPIRE_HARD ? "hard" : "soft");
 	putchar('\n');
@@ -184,7 +183,6 @@ static void json_stats(struct json *j, const struct esptun_stats *st)
 static void json_sa(struct json *j, const struct esptun_sa_info *sa)
 {
 	int out = sa->dir == ESPTUN_SA_DIR_OUT;
-	const uint64_t *lim = LIMITS(&sa->limits);
 	int i;
 
 	json_open(j, NULL, '{');
@@ -212,7 +210,7 @@ static void json_sa(struct json *j, const struct esptun_sa_info *sa)
 	if (has_limits(sa)) {
 		json_open(j, "limits", '{');
 		for (i = 0; i < NLIMITS; i++)
-			json_u64(j, limit_names[i].json, lim[i]);
+			json_u64(j, limit_names[i].json, LIMIT_OF(&sa->limits, i));
 		json_close(j, '}');
 	}
 	if (ESPTUN_HAS(sa, ESPTUN_A_SA_EXPIRE))

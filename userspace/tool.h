@@ -35,15 +35,20 @@ int parse_u64(const char *what, const char *s, uint64_t *v);
 int parse_addr(const char *what, const char *s, struct esptun_addr *addr);
 int parse_key(const char *s, uint8_t *key, size_t max, size_t *len);
 
-/* Lifetime limits, in struct esptun_sa_limits order: the keyword of
- * "sa add" and the JSON key.
+/* Lifetime limits: the keyword of "sa add", the JSON key and where the
+ * field is in struct esptun_sa_limits, in the order of the SA attributes
+ * ESPTUN_A_SA_SOFT_BYTES onwards.
  */
 #define NLIMITS 6
 extern const struct limit_name {
 	const char *name, *json;
+	size_t offset;
 } limit_names[NLIMITS];
-/* The limits of @l as an array, in that order. */
-#define LIMITS(l) (&(l)->soft_bytes)
+/* Limit @i of @l: a field by its offset, never the struct as an array. */
+#define LIMIT(l, i) \
+	(*(uint64_t *)((char *)(l) + limit_names[i].offset))
+#define LIMIT_OF(l, i) \
+	(*(const uint64_t *)((const char *)(l) + limit_names[i].offset))
 
 int cmd_show(int argc, char **argv);
 int cmd_tunnel(int argc, char **argv);
