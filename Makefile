@@ -2,7 +2,8 @@
 #
 # make            build kmod/esptun.ko (W=1), userspace/esptun and libesptun
 # make check      install what is missing, build, run every test in guests
-#                 side by side (ESPTUN_CHECK_GUESTS=, default 2)
+#                 side by side (ESPTUN_CHECK_GUESTS=, default one per
+#                 ESPTUN_VM_SMP host cores)
 # make check-long the slow tests (benchmark smoke, demo) in a guest
 # make demo       the README's AWS example (two tunnels, failover), in a guest
 # make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
@@ -14,6 +15,8 @@
 #                 (header, static and shared library, libesptun.pc);
 #                 PREFIX=/usr, DESTDIR=
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
+# make gen        regenerate the header, policies and tables from
+#                 uapi/esptun.yaml (uapi/gen.py; make check fails on a diff)
 
 # The running kernel's headers when it has them, else the newest installed
 # (machines whose running kernel is a sandbox without headers).
@@ -53,6 +56,9 @@ install: all
 checkpatch:
 	selftests/checkpatch
 
+gen:
+	uapi/gen.py
+
 check:
 	selftests/check
 
@@ -86,4 +92,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module tool check-kdir sparse install checkpatch check check-long demo bench bench-host clean
+.PHONY: all module tool check-kdir sparse install checkpatch gen check check-long demo bench bench-host clean

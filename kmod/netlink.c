@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The "esptun" generic netlink family (uapi/linux/esptun.h,
- * uapi/esptun.yaml).  Every command runs under RTNL, which also guards the
- * devices' tunnel lists and SA tables; every refusal says why in extack.
+ * The "esptun" generic netlink family's handlers.  uapi/esptun.yaml is the
+ * ABI; its policies, operations and groups are generated (netlink-gen.c), so
+ * a handler sees only attributes its command takes, of the right size and
+ * range.  Every command runs under RTNL, which also guards the devices'
+ * tunnel lists and SA tables; every refusal says why in extack.
  */
 #include <linux/esptun.h>
 #include <linux/netdevice.h>
@@ -13,54 +15,22 @@
 #include "device.h"
 #include "ecmp.h"
 #include "netlink.h"
+#include "netlink-gen.h"
 #include "pin.h"
 #include "sa.h"
 #include "tunnel.h"
 
 static struct genl_family esptun_genl_family;
 
+/* What this module implements, for daemons to probe (ESPTUN_A_FEATURES). */
+#define ESPTUN_NL_FEATURES	(ESPTUN_FEATURE_ESN | ESPTUN_FEATURE_LIFETIME | \
+				 ESPTUN_FEATURE_PINS | ESPTUN_FEATURE_LIVENESS | \
+				 ESPTUN_FEATURE_UDP_ENCAP)
+
 /* Bumped under RTNL on every tunnel or SA change: dumps see it as
  * NLM_F_DUMP_INTR.
  */
 static u32 esptun_nl_genid;
-
-static const struct nla_policy esptun_pin_policy[ESPTUN_A_PIN_MAX + 1] = {
-	[ESPTUN_A_PIN_IPV4]		= { .type = NLA_BE32 },
-	[ESPTUN_A_PIN_IPV6]		= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-};
-
-static const struct nla_policy esptun_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
-	[ESPTUN_A_TUNNEL_ID]		= { .type = NLA_U32 },
-	[ESPTUN_A_TUNNEL_LOCAL_IPV4]	= { .type = NLA_BE32 },
-	[ESPTUN_A_TUNNEL_LOCAL_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-	[ESPTUN_A_TUNNEL_REMOTE_IPV4]	= { .type = NLA_BE32 },
-	[ESPTUN_A_TUNNEL_REMOTE_IPV6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-	[ESPTUN_A_TUNNEL_WEIGHT]	= NLA_POLICY_MIN(NLA_U8, 1),
-	[ESPTUN_A_TUNNEL_ADMIN_STATE]	= NLA_POLICY_MAX(NLA_U8, ESPTUN_TUNNEL_STATE_UP),
-	[ESPTUN_A_TUNNEL_PINS]		= NLA_POLICY_NESTED(esptun_pin_policy),
-	[ESPTUN_A_TUNNEL_KEEPALIVE]	= { .type = NLA_U16 },
-	[ESPTUN_A_TUNNEL_DEAD_AFTER]	= { .type = NLA_U16 },
-	[ESPTUN_A_TUNNEL_ENCAP]		= NLA_POLICY_MAX(NLA_U8, ESPTUN_ENCAP_UDP),
-	[ESPTUN_A_TUNNEL_ENCAP_SPORT]	= { .type = NLA_BE16 },
-	[ESPTUN_A_TUNNEL_ENCAP_DPORT]	= { .type = NLA_BE16 },
-	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]	= { .type = NLA_U16 },
-};
-
-static const struct nla_policy esptun_sa_policy[ESPTUN_A_SA_MAX + 1] = {
-	[ESPTUN_A_SA_TUNNEL_ID]		= { .type = NLA_U32 },
-	[ESPTUN_A_SA_DIR]		= NLA_POLICY_MAX(NLA_U8, ESPTUN_SA_DIR_OUT),
-	[ESPTUN_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, 1),
-	[ESPTUN_A_SA_KEY]		= { .type = NLA_BINARY, .len = 32 + ESPTUN_SALT_LEN },
-	[ESPTUN_A_SA_ESN]		= { .type = NLA_FLAG },
-	[ESPTUN_A_SA_REPLAY_WINDOW]	= NLA_POLICY_MAX(NLA_U32, ESPTUN_REPLAY_MAX),
-	[ESPTUN_A_SA_SEQ]		= { .type = NLA_U64 },
-	[ESPTUN_A_SA_SOFT_BYTES]	= { .type = NLA_U64 },
-	[ESPTUN_A_SA_HARD_BYTES]	= { .type = NLA_U64 },
-	[ESPTUN_A_SA_SOFT_PACKETS]	= { .type = NLA_U64 },
-	[ESPTUN_A_SA_HARD_PACKETS]	= { .type = NLA_U64 },
-	[ESPTUN_A_SA_SOFT_SECONDS]	= { .type = NLA_U64 },
-	[ESPTUN_A_SA_HARD_SECONDS]	= { .type = NLA_U64 },
-};
 
 /* The attributes of the user's limits: [enum esptun_expire][enum esptun_limit] */
 static const u8 esptun_nl_limit_attr[ESPTUN_EXPIRE_HARD + 1][ESPTUN_USER_LIMITS] = {
@@ -74,24 +44,6 @@ static const u8 esptun_nl_limit_attr[ESPTUN_EXPIRE_HARD + 1][ESPTUN_USER_LIMITS]
 		[ESPTUN_LIMIT_PACKETS]	= ESPTUN_A_SA_HARD_PACKETS,
 		[ESPTUN_LIMIT_SECONDS]	= ESPTUN_A_SA_HARD_SECONDS,
 	},
-};
-
-#define ESPTUN_DEV_POLICY \
-	[ESPTUN_A_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1), \
-	[ESPTUN_A_IFNAME]	= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 }
-
-static const struct nla_policy esptun_dev_policy[ESPTUN_A_MAX + 1] = {
-	ESPTUN_DEV_POLICY,
-};
-
-static const struct nla_policy esptun_tunnel_cmd_policy[ESPTUN_A_MAX + 1] = {
-	ESPTUN_DEV_POLICY,
-	[ESPTUN_A_TUNNEL]	= NLA_POLICY_NESTED(esptun_tunnel_policy),
-};
-
-static const struct nla_policy esptun_sa_cmd_policy[ESPTUN_A_MAX + 1] = {
-	ESPTUN_DEV_POLICY,
-	[ESPTUN_A_SA]		= NLA_POLICY_NESTED(esptun_sa_policy),
 };
 
 /**
@@ -144,12 +96,11 @@ static struct net_device *esptun_nl_get_dev(struct net *net,
 	return dev;
 }
 
-/* Counter to attribute: in order, except that the pad attribute came first. */
-static int esptun_nl_stats_attr(int ctr)
-{
-	return ctr < ESPTUN_CTR_TX_SA_EXPIRED ? ctr + 1 :
-	       ESPTUN_A_STATS_TX_SA_EXPIRED + ctr - ESPTUN_CTR_TX_SA_EXPIRED;
-}
+/* The counters are the "stats" attributes in order, from the first after pad. */
+static_assert(ESPTUN_A_STATS_TX_PACKETS + ESPTUN_CTR_TX_PACKETS ==
+	      ESPTUN_A_STATS_TX_PACKETS);
+static_assert(ESPTUN_A_STATS_TX_PACKETS + __ESPTUN_CTR_MAX - 1 ==
+	      ESPTUN_A_STATS_MAX);
 
 /* Counters: the ones in @always, and any other that is not zero. */
 static int esptun_nl_put_stats(struct sk_buff *skb, int attrtype,
@@ -167,7 +118,7 @@ static int esptun_nl_put_stats(struct sk_buff *skb, int attrtype,
 	for (i = 0; i < __ESPTUN_CTR_MAX; i++) {
 		if (!c[i] && !(always & BIT(i)))
 			continue;
-		if (nla_put_u64_64bit(skb, esptun_nl_stats_attr(i), c[i],
+		if (nla_put_u64_64bit(skb, ESPTUN_A_STATS_TX_PACKETS + i, c[i],
 				      ESPTUN_A_STATS_PAD)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
@@ -238,7 +189,7 @@ static int esptun_nl_put_sa(struct sk_buff *skb, struct esptun_sa *sa,
 	if ((tunnel_id &&
 	     nla_put_u32(skb, ESPTUN_A_SA_TUNNEL_ID, sa->tunnel->id)) ||
 	    nla_put_u8(skb, ESPTUN_A_SA_DIR, sa->dir) ||
-	    nla_put_u32(skb, ESPTUN_A_SA_SPI, ntohl(sa->spi)) ||
+	    nla_put_be32(skb, ESPTUN_A_SA_SPI, sa->spi) ||
 	    nla_put_u64_64bit(skb, ESPTUN_A_SA_SEQ, seq, ESPTUN_A_SA_PAD) ||
 	    (sa->esn && nla_put_flag(skb, ESPTUN_A_SA_ESN)) ||
 	    (sa->replay && nla_put_u32(skb, ESPTUN_A_SA_REPLAY_WINDOW,
@@ -380,7 +331,9 @@ static int esptun_nl_fill_dev(struct sk_buff *skb, struct net_device *dev,
 		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, ESPTUN_A_IFINDEX, dev->ifindex) ||
 	    nla_put_string(skb, ESPTUN_A_IFNAME, dev->name) ||
-	    (!*cursor && esptun_nl_put_stats(skb, ESPTUN_A_STATS, esp->stats, 0)))
+	    (!*cursor &&
+	     (nla_put_u32(skb, ESPTUN_A_FEATURES, ESPTUN_NL_FEATURES) ||
+	      esptun_nl_put_stats(skb, ESPTUN_A_STATS, esp->stats, 0))))
 		goto cancel;
 	list_for_each_entry(tun, &esp->tunnels, dev_node) {
 		if (i++ < *cursor)
@@ -402,7 +355,7 @@ cancel:
 	return -EMSGSIZE;
 }
 
-static int esptun_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net_device *dev;
 	struct sk_buff *msg;
@@ -437,8 +390,7 @@ out:
  * cb->args[0]: esptun devices completely dumped; cb->args[1]: tunnels of
  * the next device already dumped.  Runs under RTNL, one message at a time.
  */
-static int esptun_nl_dev_get_dumpit(struct sk_buff *skb,
-				    struct netlink_callback *cb)
+int esptun_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
 	struct net *net = sock_net(skb->sk);
@@ -505,9 +457,13 @@ static void esptun_nl_unlock_dev(struct esptun_dev *esp, int ret)
 	dev_put(esp->dev);
 }
 
-/* Parse the nested @attrtype of a request; it is required. */
-static int esptun_nl_nested(struct genl_info *info, int attrtype, int maxtype,
-			    const struct nla_policy *policy, struct nlattr **tb)
+/*
+ * Parse the nested @attrtype of a request (required) with the command's
+ * generated @policy: the core validated it with the same one.
+ */
+static int esptun_nl_nested(struct genl_info *info, int attrtype,
+			    int maxtype, const struct nla_policy *policy,
+			    struct nlattr **tb)
 {
 	struct nlattr *nest = info->attrs[attrtype];
 
@@ -555,12 +511,13 @@ static int esptun_nl_addr(struct genl_info *info, struct nlattr **tb,
 }
 
 /* The request's tunnel nest, which must name a tunnel id. */
-static int esptun_nl_tunnel_attrs(struct genl_info *info, struct nlattr **tb)
+static int esptun_nl_tunnel_attrs(struct genl_info *info, int maxtype,
+				  const struct nla_policy *policy,
+				  struct nlattr **tb)
 {
 	int ret;
 
-	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, ESPTUN_A_TUNNEL_MAX,
-			       esptun_tunnel_policy, tb);
+	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, maxtype, policy, tb);
 	if (ret)
 		return ret;
 	if (!tb[ESPTUN_A_TUNNEL_ID]) {
@@ -693,7 +650,7 @@ static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
 	return 0;
 }
 
-static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
 	struct esptun_tunnel_config cfg;
@@ -703,7 +660,9 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 	struct esptun_dev *esp;
 	int ret;
 
-	ret = esptun_nl_tunnel_attrs(info, tb);
+	ret = esptun_nl_tunnel_attrs(info,
+				     ARRAY_SIZE(esptun_tunnel_new_input_nl_policy) - 1,
+				     esptun_tunnel_new_input_nl_policy, tb);
 	if (ret)
 		return ret;
 	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
@@ -725,10 +684,6 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 			       "one remote address (IPv4 or IPv6) is required");
 	if (ret)
 		return ret == -ENOENT ? -EINVAL : ret;
-	if (tb[ESPTUN_A_TUNNEL_ADMIN_STATE]) {
-		NL_SET_ERR_MSG(info->extack, "a new tunnel is up: set its state after");
-		return -EINVAL;
-	}
 	if (lfam != rfam) {
 		NL_SET_ERR_MSG(info->extack,
 			       "local and remote addresses must be of one family");
@@ -744,14 +699,16 @@ static int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info
 	return ret;
 }
 
-static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
 	struct esptun_tunnel *tun;
 	struct esptun_dev *esp;
 	int ret;
 
-	ret = esptun_nl_tunnel_attrs(info, tb);
+	ret = esptun_nl_tunnel_attrs(info,
+				     ARRAY_SIZE(esptun_tunnel_del_input_nl_policy) - 1,
+				     esptun_tunnel_del_input_nl_policy, tb);
 	if (ret)
 		return ret;
 	esp = esptun_nl_lock_dev(info);
@@ -766,7 +723,7 @@ static int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info
 	return ret;
 }
 
-static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
 	struct esptun_tunnel_config cfg;
@@ -775,24 +732,14 @@ static int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info
 	struct esptun_dev *esp;
 	int ret;
 
-	ret = esptun_nl_tunnel_attrs(info, tb);
+	ret = esptun_nl_tunnel_attrs(info,
+				     ARRAY_SIZE(esptun_tunnel_set_input_nl_policy) - 1,
+				     esptun_tunnel_set_input_nl_policy, tb);
 	if (ret)
 		return ret;
 	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
 	if (ret)
 		return ret;
-	if (tb[ESPTUN_A_TUNNEL_LOCAL_IPV4] || tb[ESPTUN_A_TUNNEL_LOCAL_IPV6] ||
-	    tb[ESPTUN_A_TUNNEL_REMOTE_IPV4] || tb[ESPTUN_A_TUNNEL_REMOTE_IPV6]) {
-		NL_SET_ERR_MSG(info->extack,
-			       "a tunnel's addresses cannot change: add a new tunnel");
-		return -EINVAL;
-	}
-	if (tb[ESPTUN_A_TUNNEL_ENCAP] || tb[ESPTUN_A_TUNNEL_ENCAP_SPORT] ||
-	    tb[ESPTUN_A_TUNNEL_ENCAP_DPORT]) {
-		NL_SET_ERR_MSG(info->extack,
-			       "a tunnel's encapsulation cannot change: add a new tunnel");
-		return -EINVAL;
-	}
 	esp = esptun_nl_lock_dev(info);
 	if (IS_ERR(esp))
 		return PTR_ERR(esp);
@@ -814,7 +761,7 @@ static void esptun_nl_lifetime_config(struct nlattr **tb,
 					nla_get_u64(tb[esptun_nl_limit_attr[e][i]]);
 }
 
-static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
 	struct esptun_sa_config cfg = { };
@@ -822,8 +769,9 @@ static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct esptun_dev *esp;
 	int ret;
 
-	ret = esptun_nl_nested(info, ESPTUN_A_SA, ESPTUN_A_SA_MAX,
-			       esptun_sa_policy, tb);
+	ret = esptun_nl_nested(info, ESPTUN_A_SA,
+			       ARRAY_SIZE(esptun_sa_new_input_nl_policy) - 1,
+			       esptun_sa_new_input_nl_policy, tb);
 	if (ret)
 		goto wipe;
 	if (!tb[ESPTUN_A_SA_TUNNEL_ID] || !tb[ESPTUN_A_SA_DIR] ||
@@ -834,7 +782,7 @@ static int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 		goto wipe;
 	}
 	cfg.dir = nla_get_u8(tb[ESPTUN_A_SA_DIR]);
-	cfg.spi = htonl(nla_get_u32(tb[ESPTUN_A_SA_SPI]));
+	cfg.spi = nla_get_be32(tb[ESPTUN_A_SA_SPI]);
 	cfg.key = nla_data(tb[ESPTUN_A_SA_KEY]);
 	cfg.key_len = nla_len(tb[ESPTUN_A_SA_KEY]);
 	cfg.esn = nla_get_flag(tb[ESPTUN_A_SA_ESN]);
@@ -874,8 +822,9 @@ static struct esptun_sa *esptun_nl_lock_sa(struct genl_info *info,
 	struct esptun_sa *sa;
 	int ret;
 
-	ret = esptun_nl_nested(info, ESPTUN_A_SA, ESPTUN_A_SA_MAX,
-			       esptun_sa_policy, tb);
+	ret = esptun_nl_nested(info, ESPTUN_A_SA,
+			       ARRAY_SIZE(esptun_sa_id_input_nl_policy) - 1,
+			       esptun_sa_id_input_nl_policy, tb);
 	if (ret)
 		return ERR_PTR(ret);
 	if (!tb[ESPTUN_A_SA_DIR] || !tb[ESPTUN_A_SA_SPI]) {
@@ -886,7 +835,7 @@ static struct esptun_sa *esptun_nl_lock_sa(struct genl_info *info,
 	if (IS_ERR(esp))
 		return ERR_CAST(esp);
 	sa = esptun_sa_find_dev(esp, nla_get_u8(tb[ESPTUN_A_SA_DIR]),
-				htonl(nla_get_u32(tb[ESPTUN_A_SA_SPI])));
+				nla_get_be32(tb[ESPTUN_A_SA_SPI]));
 	if (!sa) {
 		NL_SET_ERR_MSG(info->extack, "no SA with this direction and SPI");
 		esptun_nl_unlock_dev(esp, -ENOENT);
@@ -896,7 +845,7 @@ static struct esptun_sa *esptun_nl_lock_sa(struct genl_info *info,
 	return sa;
 }
 
-static int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct esptun_dev *esp;
 	struct esptun_sa *sa;
@@ -924,7 +873,7 @@ static int esptun_nl_fill_sa(struct sk_buff *msg, struct esptun_sa *sa,
 	return 0;
 }
 
-static int esptun_nl_sa_get_doit(struct sk_buff *skb, struct genl_info *info)
+int esptun_nl_sa_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct esptun_dev *esp;
 	struct esptun_sa *sa;
@@ -957,63 +906,6 @@ static int esptun_nl_sa_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-static const struct genl_ops esptun_genl_ops[] = {
-	{
-		.cmd	= ESPTUN_CMD_DEV_GET,
-		.doit	= esptun_nl_dev_get_doit,
-		.dumpit	= esptun_nl_dev_get_dumpit,
-		.policy	= esptun_dev_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= ESPTUN_CMD_TUNNEL_NEW,
-		.doit	= esptun_nl_tunnel_new_doit,
-		.policy	= esptun_tunnel_cmd_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= ESPTUN_CMD_TUNNEL_DEL,
-		.doit	= esptun_nl_tunnel_del_doit,
-		.policy	= esptun_tunnel_cmd_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= ESPTUN_CMD_TUNNEL_SET,
-		.doit	= esptun_nl_tunnel_set_doit,
-		.policy	= esptun_tunnel_cmd_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= ESPTUN_CMD_SA_NEW,
-		.doit	= esptun_nl_sa_new_doit,
-		.policy	= esptun_sa_cmd_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= ESPTUN_CMD_SA_DEL,
-		.doit	= esptun_nl_sa_del_doit,
-		.policy	= esptun_sa_cmd_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= ESPTUN_CMD_SA_GET,
-		.doit	= esptun_nl_sa_get_doit,
-		.policy	= esptun_sa_cmd_policy,
-		.maxattr = ESPTUN_A_MAX,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-};
-
-static const struct genl_multicast_group esptun_mcgrps[] = {
-	{ .name = ESPTUN_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
-};
-
 /*
  * An event about @dev, command @cmd, for its namespace, under RTNL; NULL
  * when nobody listens there or the device is being unregistered (that has
@@ -1026,7 +918,8 @@ static struct sk_buff *esptun_nl_event_new(struct net_device *dev, u8 cmd,
 
 	ASSERT_RTNL();
 	if (dev->reg_state != NETREG_REGISTERED ||
-	    !genl_has_listeners(&esptun_genl_family, dev_net(dev), 0))
+	    !genl_has_listeners(&esptun_genl_family, dev_net(dev),
+				ESPTUN_NLGRP_EVENTS))
 		return NULL;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -1043,8 +936,8 @@ static void esptun_nl_event_send(struct net_device *dev, struct sk_buff *msg,
 				 void *hdr)
 {
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&esptun_genl_family, dev_net(dev), msg, 0, 0,
-				GFP_KERNEL);
+	genlmsg_multicast_netns(&esptun_genl_family, dev_net(dev), msg, 0,
+				ESPTUN_NLGRP_EVENTS, GFP_KERNEL);
 }
 
 /**
@@ -1112,10 +1005,10 @@ static struct genl_family esptun_genl_family __ro_after_init = {
 	.maxattr	= ESPTUN_A_MAX,
 	.netnsok	= true,
 	.parallel_ops	= true,
-	.ops		= esptun_genl_ops,
-	.n_ops		= ARRAY_SIZE(esptun_genl_ops),
-	.mcgrps		= esptun_mcgrps,
-	.n_mcgrps	= ARRAY_SIZE(esptun_mcgrps),
+	.ops		= esptun_nl_ops,
+	.n_ops		= ARRAY_SIZE(esptun_nl_ops),
+	.mcgrps		= esptun_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(esptun_nl_mcgrps),
 	.module		= THIS_MODULE,
 };
 

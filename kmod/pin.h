@@ -2,6 +2,7 @@
 #ifndef _ESPTUN_PIN_H
 #define _ESPTUN_PIN_H
 
+#include <linux/esptun.h>
 #include <linux/netlink.h>
 #include <linux/skbuff.h>
 
@@ -9,8 +10,10 @@
 
 struct esptun_dev;
 
-/* Per tunnel: enough for a BGP session per address family and spares. */
-#define ESPTUN_MAX_PINS		16
+/*
+ * ESPTUN_MAX_PINS (the ABI's) per tunnel: enough for a BGP session per
+ * address family and spares.
+ */
 
 /**
  * struct esptun_pin_list - pinned addresses as a request gives them

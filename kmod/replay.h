@@ -4,7 +4,7 @@
 
 #include <linux/types.h>
 
-#define ESPTUN_REPLAY_MAX	4096
+/* At most ESPTUN_REPLAY_WINDOW_MAX (the ABI's) packets. */
 #define ESPTUN_REPLAY_DEFAULT	1024
 
 /**

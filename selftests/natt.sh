@@ -310,15 +310,15 @@ raw_expect() {
 	fi
 }
 raw_expect "changing the encapsulation (raw netlink)" \
-	"^error EINVAL: a tunnel's encapsulation cannot change: add a new tunnel$" \
-	tunnel-set 2:str:esp0 3:nest:1/u32/1,17/u8/1
+	"^error EINVAL: Unsupported attribute$" \
+	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,encap/u8/1
 raw_expect "changing the ports (raw netlink)" \
-	"^error EINVAL: a tunnel's encapsulation cannot change: add a new tunnel$" \
-	tunnel-set 2:str:esp0 3:nest:1/u32/1,19/hex/1195
+	"^error EINVAL: Unsupported attribute$" \
+	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,encap-dport/be16/4501
 raw_expect "an encapsulation beyond udp (raw netlink)" "^error ERANGE: " \
-	tunnel-new 2:str:esp0 3:nest:1/u32/2,2/hex/0a000001,4/hex/0a000002,17/u8/2
+	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/2,local-ipv4/be32/0x0a000001,remote-ipv4/be32/0x0a000002,encap/u8/2
 raw_expect "a port of one byte (raw netlink)" "^error EINVAL: " \
-	tunnel-new 2:str:esp0 3:nest:1/u32/2,2/hex/0a000001,4/hex/0a000002,17/u8/1,18/u8/1
+	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/2,local-ipv4/be32/0x0a000001,remote-ipv4/be32/0x0a000002,encap/u8/1,encap-sport/u8/1
 check "encap udp on given ports" gw esptun tunnel add esp0 id 2 local 10.0.0.1 remote 10.0.0.3 \
 	encap udp sport 4501 dport 4502 nat-keepalive 30
 check_eq "show --json reports them" \

@@ -5,10 +5,13 @@ the kernel's answer, so that tests can send what the esptun tool never would.
 
 usage: nlraw.py [--dump] [--reserved N] CMD [TYPE:FORMAT:VALUE ...]
 
-CMD is a command number or name (dev-get, tunnel-new, ...).  FORMAT is u8,
-u16, u32, u64, str (NUL-terminated), raw (no NUL), hex, or nest: VALUE is
+CMD is a command number or name (dev-get, tunnel-new, ...).  TYPE is an
+attribute number or its name in the spec (ifname, tunnel; inside a nest,
+the nested set's: id, local-ipv4, ...).  FORMAT is u8, u16, u32, u64,
+be16, be32, str (NUL-terminated), raw (no NUL), hex, or nest: VALUE is
 then a comma-separated list of TYPE/FORMAT/VALUE (flatnest: the same
-without NLA_F_NESTED).  Prints "ok N" (N reply messages)
+without NLA_F_NESTED).  Names and numbers come from esptun_nl.py, generated
+from uapi/esptun.yaml.  Prints "ok N" (N reply messages)
 or "error ERRNO_NAME: EXTACK" and exits 0 either way; 2 on usage errors.
 """
 import errno
@@ -16,6 +19,8 @@ import os
 import socket
 import struct
 import sys
+
+import esptun_nl
 
 NETLINK_GENERIC = 16
 SOL_NETLINK = 270
@@ -27,8 +32,6 @@ GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
 CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
 NLMSGERR_ATTR_MSG = 1
 NLA_F_NESTED = 0x8000
-COMMANDS = {"dev-get": 1, "tunnel-new": 2, "tunnel-del": 3, "sa-new": 4,
-            "sa-del": 5, "tunnel-set": 6}
 
 
 def attr(atype, payload):
@@ -98,9 +101,23 @@ class Genl:
         return struct.unpack("=H", parse_attrs(replies[0][4:])[CTRL_ATTR_FAMILY_ID][:2])[0]
 
 
-def encode(spec):
+def attr_type(name, set_name):
+    """An attribute number, and its nested set, from a number or a name."""
+    try:
+        return int(name, 0), None
+    except ValueError:
+        pass
+    attrs = esptun_nl.SETS.get(set_name or "", {})
+    if name not in attrs:
+        raise ValueError("no attribute %s in set %s" % (name, set_name))
+    return attrs[name][0], attrs[name][2]
+
+
+def encode(spec, set_name=esptun_nl.FAMILY):
     atype, fmt, value = spec.split(":", 2)
-    packers = {"u8": "=B", "u16": "=H", "u32": "=I", "u64": "=Q"}
+    atype, nested = attr_type(atype, set_name)
+    packers = {"u8": "=B", "u16": "=H", "u32": "=I", "u64": "=Q",
+               "be16": ">H", "be32": ">I"}
     if fmt in packers:
         payload = struct.pack(packers[fmt], int(value, 0))
     elif fmt == "str":
@@ -110,13 +127,13 @@ def encode(spec):
     elif fmt == "hex":
         payload = bytes.fromhex(value)
     elif fmt in ("nest", "flatnest"):
-        payload = b"".join(encode(a.replace("/", ":", 2))
+        payload = b"".join(encode(a.replace("/", ":", 2), nested)
                            for a in value.split(",") if a)
         if fmt == "nest":
-            return attr(int(atype, 0) | NLA_F_NESTED, payload)
+            return attr(atype | NLA_F_NESTED, payload)
     else:
         raise ValueError("unknown format " + fmt)
-    return attr(int(atype, 0), payload)
+    return attr(atype, payload)
 
 
 def main(argv):
@@ -134,13 +151,13 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        cmd = COMMANDS.get(argv[0]) or int(argv[0], 0)
+        cmd = esptun_nl.OPS.get(argv[0]) or int(argv[0], 0)
         payload = b"".join(encode(a) for a in argv[1:])
     except ValueError as e:
         print("nlraw: %s" % e, file=sys.stderr)
         return 2
     genl = Genl()
-    err, text, replies = genl.request(genl.family("esptun"), cmd, payload,
+    err, text, replies = genl.request(genl.family(esptun_nl.FAMILY), cmd, payload,
                                       flags, reserved)
     if err:
         print("error %s: %s" % (errno.errorcode.get(-err, str(-err)), text))

@@ -28,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nlraw import Genl, attr  # noqa: E402
+from esptun_nl import ENUMS, FAMILY, OPS, SETS  # noqa: E402
 
 NETLINK_XFRM = 6
 NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL = 0x4, 0x400, 0x200
@@ -37,11 +38,12 @@ XFRM_MODE_TUNNEL, XFRM_STATE_AF_UNSPEC = 1, 32
 XFRM_INF = (1 << 64) - 1
 CLONE_NEWNET = 0x40000000
 NLA_F_NESTED = 0x8000
-# uapi/linux/esptun.h
-CMD_SA_NEW, CMD_SA_DEL = 4, 5
-A_IFNAME, A_SA = 2, 4
-SA_TUNNEL_ID, SA_DIR, SA_SPI, SA_KEY = 1, 2, 3, 4
-DIR_IN, DIR_OUT = 0, 1
+# From uapi/esptun.yaml, through the generated esptun_nl.py.
+CMD_SA_NEW, CMD_SA_DEL = OPS["sa-new"], OPS["sa-del"]
+A_IFNAME, A_SA = SETS[FAMILY]["ifname"][0], SETS[FAMILY]["sa"][0]
+SA_TUNNEL_ID, SA_DIR, SA_SPI, SA_KEY = (
+    SETS["sa"][a][0] for a in ("tunnel-id", "dir", "spi", "key"))
+DIR_IN, DIR_OUT = ENUMS["sa-dir"]["in"], ENUMS["sa-dir"]["out"]
 
 
 def addr16(a):
@@ -101,11 +103,11 @@ class Xfrm:
 class Esptun:
     def __init__(self, dev):
         self.nl = Genl()
-        self.family = self.nl.family("esptun")
+        self.family = self.nl.family(FAMILY)
         self.dev = attr(A_IFNAME, dev.encode() + b"\0")
 
     def sa(self, cmd, direction, spi, k=None):
-        sa = attr(SA_DIR, bytes([direction])) + attr(SA_SPI, struct.pack("=I", spi))
+        sa = attr(SA_DIR, bytes([direction])) + attr(SA_SPI, struct.pack(">I", spi))
         if k is not None:
             sa += attr(SA_TUNNEL_ID, struct.pack("=I", 1)) + attr(SA_KEY, k)
         err, text, _ = self.nl.request(self.family, cmd,

@@ -105,7 +105,7 @@ int cmd_sa(int argc, char **argv)
 	int verb, have_tunnel = 0, have_dir = 0, have_spi = 0, json = 0, i;
 	int ret = 1;
 	struct esptun_sa_cfg cfg = { 0 };
-	uint8_t key[ESPTUN_MAX_KEY_LEN];
+	uint8_t key[ESPTUN_KEY_LEN_MAX];
 	const char *dev;
 	struct esptun *h;
 	char what[80];

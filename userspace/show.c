@@ -15,11 +15,8 @@ static const struct {
 	const char *name;
 	size_t off;
 } stats[] = {
-#define S(f) { #f, offsetof(struct esptun_stats, f) }
-	S(tx_packets), S(tx_bytes), S(rx_packets), S(rx_bytes), S(rx_no_sa),
-	S(rx_replay), S(rx_auth_fail), S(rx_malformed), S(rx_drops),
-	S(tx_seq_exhausted), S(tx_no_tunnel), S(tx_errors), S(tx_too_big),
-	S(tx_sa_expired), S(rx_sa_expired),
+#define S(attr, f) { #f, offsetof(struct esptun_stats, f) },
+	ESPTUN_STATS_FIELDS(S)
 #undef S
 };
 
@@ -232,6 +229,13 @@ static void print_json(const struct esptun_dev_list *list)
 		json_open(&j, NULL, '{');
 		json_str(&j, "ifname", d->ifname);
 		json_u64(&j, "ifindex", d->ifindex);
+		json_open(&j, "features", '[');
+#define F(bit, name) \
+		if (d->features & ESPTUN_FEATURE_##bit) \
+			json_str(&j, NULL, name);
+		ESPTUN_FEATURE_NAMES(F)
+#undef F
+		json_close(&j, ']');
 		json_open(&j, "stats", '{');
 		json_stats(&j, &d->stats);
 		json_close(&j, '}');

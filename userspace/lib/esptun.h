@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/esptun.h>
+#include <esptun-tables.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -196,10 +197,10 @@ struct esptun_sa_cfg {
  *
  * Return: 0; -ENOENT (no tunnel with this id), -EEXIST (an inbound SA with
  * this SPI exists in the namespace, or another tunnel of the device has
- * an outbound SA with this SPI), -EINVAL (bad key length, seq on an
- * inbound SA, seq beyond 2^32-1 without ESN, a soft limit above its hard
- * one, lifetimes on a kernel that has none: "Unsupported attribute"),
- * -ENODEV.
+ * an outbound SA with this SPI), -ERANGE (a key shorter than 20 or longer
+ * than 36 bytes, SPI 0, a replay window over 4096), -EINVAL (a key of
+ * another length, seq on an inbound SA, seq beyond 2^32-1 without ESN, a
+ * soft limit above its hard one), -ENODEV.
  */
 int esptun_sa_add(struct esptun *h, const char *dev,
 		  const struct esptun_sa_cfg *cfg);
@@ -218,10 +219,9 @@ int esptun_sa_del(struct esptun *h, const char *dev, uint8_t dir,
  * and the others when not zero; absent ones read 0.
  */
 struct esptun_stats {
-	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
-	uint64_t rx_no_sa, rx_replay, rx_auth_fail, rx_malformed, rx_drops;
-	uint64_t tx_seq_exhausted, tx_no_tunnel, tx_errors, tx_too_big;
-	uint64_t tx_sa_expired, rx_sa_expired;
+#define ESPTUN_STATS_MEMBER(attr, field) uint64_t field;
+	ESPTUN_STATS_FIELDS(ESPTUN_STATS_MEMBER)
+#undef ESPTUN_STATS_MEMBER
 };
 
 /*
@@ -271,6 +271,7 @@ struct esptun_tunnel_info {
 struct esptun_dev_info {
 	unsigned int ifindex;
 	char ifname[IF_NAMESIZE];
+	uint32_t features;		/* ESPTUN_FEATURE_*: the module's */
 	struct esptun_stats stats;	/* device-wide */
 	size_t ntunnels;
 	struct esptun_tunnel_info *tunnels;

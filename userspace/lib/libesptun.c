@@ -13,6 +13,7 @@
 
 #include "esptun.h"
 #include "nl.h"
+#include "nl-gen.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -227,7 +228,7 @@ static struct nl_msg *sa_msg(struct esptun *h, int cmd, const char *dev,
 		return NULL;
 	*nest = nla_nest_start(msg, ESPTUN_A_SA);
 	if (!*nest || nla_put_u8(msg, ESPTUN_A_SA_DIR, dir) ||
-	    nla_put_u32(msg, ESPTUN_A_SA_SPI, spi)) {
+	    nla_put_u32(msg, ESPTUN_A_SA_SPI, htonl(spi))) {
 		etn_nl_msg_wipe(msg);
 		*err = -ENOMEM;
 		return NULL;
@@ -251,7 +252,7 @@ EXPORT int esptun_sa_add(struct esptun *h, const char *dev,
 	msg = sa_msg(h, ESPTUN_CMD_SA_NEW, dev, cfg->dir, cfg->spi, &nest, &ret);
 	if (!msg)
 		return ret;
-	if (cfg->key_len > ESPTUN_MAX_KEY_LEN || (cfg->key_len && !cfg->key)) {
+	if (cfg->key_len > ESPTUN_KEY_LEN_MAX || (cfg->key_len && !cfg->key)) {
 		etn_nl_msg_wipe(msg);
 		return lib_err(h, -EINVAL,
 			       "key must be 20, 28 or 36 bytes: AES-128/192/256 key then 4-byte salt");
@@ -294,35 +295,21 @@ EXPORT int esptun_sa_del(struct esptun *h, const char *dev, uint8_t dir,
 
 /* ------------------------------------------------------------ replies */
 
-static const size_t stats_offset[ESPTUN_A_STATS_MAX + 1] = {
-#define S(attr, field) [ESPTUN_A_STATS_##attr] = offsetof(struct esptun_stats, field) + 1
-	S(TX_PACKETS, tx_packets), S(TX_BYTES, tx_bytes),
-	S(RX_PACKETS, rx_packets), S(RX_BYTES, rx_bytes),
-	S(RX_NO_SA, rx_no_sa), S(RX_REPLAY, rx_replay),
-	S(RX_AUTH_FAIL, rx_auth_fail), S(RX_MALFORMED, rx_malformed),
-	S(RX_DROPS, rx_drops), S(TX_SEQ_EXHAUSTED, tx_seq_exhausted),
-	S(TX_NO_TUNNEL, tx_no_tunnel), S(TX_ERRORS, tx_errors),
-	S(TX_TOO_BIG, tx_too_big), S(TX_SA_EXPIRED, tx_sa_expired),
-	S(RX_SA_EXPIRED, rx_sa_expired),
-#undef S
-};
-
 /* Counters this library does not know (newer kernels) are skipped. */
-static void parse_stats(struct nlattr *nest, struct esptun_stats *st)
+static int parse_stats(struct nlattr *nest, struct esptun_stats *st)
 {
-	struct nlattr *a;
-	int rem;
+	struct nlattr *tb[ESPTUN_A_STATS_MAX + 1];
 
 	if (!nest)
-		return;
-	nla_for_each_nested(a, nest, rem) {
-		int t = nla_type(a);
-
-		if (t >= 1 && t <= ESPTUN_A_STATS_MAX && stats_offset[t] &&
-		    nla_len(a) == 8)
-			*(uint64_t *)((char *)st + stats_offset[t] - 1) =
-				nla_get_u64(a);
-	}
+		return 0;
+	if (nla_parse_nested(tb, ESPTUN_A_STATS_MAX, nest, etn_stats_policy))
+		return -EPROTO;
+#define X(attr, field) \
+	if (tb[ESPTUN_A_STATS_##attr]) \
+		st->field = nla_get_u64(tb[ESPTUN_A_STATS_##attr]);
+	ESPTUN_STATS_FIELDS(X)
+#undef X
+	return 0;
 }
 
 static void *grow(void *arr, size_t n, size_t size)
@@ -369,19 +356,20 @@ static int parse_sa(struct nlattr *nest, struct esptun_sa_info *sa)
 {
 	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
 
-	if (nla_parse_nested(tb, ESPTUN_A_SA_MAX, nest, NULL) ||
+	if (nla_parse_nested(tb, ESPTUN_A_SA_MAX, nest, etn_sa_policy) ||
 	    !tb[ESPTUN_A_SA_DIR] || !tb[ESPTUN_A_SA_SPI])
 		return -EPROTO;
 	sa->present = present(tb, ESPTUN_A_SA_MAX);
 	if (tb[ESPTUN_A_SA_TUNNEL_ID])
 		sa->tunnel_id = nla_get_u32(tb[ESPTUN_A_SA_TUNNEL_ID]);
 	sa->dir = nla_get_u8(tb[ESPTUN_A_SA_DIR]);
-	sa->spi = nla_get_u32(tb[ESPTUN_A_SA_SPI]);
+	sa->spi = ntohl(nla_get_u32(tb[ESPTUN_A_SA_SPI]));
 	sa->seq = u64_or0(tb[ESPTUN_A_SA_SEQ]);
 	sa->esn = !!tb[ESPTUN_A_SA_ESN];
 	if (tb[ESPTUN_A_SA_REPLAY_WINDOW])
 		sa->replay_window = nla_get_u32(tb[ESPTUN_A_SA_REPLAY_WINDOW]);
-	parse_stats(tb[ESPTUN_A_SA_STATS], &sa->stats);
+	if (parse_stats(tb[ESPTUN_A_SA_STATS], &sa->stats))
+		return -EPROTO;
 	sa->limits.soft_bytes = u64_or0(tb[ESPTUN_A_SA_SOFT_BYTES]);
 	sa->limits.hard_bytes = u64_or0(tb[ESPTUN_A_SA_HARD_BYTES]);
 	sa->limits.soft_packets = u64_or0(tb[ESPTUN_A_SA_SOFT_PACKETS]);
@@ -403,7 +391,7 @@ static int parse_tunnel(struct nlattr *nest, struct esptun_dev_info *d)
 	struct esptun_sa_info *sas;
 	int rem, ret;
 
-	if (nla_parse_nested(tb, ESPTUN_A_TUNNEL_MAX, nest, NULL) ||
+	if (nla_parse_nested(tb, ESPTUN_A_TUNNEL_MAX, nest, etn_tunnel_policy) ||
 	    !tb[ESPTUN_A_TUNNEL_ID])
 		return -EPROTO;
 	tunnels = grow(d->tunnels, d->ntunnels, sizeof(*tunnels));
@@ -449,7 +437,9 @@ static int parse_tunnel(struct nlattr *nest, struct esptun_dev_info *d)
 				t->npins++;
 		}
 	}
-	parse_stats(tb[ESPTUN_A_TUNNEL_STATS], &t->stats);
+	ret = parse_stats(tb[ESPTUN_A_TUNNEL_STATS], &t->stats);
+	if (ret)
+		return ret;
 	nla_for_each_nested(a, nest, rem) {
 		if (nla_type(a) != ESPTUN_A_TUNNEL_SA)
 			continue;
@@ -475,7 +465,7 @@ static int parse_dev(struct nl_msg *msg, void *arg)
 	unsigned int ifindex;
 	int rem, ret;
 
-	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) ||
+	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, etn_esptun_policy) ||
 	    !tb[ESPTUN_A_IFINDEX] || !tb[ESPTUN_A_IFNAME])
 		return -EPROTO;
 	ifindex = nla_get_u32(tb[ESPTUN_A_IFINDEX]);
@@ -491,7 +481,11 @@ static int parse_dev(struct nl_msg *msg, void *arg)
 		snprintf(d->ifname, sizeof(d->ifname), "%s",
 			 nla_get_string(tb[ESPTUN_A_IFNAME]));
 	}
-	parse_stats(tb[ESPTUN_A_STATS], &d->stats);
+	if (tb[ESPTUN_A_FEATURES])
+		d->features = nla_get_u32(tb[ESPTUN_A_FEATURES]);
+	ret = parse_stats(tb[ESPTUN_A_STATS], &d->stats);
+	if (ret)
+		return ret;
 	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
 			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
 		if (nla_type(a) != ESPTUN_A_TUNNEL)
@@ -564,7 +558,8 @@ static int parse_sa_get(struct nl_msg *msg, void *arg)
 	struct sa_get *g = arg;
 	int ret;
 
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, ESPTUN_A_MAX, NULL) ||
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, ESPTUN_A_MAX,
+			  etn_esptun_policy) ||
 	    !tb[ESPTUN_A_SA])
 		return -EPROTO;
 	ret = parse_sa(tb[ESPTUN_A_SA], g->sa);
@@ -636,7 +631,8 @@ static int decode_tunnel_state(struct nlattr **tb, struct esptun_event *ev)
 	struct nlattr *t[ESPTUN_A_TUNNEL_MAX + 1];
 
 	if (!tb[ESPTUN_A_TUNNEL] ||
-	    nla_parse_nested(t, ESPTUN_A_TUNNEL_MAX, tb[ESPTUN_A_TUNNEL], NULL) ||
+	    nla_parse_nested(t, ESPTUN_A_TUNNEL_MAX, tb[ESPTUN_A_TUNNEL],
+			     etn_tunnel_policy) ||
 	    !t[ESPTUN_A_TUNNEL_ID] || !t[ESPTUN_A_TUNNEL_STATE])
 		return -EPROTO;
 	ev->type = ESPTUN_EVENT_TUNNEL_STATE;
@@ -652,14 +648,14 @@ static int decode_sa_expire(struct nlattr **tb, struct esptun_event *ev)
 	struct nlattr *s[ESPTUN_A_SA_MAX + 1];
 
 	if (!tb[ESPTUN_A_SA] ||
-	    nla_parse_nested(s, ESPTUN_A_SA_MAX, tb[ESPTUN_A_SA], NULL) ||
+	    nla_parse_nested(s, ESPTUN_A_SA_MAX, tb[ESPTUN_A_SA], etn_sa_policy) ||
 	    !s[ESPTUN_A_SA_DIR] || !s[ESPTUN_A_SA_SPI] || !s[ESPTUN_A_SA_EXPIRE])
 		return -EPROTO;
 	ev->type = ESPTUN_EVENT_SA_EXPIRE;
 	if (s[ESPTUN_A_SA_TUNNEL_ID])
 		ev->tunnel_id = nla_get_u32(s[ESPTUN_A_SA_TUNNEL_ID]);
 	ev->sa.dir = nla_get_u8(s[ESPTUN_A_SA_DIR]);
-	ev->sa.spi = nla_get_u32(s[ESPTUN_A_SA_SPI]);
+	ev->sa.spi = ntohl(nla_get_u32(s[ESPTUN_A_SA_SPI]));
 	ev->sa.expire = nla_get_u8(s[ESPTUN_A_SA_EXPIRE]);
 	ev->sa.limit = s[ESPTUN_A_SA_LIMIT] ? nla_get_u8(s[ESPTUN_A_SA_LIMIT]) : -1;
 	ev->sa.seq = u64_or0(s[ESPTUN_A_SA_SEQ]);
@@ -679,7 +675,7 @@ static int event_valid(struct nl_msg *msg, void *arg)
 	int ret;
 
 	memset(&ev, 0, sizeof(ev));
-	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, NULL) || !tb[ESPTUN_A_IFNAME])
+	if (genlmsg_parse(nlh, 0, tb, ESPTUN_A_MAX, etn_esptun_policy) || !tb[ESPTUN_A_IFNAME])
 		return NL_OK;
 	/* Newer kernels may send events this library does not know: skip. */
 	if (gnlh->cmd == ESPTUN_CMD_TUNNEL_STATE_NTF)
