@@ -11,6 +11,7 @@
 #include "device.h"
 #include "ecmp.h"
 #include "esp.h"
+#include "sa.h"
 #include "tunnel.h"
 #include "tx.h"
 
@@ -30,7 +31,7 @@ bool esptun_is_dev(const struct net_device *dev)
 
 /**
  * esptun_device_update_carrier() - carrier on while a tunnel is usable
- * @esp: the device, under RTNL
+ * @esp: the device, locked
  *
  * Routing daemons see a device without a usable tunnel as down.
  */
@@ -38,7 +39,7 @@ void esptun_device_update_carrier(struct esptun_dev *esp)
 {
 	struct esptun_tunnel *tun;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	list_for_each_entry(tun, &esp->tunnels, dev_node) {
 		if (esptun_tunnel_usable(tun)) {
 			netif_carrier_on(esp->dev);
@@ -53,6 +54,7 @@ static int esptun_dev_init(struct net_device *dev)
 	struct esptun_dev *esp = netdev_priv(dev);
 	int ret;
 
+	mutex_init(&esp->lock);
 	INIT_LIST_HEAD(&esp->tunnels);
 	hash_init(esp->pins);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
@@ -83,8 +85,13 @@ static void esptun_dev_uninit(struct net_device *dev)
 	struct esptun_dev *esp = netdev_priv(dev);
 
 	ASSERT_RTNL();
+	/* A command waiting for the lock finds the device dead. */
+	mutex_lock(&esp->lock);
+	esp->dead = true;
+	esptun_sa_unreserve(esp);
 	esptun_tunnel_del_all(esp);
 	esptun_ecmp_free(esp);
+	mutex_unlock(&esp->lock);
 	gro_cells_destroy(&esp->gro_cells);
 	list_del_init(&esp->link_node);
 }
@@ -203,9 +210,11 @@ static int __net_init esptun_net_init(struct net *net)
 	struct esptun_net *en = esptun_net(net);
 
 	INIT_LIST_HEAD(&en->devs);
+	mutex_init(&en->lock);
 	INIT_LIST_HEAD(&en->tunnels);
 	hash_init(en->sa_in);
 	INIT_LIST_HEAD(&en->encap_socks);
+	INIT_LIST_HEAD(&en->spi_reserved);
 	return 0;
 }
 

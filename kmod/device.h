@@ -4,6 +4,7 @@
 
 #include <linux/hashtable.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <net/gro_cells.h>
 #include <net/ip.h>
@@ -28,6 +29,18 @@
 
 #define ESPTUN_PIN_HASH_BITS	4
 
+/*
+ * Locking.  The data path takes no lock: it reads tunnels, SAs, pins and
+ * the ECMP table under RCU.  Changes are serialised per device by
+ * esptun_dev.lock (netlink commands, the state and lifetime work items,
+ * teardown), so that one daemon rekeying one device neither waits for nor
+ * stalls RTNL and the other devices.  What the devices of a transport
+ * namespace share (its tunnel list, inbound SPI table and UDP sockets) is
+ * guarded by esptun_net.lock, held briefly.  Order: RTNL (teardown only),
+ * then esptun_dev.lock, then esptun_net.lock.  Memory and crypto
+ * transforms are allocated before esptun_net.lock is taken.
+ */
+
 /**
  * struct esptun_dev - private part of an esptun net_device
  * @dev: the net_device
@@ -36,18 +49,22 @@
  *	reference is not held: the device is deleted before @link_net dies
  *	(see esptun_net_exit_batch()).
  * @link_node: entry in the per-@link_net list of devices, under RTNL
+ * @lock: serialises changes to everything below, and events
+ * @dead: being unregistered: no more commands, no events (under @lock)
  * @tunnels: the device's tunnels, ordered by id; RCU for the data path,
- *	changed under RTNL
+ *	changed under @lock
  * @stats: device-wide drop counters by cause (rx_errors/rx_dropped sum them)
  * @gro_cells: where decapsulated packets enter the stack
- * @ecmp: flow hash to tunnel (RCU; rebuilt under RTNL)
- * @pins: pinned inner destinations (esptun_pin.node), RCU; RTNL (pin.c)
+ * @ecmp: flow hash to tunnel (RCU; rebuilt under @lock)
+ * @pins: pinned inner destinations (esptun_pin.node), RCU; @lock (pin.c)
  * @n_pins: how many; 0 spares the data path the lookup
  */
 struct esptun_dev {
 	struct net_device *dev;
 	struct net *link_net;
 	struct list_head link_node;
+	struct mutex lock;		/* the device's changes; see above */
+	bool dead;
 	struct list_head tunnels;
 	struct esptun_stats __percpu *stats;
 	struct gro_cells gro_cells;
@@ -61,16 +78,26 @@ struct esptun_dev {
 /**
  * struct esptun_net - esptun's state in a network namespace
  * @devs: devices whose transport (@link_net) is this namespace, under RTNL
- * @tunnels: their tunnels, for ICMP errors and unclaimed ESP; RCU, RTNL
- * @sa_in: inbound SAs by SPI; RCU for the data path, changed under RTNL
- * @encap_socks: esptun's UDP sockets in this namespace (encap.c), RTNL
+ * @lock: guards the three below, shared by the devices of the namespace
+ * @tunnels: their tunnels, for ICMP errors and unclaimed ESP; RCU, @lock
+ * @sa_in: inbound SAs by SPI; RCU for the data path, changed under @lock
+ * @encap_socks: esptun's UDP sockets in this namespace (encap.c), @lock
+ * @spi_reserved: SPIs reserved by SPI_ALLOC (sa.c), @lock
+ * @n_reserved: how many
  */
 struct esptun_net {
 	struct list_head devs;
+	struct mutex lock;		/* shared by the namespace's devices */
 	struct list_head tunnels;
 	DECLARE_HASHTABLE(sa_in, ESPTUN_SPI_HASH_BITS);
 	struct list_head encap_socks;
+	struct list_head spi_reserved;
+	unsigned int n_reserved;
 };
+
+/* A pointer the device's lock guards, read by its holder. */
+#define esptun_dereference(p, esp) \
+	rcu_dereference_protected(p, lockdep_is_held(&(esp)->lock))
 
 int esptun_device_init(void);
 void esptun_device_uninit(void);

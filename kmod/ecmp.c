@@ -59,7 +59,7 @@ static void esptun_ecmp_fill(struct esptun_ecmp *t, u32 *next)
 
 /**
  * esptun_ecmp_rebuild() - publish a table for the device's current tunnels
- * @esp: the device, under RTNL
+ * @esp: the device, locked
  *
  * Out of memory, the device is left without a table and esptun_ecmp_pick()
  * scans the tunnels instead: slower and less even, never wrong.
@@ -70,7 +70,7 @@ void esptun_ecmp_rebuild(struct esptun_dev *esp)
 	struct esptun_tunnel *tun;
 	u32 *next = NULL;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (t) {
 		list_for_each_entry(tun, &esp->tunnels, dev_node)
@@ -84,7 +84,7 @@ void esptun_ecmp_rebuild(struct esptun_dev *esp)
 	if (t)
 		esptun_ecmp_fill(t, next);
 	kfree(next);
-	old = rcu_replace_pointer(esp->ecmp, t, lockdep_rtnl_is_held());
+	old = rcu_replace_pointer(esp->ecmp, t, lockdep_is_held(&esp->lock));
 	if (old)
 		kfree_rcu(old, rcu);
 }
@@ -93,7 +93,7 @@ void esptun_ecmp_free(struct esptun_dev *esp)
 {
 	struct esptun_ecmp *old;
 
-	old = rcu_replace_pointer(esp->ecmp, NULL, lockdep_rtnl_is_held());
+	old = rcu_replace_pointer(esp->ecmp, NULL, lockdep_is_held(&esp->lock));
 	if (old)
 		kfree_rcu(old, rcu);
 }
@@ -131,7 +131,7 @@ struct esptun_tunnel *esptun_ecmp_pick(struct esptun_dev *esp, u32 hash)
 
 /**
  * esptun_ecmp_share() - the share of hashed flows a tunnel takes now
- * @esp: the device, under RTNL
+ * @esp: the device, locked
  * @tun: one of its tunnels
  *
  * A flow whose slot belongs to an unusable tunnel lands on a usable one
@@ -142,7 +142,7 @@ struct esptun_tunnel *esptun_ecmp_pick(struct esptun_dev *esp, u32 hash)
  */
 u32 esptun_ecmp_share(struct esptun_dev *esp, const struct esptun_tunnel *tun)
 {
-	struct esptun_ecmp *t = rtnl_dereference(esp->ecmp);
+	struct esptun_ecmp *t = esptun_dereference(esp->ecmp, esp);
 	bool usable[ESPTUN_MAX_TUNNELS];
 	unsigned int i, own = 0, all = 0;
 	int me = -1;

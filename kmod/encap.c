@@ -186,7 +186,8 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 
 /**
  * esptun_encap_attach() - give a new UDP-encapsulated tunnel its receiver
- * @tun: the tunnel, not yet linked, with addresses and ports set; RTNL
+ * @tun: the tunnel, not yet linked, with addresses and ports set, under
+ *	esptun_net.lock
  * @extack: where to say why not
  *
  * Shares esptun's socket on the tunnel's local address and port, or uses
@@ -201,7 +202,7 @@ int esptun_encap_attach(struct esptun_tunnel *tun,
 	struct esptun_encap_sock *es;
 	int holder;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&en->lock);
 	list_for_each_entry(es, &en->encap_socks, node) {
 		if (es->family == tun->family && es->port == tun->encap_sport &&
 		    esptun_addr_eq(es->family, &es->local, &tun->local)) {
@@ -232,7 +233,7 @@ int esptun_encap_attach(struct esptun_tunnel *tun,
 
 /**
  * esptun_encap_detach() - the tunnel no longer receives through its socket
- * @tun: the tunnel, unlinked, under RTNL
+ * @tun: the tunnel, unlinked, under esptun_net.lock
  *
  * The last tunnel of an esptun socket closes it.  A packet that found the
  * socket before may still be in esptun_encap_rcv(): the socket itself is
@@ -243,7 +244,7 @@ void esptun_encap_detach(struct esptun_tunnel *tun)
 {
 	struct esptun_encap_sock *es = tun->encap_sock;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esptun_net(tun->esp->link_net)->lock);
 	tun->encap_sock = NULL;
 	if (!es || --es->users)
 		return;

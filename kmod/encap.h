@@ -13,13 +13,13 @@
 
 /**
  * struct esptun_encap_sock - a UDP socket esptun holds for ESP in UDP
- * @node: entry in esptun_net(net)->encap_socks, under RTNL
+ * @node: entry in esptun_net(net)->encap_socks, under esptun_net.lock
  * @sock: the kernel socket, bound to @local and @port in the transport
  *	netns, with UDP_ENCAP_ESPINUDP
  * @family: of @local
  * @local: the local address it is bound to
  * @port: the local UDP port it is bound to
- * @users: tunnels using it, under RTNL; the last one releases it
+ * @users: tunnels using it, under esptun_net.lock; the last one releases it
  */
 struct esptun_encap_sock {
 	struct list_head node;

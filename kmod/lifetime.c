@@ -9,12 +9,13 @@
  * packets on from one CPU at a time (order.c), and that is where an SA's
  * bytes and packets are added up and compared.  Seconds are a timer's.
  * Crossings set bits from any context; one work item per SA announces them
- * under RTNL, in a fixed order that puts soft before hard, so that an IKE
+ * under the device's lock, in a fixed order that puts soft before hard, so that an IKE
  * daemon hears each limit exactly once.
  */
 #include <linux/jiffies.h>
-#include <linux/rtnetlink.h>
+#include <linux/mutex.h>
 
+#include "device.h"
 #include "lifetime.h"
 #include "main.h"
 #include "netlink.h"
@@ -78,9 +79,11 @@ static void esptun_lifetime_work(struct work_struct *work)
 	struct esptun_lifetime *life = container_of(work, struct esptun_lifetime,
 						    work);
 	struct esptun_sa *sa = container_of(life, struct esptun_sa, life);
+	struct esptun_dev *esp = sa->tunnel->esp;
 	int bit;
 
-	rtnl_lock();
+	/* The SA holds its tunnel, which holds the device. */
+	mutex_lock(&esp->lock);
 	for (bit = 0; bit < 2 * ESPTUN_LIMITS; bit++) {
 		if (!test_bit(bit, &life->fired) ||
 		    test_and_set_bit(bit, &life->sent))
@@ -88,13 +91,24 @@ static void esptun_lifetime_work(struct work_struct *work)
 		esptun_nl_sa_expire_event(sa, bit / ESPTUN_LIMITS,
 					  bit % ESPTUN_LIMITS);
 	}
-	rtnl_unlock();
+	mutex_unlock(&esp->lock);
 	esptun_sa_put(sa);
 }
 
 u64 esptun_lifetime_age(const struct esptun_sa *sa)
 {
 	return div_u64(get_jiffies_64() - sa->life.added, HZ);
+}
+
+/* Seconds since the SA last carried a packet into *@secs; false if never. */
+bool esptun_lifetime_idle(const struct esptun_sa *sa, u64 *secs)
+{
+	u64 last = READ_ONCE(sa->life.last);
+
+	if (!last)
+		return false;
+	*secs = div_u64(get_jiffies_64() - last, HZ);
+	return true;
 }
 
 static void esptun_lifetime_timer(struct timer_list *t)
@@ -145,7 +159,7 @@ void esptun_lifetime_start(struct esptun_sa *sa,
 
 /**
  * esptun_lifetime_stop() - stop an SA's clock
- * @sa: the SA, unpublished (under RTNL); limits that packets still in
+ * @sa: the SA, unpublished (its device locked); limits that packets still in
  *	flight cross from now on are not announced (esptun_sa_get() fails):
  *	the daemon has already let the SA go
  */
@@ -170,6 +184,8 @@ void esptun_lifetime_count(struct esptun_sa *sa, unsigned int len)
 
 	WRITE_ONCE(life->bytes, bytes);
 	WRITE_ONCE(life->packets, packets);
+	/* The same cache line, written by the same CPU: no extra cost. */
+	WRITE_ONCE(life->last, get_jiffies_64());
 	for (e = ESPTUN_EXPIRE_SOFT; e <= ESPTUN_EXPIRE_HARD; e++) {
 		u64 *limit = life->cfg.limit[e];
 

@@ -32,6 +32,7 @@ struct esptun_lifetime_config {
  *	hand-off (order.c), which runs on one CPU at a time, so without
  *	atomics; read locklessly for dumps
  * @packets: packets carried, the same way
+ * @last: jiffies64 of the last packet carried, the same way; 0 before any
  * @cfg: the limits, fixed once the SA is published
  * @added: jiffies64 when the SA was added
  * @fired: BIT(expire * ESPTUN_LIMITS + limit) once crossed (atomic bitops)
@@ -44,6 +45,7 @@ struct esptun_lifetime_config {
 struct esptun_lifetime {
 	u64 bytes;
 	u64 packets;
+	u64 last;
 	struct esptun_lifetime_config cfg;
 	u64 added;
 	unsigned long fired;
@@ -61,6 +63,7 @@ void esptun_lifetime_stop(struct esptun_sa *sa);
 void esptun_lifetime_count(struct esptun_sa *sa, unsigned int len);
 void esptun_lifetime_seq(struct esptun_sa *sa, u64 seq);
 u64 esptun_lifetime_age(const struct esptun_sa *sa);
+bool esptun_lifetime_idle(const struct esptun_sa *sa, u64 *secs);
 int esptun_lifetime_worst(const struct esptun_sa *sa);
 
 #endif /* _ESPTUN_LIFETIME_H */

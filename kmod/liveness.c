@@ -13,12 +13,12 @@
  * so many seconds, which keeps the mappings of NATs on the way alive.
  *
  * One timer per tunnel does all, in softirq context.  Verdicts change a
- * flag the data path reads; announcing them (event, carrier) needs RTNL, so
- * the tunnel's state_work does that (esptun_tunnel_kick()).
+ * flag the data path reads; announcing them (event, carrier) needs the
+ * device's lock, so the tunnel's state_work does that (esptun_tunnel_kick()).
  */
 #include <linux/esptun.h>
-#include <linux/rtnetlink.h>
 
+#include "device.h"
 #include "liveness.h"
 #include "tx.h"
 
@@ -84,7 +84,7 @@ void esptun_liveness_init(struct esptun_tunnel *tun)
 
 /**
  * esptun_liveness_set() - change a tunnel's keepalives and dead-after
- * @tun: the tunnel, under RTNL
+ * @tun: the tunnel, its device locked
  * @keepalive: seconds, 0 for none, -1 to keep
  * @dead_after: seconds, 0 for never, -1 to keep
  * @nat_keepalive: seconds, 0 for none, -1 to keep
@@ -95,7 +95,7 @@ void esptun_liveness_init(struct esptun_tunnel *tun)
 void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
 			 int dead_after, int nat_keepalive)
 {
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	if (keepalive >= 0) {
 		/* The first dummy goes at once. */
 		tun->last_keepalive = jiffies - keepalive * HZ;
@@ -113,19 +113,19 @@ void esptun_liveness_set(struct esptun_tunnel *tun, int keepalive,
 	esptun_liveness_arm(tun);
 }
 
-/* Under RTNL: run the timer soon if there is anything for it to do. */
+/* Device locked: run the timer soon if there is anything for it to do. */
 void esptun_liveness_arm(struct esptun_tunnel *tun)
 {
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	if (!tun->dying &&
 	    (tun->keepalive || tun->dead_after || tun->nat_keepalive))
 		mod_timer(&tun->timer, jiffies + 1);
 }
 
-/* Under RTNL, the tunnel marked dying: no timer runs after this. */
+/* Device locked, the tunnel marked dying: no timer runs after this. */
 void esptun_liveness_stop(struct esptun_tunnel *tun)
 {
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	del_timer_sync(&tun->timer);
 }
 

@@ -3,6 +3,17 @@
 
 #include "netlink-gen.h"
 
+const struct nla_policy esptun_sa_spi_alloc_input_nl_policy[ESPTUN_A_SA_SPI_MAX + 1] = {
+	[ESPTUN_A_SA_SPI_MIN] = NLA_POLICY_MIN(NLA_BE32, 1),
+	[ESPTUN_A_SA_SPI_MAX] = NLA_POLICY_MIN(NLA_BE32, 1),
+};
+
+const struct nla_policy esptun_spi_alloc_nl_policy[ESPTUN_A_SA + 1] = {
+	[ESPTUN_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[ESPTUN_A_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
+	[ESPTUN_A_SA] = NLA_POLICY_NESTED(esptun_sa_spi_alloc_input_nl_policy),
+};
+
 const struct nla_policy esptun_sa_id_input_nl_policy[ESPTUN_A_SA_SPI + 1] = {
 	[ESPTUN_A_SA_DIR] = NLA_POLICY_MAX(NLA_U8, ESPTUN_SA_DIR_OUT),
 	[ESPTUN_A_SA_SPI] = NLA_POLICY_MIN(NLA_BE32, 1),
@@ -94,7 +105,7 @@ const struct nla_policy esptun_dev_nl_policy[ESPTUN_A_IFNAME + 1] = {
 	[ESPTUN_A_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
 };
 
-const struct genl_ops esptun_nl_ops[7] = {
+const struct genl_ops esptun_nl_ops[8] = {
 	{
 		.cmd		= ESPTUN_CMD_DEV_GET,
 		.doit		= esptun_nl_dev_get_doit,
@@ -143,6 +154,13 @@ const struct genl_ops esptun_nl_ops[7] = {
 		.doit		= esptun_nl_sa_get_doit,
 		.policy		= esptun_sa_id_nl_policy,
 		.maxattr	= ARRAY_SIZE(esptun_sa_id_nl_policy) - 1,
+		.flags		= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd		= ESPTUN_CMD_SPI_ALLOC,
+		.doit		= esptun_nl_spi_alloc_doit,
+		.policy		= esptun_spi_alloc_nl_policy,
+		.maxattr	= ARRAY_SIZE(esptun_spi_alloc_nl_policy) - 1,
 		.flags		= GENL_UNS_ADMIN_PERM,
 	},
 };

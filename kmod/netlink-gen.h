@@ -8,6 +8,8 @@
 
 #include <linux/esptun.h>
 
+extern const struct nla_policy esptun_sa_spi_alloc_input_nl_policy[ESPTUN_A_SA_SPI_MAX + 1];
+extern const struct nla_policy esptun_spi_alloc_nl_policy[ESPTUN_A_SA + 1];
 extern const struct nla_policy esptun_sa_id_input_nl_policy[ESPTUN_A_SA_SPI + 1];
 extern const struct nla_policy esptun_sa_id_nl_policy[ESPTUN_A_SA + 1];
 extern const struct nla_policy esptun_pin_nl_policy[ESPTUN_A_PIN_IPV6 + 1];
@@ -30,8 +32,9 @@ int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info);
 int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info);
 int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info);
 int esptun_nl_sa_get_doit(struct sk_buff *skb, struct genl_info *info);
+int esptun_nl_spi_alloc_doit(struct sk_buff *skb, struct genl_info *info);
 
-extern const struct genl_ops esptun_nl_ops[7];
+extern const struct genl_ops esptun_nl_ops[8];
 extern const struct genl_multicast_group esptun_nl_mcgrps[1];
 
 enum {

@@ -3,12 +3,12 @@
  * The "esptun" generic netlink family's handlers.  uapi/esptun.yaml is the
  * ABI; its policies, operations and groups are generated (netlink-gen.c), so
  * a handler sees only attributes its command takes, of the right size and
- * range.  Every command runs under RTNL, which also guards the devices'
- * tunnel lists and SA tables; every refusal says why in extack.
+ * range.  Every command runs under its device's lock (device.h), taken in
+ * pre_doit: one daemon's commands on one device neither wait for nor stall
+ * RTNL or the other devices.  Every refusal says why in extack.
  */
 #include <linux/esptun.h>
 #include <linux/netdevice.h>
-#include <linux/rtnetlink.h>
 #include <net/genetlink.h>
 #include <net/ipv6.h>
 
@@ -25,12 +25,16 @@ static struct genl_family esptun_genl_family;
 /* What this module implements, for daemons to probe (ESPTUN_A_FEATURES). */
 #define ESPTUN_NL_FEATURES	(ESPTUN_FEATURE_ESN | ESPTUN_FEATURE_LIFETIME | \
 				 ESPTUN_FEATURE_PINS | ESPTUN_FEATURE_LIVENESS | \
-				 ESPTUN_FEATURE_UDP_ENCAP)
+				 ESPTUN_FEATURE_UDP_ENCAP | \
+				 ESPTUN_FEATURE_SPI_ALLOC)
 
-/* Bumped under RTNL on every tunnel or SA change: dumps see it as
- * NLM_F_DUMP_INTR.
- */
-static u32 esptun_nl_genid;
+/* Bumped on every tunnel or SA change: dumps see it as NLM_F_DUMP_INTR. */
+static atomic_t esptun_nl_genid;
+
+static void esptun_nl_changed(void)
+{
+	atomic_inc(&esptun_nl_genid);
+}
 
 /* The attributes of the user's limits: [enum esptun_expire][enum esptun_limit] */
 static const u8 esptun_nl_limit_attr[ESPTUN_EXPIRE_HARD + 1][ESPTUN_USER_LIMITS] = {
@@ -142,6 +146,7 @@ static int esptun_nl_put_lifetime(struct sk_buff *skb,
 {
 	const struct esptun_lifetime *life = &sa->life;
 	int e, i, worst = esptun_lifetime_worst(sa);
+	u64 idle;
 
 	for (e = ESPTUN_EXPIRE_SOFT; e <= ESPTUN_EXPIRE_HARD; e++)
 		for (i = 0; i < ESPTUN_USER_LIMITS; i++)
@@ -156,6 +161,8 @@ static int esptun_nl_put_lifetime(struct sk_buff *skb,
 			      ESPTUN_A_SA_PAD) ||
 	    nla_put_u64_64bit(skb, ESPTUN_A_SA_AGE, esptun_lifetime_age(sa),
 			      ESPTUN_A_SA_PAD) ||
+	    (esptun_lifetime_idle(sa, &idle) &&
+	     nla_put_u64_64bit(skb, ESPTUN_A_SA_IDLE, idle, ESPTUN_A_SA_PAD)) ||
 	    (expire < 0 && worst >= 0 &&
 	     nla_put_u8(skb, ESPTUN_A_SA_EXPIRE, worst)) ||
 	    (expire >= 0 && (nla_put_u8(skb, ESPTUN_A_SA_EXPIRE, expire) ||
@@ -287,7 +294,7 @@ static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 	if (esptun_nl_put_stats(skb, ESPTUN_A_TUNNEL_STATS, tun->stats,
 				ESPTUN_TX_CTRS | ESPTUN_RX_CTRS))
 		goto cancel;
-	sa = rtnl_dereference(tun->tx_sa);
+	sa = esptun_dereference(tun->tx_sa, tun->esp);
 	if (sa && esptun_nl_put_sa(skb, sa, ESPTUN_A_TUNNEL_SA, false, -1, 0))
 		goto cancel;
 	list_for_each_entry(sa, &tun->rx_sas, tunnel_node)
@@ -303,7 +310,7 @@ cancel:
 /**
  * esptun_nl_fill_dev() - one message about a device, from tunnel *@cursor
  * @skb: the message buffer
- * @dev: the device, under RTNL
+ * @dev: the device, locked
  * @cb: the dump, or NULL for a reply
  * @portid: netlink port of the requester
  * @seq: sequence number of the request
@@ -322,7 +329,7 @@ static int esptun_nl_fill_dev(struct sk_buff *skb, struct net_device *dev,
 	int put = 0;
 	void *hdr;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	hdr = genlmsg_put(skb, portid, seq, &esptun_genl_family,
 			  cb ? NLM_F_MULTI : 0, ESPTUN_CMD_DEV_GET);
 	if (!hdr)
@@ -355,40 +362,91 @@ cancel:
 	return -EMSGSIZE;
 }
 
-int esptun_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+/**
+ * esptun_nl_pre_doit() - find, hold and lock the device a command names
+ * @ops: the command
+ * @skb: the request
+ * @info: the request, parsed; info->user_ptr[0] gets the device
+ *
+ * Every command operates on one device.  A device unregistered while we
+ * waited for its lock is gone (esptun_dev.dead).
+ *
+ * Return: 0 with the device locked, or a negative errno having said why.
+ */
+static int esptun_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			      struct genl_info *info)
 {
 	struct net_device *dev;
-	struct sk_buff *msg;
-	long cursor = 0;
-	int ret;
+	struct esptun_dev *esp;
 
 	dev = esptun_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	msg = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg) {
-		ret = -ENOMEM;
-		goto out;
+	esp = netdev_priv(dev);
+	mutex_lock(&esp->lock);
+	if (esp->dead) {
+		mutex_unlock(&esp->lock);
+		dev_put(dev);
+		NL_SET_ERR_MSG(info->extack, "no such device");
+		return -ENODEV;
 	}
-	rtnl_lock();
-	ret = esptun_nl_fill_dev(msg, dev, NULL, info->snd_portid,
+	info->user_ptr[0] = esp;
+	return 0;
+}
+
+static void esptun_nl_post_doit(const struct genl_ops *ops,
+				struct sk_buff *skb, struct genl_info *info)
+{
+	struct esptun_dev *esp = info->user_ptr[0];
+
+	mutex_unlock(&esp->lock);
+	dev_put(esp->dev);
+}
+
+int esptun_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct esptun_dev *esp = info->user_ptr[0];
+	struct sk_buff *msg;
+	long cursor = 0;
+	int ret;
+
+	msg = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	ret = esptun_nl_fill_dev(msg, esp->dev, NULL, info->snd_portid,
 				 info->snd_seq, &cursor);
-	rtnl_unlock();
 	if (ret) {
 		NL_SET_ERR_MSG(info->extack,
 			       "the device does not fit one message: dump it");
 		nlmsg_free(msg);
-		goto out;
+		return ret;
 	}
-	ret = genlmsg_reply(msg, info);
-out:
-	dev_put(dev);
-	return ret;
+	return genlmsg_reply(msg, info);
 }
 
 /*
- * cb->args[0]: esptun devices completely dumped; cb->args[1]: tunnels of
- * the next device already dumped.  Runs under RTNL, one message at a time.
+ * The esptun device of @net with the smallest ifindex from @ifindex on,
+ * held, or NULL.  Devices come and go between messages: the dump resumes
+ * by ifindex, not by position.
+ */
+static struct net_device *esptun_nl_next_dev(struct net *net, int ifindex)
+{
+	struct net_device *dev, *next = NULL;
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, dev)
+		if (esptun_is_dev(dev) && dev->ifindex >= ifindex &&
+		    (!next || dev->ifindex < next->ifindex))
+			next = dev;
+	if (next)
+		dev_hold(next);
+	rcu_read_unlock();
+	return next;
+}
+
+/*
+ * cb->args[0]: the ifindex to resume from; cb->args[1]: tunnels of that
+ * device already dumped.  Each device is filled under its lock.
  */
 int esptun_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -397,7 +455,7 @@ int esptun_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	u32 portid = NETLINK_CB(cb->skb).portid;
 	u32 seq = cb->nlh->nlmsg_seq;
 	struct net_device *dev, *only = NULL;
-	long idx = 0;
+	struct esptun_dev *esp;
 	int ret = 0;
 
 	if (info->attrs[ESPTUN_A_IFINDEX] || info->attrs[ESPTUN_A_IFNAME]) {
@@ -406,55 +464,38 @@ int esptun_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			return PTR_ERR(only);
 	}
 
-	rtnl_lock();
-	cb->seq = READ_ONCE(net->dev_base_seq) + esptun_nl_genid;
-	for_each_netdev(net, dev) {
-		if (!esptun_is_dev(dev) || (only && dev != only))
-			continue;
-		if (idx < cb->args[0]) {
-			idx++;
-			continue;
+	cb->seq = READ_ONCE(net->dev_base_seq) + atomic_read(&esptun_nl_genid);
+	for (;;) {
+		if (only) {
+			dev = cb->args[0] > only->ifindex ? NULL : only;
+			if (dev)
+				dev_hold(dev);
+		} else {
+			dev = esptun_nl_next_dev(net, cb->args[0]);
 		}
-		ret = esptun_nl_fill_dev(skb, dev, cb, portid, seq, &cb->args[1]);
+		if (!dev)
+			break;
+		if (dev->ifindex != cb->args[0])
+			cb->args[1] = 0;
+		cb->args[0] = dev->ifindex;
+		esp = netdev_priv(dev);
+		mutex_lock(&esp->lock);
+		if (!esp->dead)
+			ret = esptun_nl_fill_dev(skb, dev, cb, portid, seq,
+						 &cb->args[1]);
+		mutex_unlock(&esp->lock);
+		dev_put(dev);
 		if (ret)
 			break;
-		idx++;
+		cb->args[0]++;
+		cb->args[1] = 0;
 	}
-	rtnl_unlock();
 	if (only)
 		dev_put(only);
-	cb->args[0] = idx;
 	/* Nothing fitted an empty buffer: say so rather than loop. */
 	if (ret && !skb->len)
 		return ret;
 	return skb->len;
-}
-
-/* For commands that change a device: it, under RTNL, or an ERR_PTR. */
-static struct esptun_dev *esptun_nl_lock_dev(struct genl_info *info)
-{
-	struct net_device *dev;
-
-	dev = esptun_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
-	if (IS_ERR(dev))
-		return ERR_CAST(dev);
-	rtnl_lock();
-	/* Unregistered while we waited for RTNL: gone. */
-	if (dev->reg_state != NETREG_REGISTERED) {
-		rtnl_unlock();
-		dev_put(dev);
-		NL_SET_ERR_MSG(info->extack, "no such device");
-		return ERR_PTR(-ENODEV);
-	}
-	return netdev_priv(dev);
-}
-
-static void esptun_nl_unlock_dev(struct esptun_dev *esp, int ret)
-{
-	if (!ret)
-		esptun_nl_genid++;
-	rtnl_unlock();
-	dev_put(esp->dev);
 }
 
 /*
@@ -527,7 +568,7 @@ static int esptun_nl_tunnel_attrs(struct genl_info *info, int maxtype,
 	return 0;
 }
 
-/* Under RTNL: the tunnel @id names, or NULL having said so. */
+/* The tunnel @id names, @esp locked, or NULL having said so. */
 static struct esptun_tunnel *esptun_nl_tunnel(struct esptun_dev *esp,
 					      struct nlattr *id,
 					      struct netlink_ext_ack *extack)
@@ -655,9 +696,9 @@ int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
 	struct esptun_tunnel_config cfg;
 	union esptun_addr local, remote;
+	struct esptun_dev *esp = info->user_ptr[0];
 	struct esptun_pin_list pins;
 	sa_family_t lfam, rfam;
-	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_tunnel_attrs(info,
@@ -690,20 +731,18 @@ int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	esp = esptun_nl_lock_dev(info);
-	if (IS_ERR(esp))
-		return PTR_ERR(esp);
 	ret = esptun_tunnel_add(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]), lfam,
 				&local, &remote, &cfg, info->extack);
-	esptun_nl_unlock_dev(esp, ret);
+	if (!ret)
+		esptun_nl_changed();
 	return ret;
 }
 
 int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct esptun_dev *esp = info->user_ptr[0];
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
 	struct esptun_tunnel *tun;
-	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_tunnel_attrs(info,
@@ -711,25 +750,21 @@ int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info)
 				     esptun_tunnel_del_input_nl_policy, tb);
 	if (ret)
 		return ret;
-	esp = esptun_nl_lock_dev(info);
-	if (IS_ERR(esp))
-		return PTR_ERR(esp);
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
-	if (tun)
-		esptun_tunnel_del(tun);
-	else
-		ret = -ENOENT;
-	esptun_nl_unlock_dev(esp, ret);
-	return ret;
+	if (!tun)
+		return -ENOENT;
+	esptun_tunnel_del(tun);
+	esptun_nl_changed();
+	return 0;
 }
 
 int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct esptun_dev *esp = info->user_ptr[0];
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1];
 	struct esptun_tunnel_config cfg;
 	struct esptun_pin_list pins;
 	struct esptun_tunnel *tun;
-	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_tunnel_attrs(info,
@@ -740,12 +775,12 @@ int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
 	if (ret)
 		return ret;
-	esp = esptun_nl_lock_dev(info);
-	if (IS_ERR(esp))
-		return PTR_ERR(esp);
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
-	ret = tun ? esptun_tunnel_set(tun, &cfg, info->extack) : -ENOENT;
-	esptun_nl_unlock_dev(esp, ret);
+	if (!tun)
+		return -ENOENT;
+	ret = esptun_tunnel_set(tun, &cfg, info->extack);
+	if (!ret)
+		esptun_nl_changed();
 	return ret;
 }
 
@@ -763,10 +798,10 @@ static void esptun_nl_lifetime_config(struct nlattr **tb,
 
 int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct esptun_dev *esp = info->user_ptr[0];
 	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
 	struct esptun_sa_config cfg = { };
 	struct esptun_tunnel *tun;
-	struct esptun_dev *esp;
 	int ret;
 
 	ret = esptun_nl_nested(info, ESPTUN_A_SA,
@@ -791,14 +826,10 @@ int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 	cfg.seq = tb[ESPTUN_A_SA_SEQ] ? nla_get_u64(tb[ESPTUN_A_SA_SEQ]) : 0;
 	esptun_nl_lifetime_config(tb, &cfg.life);
 
-	esp = esptun_nl_lock_dev(info);
-	if (IS_ERR(esp)) {
-		ret = PTR_ERR(esp);
-		goto wipe;
-	}
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_SA_TUNNEL_ID], info->extack);
 	ret = tun ? esptun_sa_add(tun, &cfg, info->extack) : -ENOENT;
-	esptun_nl_unlock_dev(esp, ret);
+	if (!ret)
+		esptun_nl_changed();
 wipe:
 	/* The key is in the request buffer: do not leave it there. */
 	if (info->attrs[ESPTUN_A_SA])
@@ -807,18 +838,11 @@ wipe:
 	return ret;
 }
 
-/**
- * esptun_nl_lock_sa() - the SA a request names by direction and SPI
- * @info: the request
- * @espp: the device, locked (esptun_nl_lock_dev()), when an SA is returned
- *
- * Return: the SA, under RTNL, or an ERR_PTR with RTNL not held.
- */
-static struct esptun_sa *esptun_nl_lock_sa(struct genl_info *info,
-					   struct esptun_dev **espp)
+/* The SA a request names by direction and SPI, or an ERR_PTR. */
+static struct esptun_sa *esptun_nl_find_sa(struct genl_info *info)
 {
+	struct esptun_dev *esp = info->user_ptr[0];
 	struct nlattr *tb[ESPTUN_A_SA_MAX + 1];
-	struct esptun_dev *esp;
 	struct esptun_sa *sa;
 	int ret;
 
@@ -831,30 +855,24 @@ static struct esptun_sa *esptun_nl_lock_sa(struct genl_info *info,
 		NL_SET_ERR_MSG(info->extack, "direction and SPI are required");
 		return ERR_PTR(-EINVAL);
 	}
-	esp = esptun_nl_lock_dev(info);
-	if (IS_ERR(esp))
-		return ERR_CAST(esp);
 	sa = esptun_sa_find_dev(esp, nla_get_u8(tb[ESPTUN_A_SA_DIR]),
 				nla_get_be32(tb[ESPTUN_A_SA_SPI]));
 	if (!sa) {
 		NL_SET_ERR_MSG(info->extack, "no SA with this direction and SPI");
-		esptun_nl_unlock_dev(esp, -ENOENT);
 		return ERR_PTR(-ENOENT);
 	}
-	*espp = esp;
 	return sa;
 }
 
 int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct esptun_dev *esp;
 	struct esptun_sa *sa;
 
-	sa = esptun_nl_lock_sa(info, &esp);
+	sa = esptun_nl_find_sa(info);
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
 	esptun_sa_del(sa);
-	esptun_nl_unlock_dev(esp, 0);
+	esptun_nl_changed();
 	return 0;
 }
 
@@ -875,49 +893,86 @@ static int esptun_nl_fill_sa(struct sk_buff *msg, struct esptun_sa *sa,
 
 int esptun_nl_sa_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct esptun_dev *esp;
 	struct esptun_sa *sa;
 	struct sk_buff *msg;
 	void *hdr;
-	int ret;
 
+	sa = esptun_nl_find_sa(info);
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	sa = esptun_nl_lock_sa(info, &esp);
-	if (IS_ERR(sa)) {
-		nlmsg_free(msg);
-		return PTR_ERR(sa);
-	}
-	ret = -EMSGSIZE;
 	hdr = genlmsg_put_reply(msg, info, &esptun_genl_family, 0,
 				ESPTUN_CMD_SA_GET);
-	if (hdr && !esptun_nl_fill_sa(msg, sa, -1, 0)) {
-		genlmsg_end(msg, hdr);
-		ret = 0;
-	}
-	/* A read: dumps in progress need not start again. */
-	rtnl_unlock();
-	dev_put(esp->dev);
-	if (ret) {
+	if (!hdr || esptun_nl_fill_sa(msg, sa, -1, 0)) {
 		nlmsg_free(msg);
-		return ret;
+		return -EMSGSIZE;
 	}
+	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 }
 
+int esptun_nl_spi_alloc_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct esptun_dev *esp = info->user_ptr[0];
+	struct nlattr *tb[ESPTUN_A_SA_MAX + 1] = { };
+	u32 min = ESPTUN_SPI_MIN_DEFAULT, max = U32_MAX;
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	__be32 spi;
+	void *hdr;
+	int ret;
+
+	if (info->attrs[ESPTUN_A_SA]) {
+		ret = esptun_nl_nested(info, ESPTUN_A_SA,
+				       ARRAY_SIZE(esptun_sa_spi_alloc_input_nl_policy) - 1,
+				       esptun_sa_spi_alloc_input_nl_policy, tb);
+		if (ret)
+			return ret;
+	}
+	if (tb[ESPTUN_A_SA_SPI_MIN])
+		min = ntohl(nla_get_be32(tb[ESPTUN_A_SA_SPI_MIN]));
+	if (tb[ESPTUN_A_SA_SPI_MAX])
+		max = ntohl(nla_get_be32(tb[ESPTUN_A_SA_SPI_MAX]));
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	ret = esptun_sa_alloc_spi(esp, min, max, &spi, info->extack);
+	if (ret)
+		goto err;
+	/* Unanswered, the reservation lapses like any other. */
+	ret = -EMSGSIZE;
+	hdr = genlmsg_put_reply(msg, info, &esptun_genl_family, 0,
+				ESPTUN_CMD_SPI_ALLOC);
+	if (!hdr || nla_put_u32(msg, ESPTUN_A_IFINDEX, esp->dev->ifindex) ||
+	    nla_put_string(msg, ESPTUN_A_IFNAME, esp->dev->name))
+		goto err;
+	nest = nla_nest_start(msg, ESPTUN_A_SA);
+	if (!nest || nla_put_u8(msg, ESPTUN_A_SA_DIR, ESPTUN_SA_DIR_IN) ||
+	    nla_put_be32(msg, ESPTUN_A_SA_SPI, spi))
+		goto err;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return ret;
+}
+
 /*
- * An event about @dev, command @cmd, for its namespace, under RTNL; NULL
- * when nobody listens there or the device is being unregistered (that has
- * its own announcement).
+ * An event about @dev, command @cmd, for its namespace, the device locked;
+ * NULL when nobody listens there or the device is being unregistered (that
+ * has its own announcement).
  */
 static struct sk_buff *esptun_nl_event_new(struct net_device *dev, u8 cmd,
 					   void **hdr)
 {
+	struct esptun_dev *esp = netdev_priv(dev);
 	struct sk_buff *msg;
 
-	ASSERT_RTNL();
-	if (dev->reg_state != NETREG_REGISTERED ||
+	lockdep_assert_held(&esp->lock);
+	if (esp->dead ||
 	    !genl_has_listeners(&esptun_genl_family, dev_net(dev),
 				ESPTUN_NLGRP_EVENTS))
 		return NULL;
@@ -942,7 +997,7 @@ static void esptun_nl_event_send(struct net_device *dev, struct sk_buff *msg,
 
 /**
  * esptun_nl_tunnel_event() - multicast a tunnel's new state
- * @tun: the tunnel, under RTNL
+ * @tun: the tunnel, its device locked
  * @cause: enum esptun_state_cause
  *
  * To the namespace the device is in, where its administrator is.  Nothing
@@ -977,7 +1032,7 @@ err:
 
 /**
  * esptun_nl_sa_expire_event() - multicast that an SA crossed a limit
- * @sa: the SA, under RTNL
+ * @sa: the SA, its device locked
  * @expire: enum esptun_expire
  * @limit: enum esptun_limit
  *
@@ -1005,6 +1060,8 @@ static struct genl_family esptun_genl_family __ro_after_init = {
 	.maxattr	= ESPTUN_A_MAX,
 	.netnsok	= true,
 	.parallel_ops	= true,
+	.pre_doit	= esptun_nl_pre_doit,
+	.post_doit	= esptun_nl_post_doit,
 	.ops		= esptun_nl_ops,
 	.n_ops		= ARRAY_SIZE(esptun_nl_ops),
 	.mcgrps		= esptun_nl_mcgrps,

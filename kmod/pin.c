@@ -8,7 +8,7 @@
  *
  * The device keeps every pin in one small hash looked up by the inner
  * destination before flow hashing; a device without pins skips it.  Pins
- * are changed under RTNL and read under RCU.
+ * are changed under the device's lock and read under RCU.
  */
 #include <linux/hash.h>
 #include <linux/rculist.h>
@@ -33,7 +33,7 @@ static struct esptun_pin *esptun_pin_find(struct esptun_dev *esp,
 	struct esptun_pin *pin;
 
 	hlist_for_each_entry_rcu(pin, &esp->pins[esptun_pin_key(family, addr)],
-				 node, lockdep_rtnl_is_held()) {
+				 node, lockdep_is_held(&esp->lock)) {
 		if (pin->family == family &&
 		    esptun_addr_eq(family, &pin->addr, addr))
 			return pin;
@@ -43,7 +43,7 @@ static struct esptun_pin *esptun_pin_find(struct esptun_dev *esp,
 
 /**
  * esptun_pin_check() - may @tun have the pins @pl?
- * @esp: the device, under RTNL
+ * @esp: the device, locked
  * @tun: the tunnel, or NULL for one being created
  * @pl: the addresses requested
  * @extack: where to say why not
@@ -57,7 +57,7 @@ int esptun_pin_check(struct esptun_dev *esp, const struct esptun_tunnel *tun,
 	struct esptun_pin *pin;
 	unsigned int i;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	for (i = 0; i < pl->n; i++) {
 		pin = esptun_pin_find(esp, pl->family[i], &pl->addr[i]);
 		if (pin && pin->tun != tun) {
@@ -71,7 +71,7 @@ int esptun_pin_check(struct esptun_dev *esp, const struct esptun_tunnel *tun,
 
 /**
  * esptun_pin_set() - replace the tunnel's pins
- * @tun: the tunnel, under RTNL; esptun_pin_check() passed
+ * @tun: the tunnel, its device locked; esptun_pin_check() passed
  * @pl: the new addresses, none to remove all
  *
  * The new pins are published before the old ones go, so an address in
@@ -87,7 +87,7 @@ int esptun_pin_set(struct esptun_tunnel *tun, const struct esptun_pin_list *pl)
 	LIST_HEAD(new);
 	unsigned int i;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	for (i = 0; i < pl->n; i++) {
 		pin = kzalloc(sizeof(*pin), GFP_KERNEL);
 		if (!pin) {

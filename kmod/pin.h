@@ -29,8 +29,8 @@ struct esptun_pin_list {
 
 /**
  * struct esptun_pin - an inner destination only one tunnel carries
- * @node: entry in the device's esptun_dev.pins hash (RCU; RTNL)
- * @tun_node: entry in the tunnel's list, under RTNL
+ * @node: entry in the device's esptun_dev.pins hash (RCU; the device's lock)
+ * @tun_node: entry in the tunnel's list, under the device's lock
  * @tun: the tunnel; the pin goes before the tunnel does
  * @family: AF_INET or AF_INET6
  * @addr: the address

@@ -2,7 +2,8 @@
 /*
  * Security associations: keyed AEAD transforms, published to the data path
  * with RCU (outbound through tunnel->tx_sa, inbound through the per-netns
- * SPI table) and changed under RTNL.  Packets in asynchronous crypto hold a
+ * SPI table) and changed under the device's lock, the SPI table under its
+ * namespace's (device.h).  Packets in asynchronous crypto hold a
  * reference; the last reference frees the SA after a grace period, in
  * process context because freeing a crypto transform may sleep.
  */
@@ -10,22 +11,22 @@
 #include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/rculist.h>
-#include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <net/xfrm.h>
 
 #include "device.h"
 #include "main.h"
 #include "sa.h"
 #include "tunnel.h"
 
-/* Under RCU (data path) or RTNL. */
+/* Under RCU (data path) or esptun_net.lock. */
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi)
 {
 	struct esptun_net *en = esptun_net(net);
 	struct esptun_sa *sa;
 
 	hash_for_each_possible_rcu(en->sa_in, sa, spi_node, (__force u32)spi,
-				   lockdep_rtnl_is_held())
+				   lockdep_is_held(&en->lock))
 		if (sa->spi == spi)
 			return sa;
 	return NULL;
@@ -58,15 +59,17 @@ static DEFINE_PER_CPU(struct esptun_spi_cache, esptun_spi_cache);
 /* Starts at 1: a zeroed entry is never current. */
 static atomic64_t esptun_spi_gen = ATOMIC64_INIT(1);
 
-/* Under RTNL, after the SA left the table. */
+/*
+ * After the SA left the table.  Namespaces remove SAs concurrently, each
+ * under its own lock: the increment is atomic, so every removal moves the
+ * generation past every entry cached before it.
+ */
 static void esptun_spi_cache_invalidate(void)
 {
-	ASSERT_RTNL();
 	/* Pairs with the acquire in esptun_sa_lookup_in_cached(): whoever
 	 * sees the new generation no longer finds the SA in the table.
 	 */
-	atomic64_set_release(&esptun_spi_gen,
-			     atomic64_read(&esptun_spi_gen) + 1);
+	atomic64_inc_return_release(&esptun_spi_gen);
 }
 
 /**
@@ -101,14 +104,14 @@ struct esptun_sa *esptun_sa_lookup_in_cached(struct net *net, __be32 spi)
 	return sa;
 }
 
-/* Under RTNL: the SA of @esp's tunnels with this direction and SPI. */
+/* The SA of @esp's tunnels with this direction and SPI; @esp locked. */
 struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 				     __be32 spi)
 {
 	struct esptun_tunnel *tun;
 	struct esptun_sa *sa;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	list_for_each_entry(tun, &esp->tunnels, dev_node) {
 		sa = esptun_sa_find(tun, dir, spi);
 		if (sa)
@@ -117,15 +120,15 @@ struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 	return NULL;
 }
 
-/* Under RTNL: the tunnel's SA with this direction and SPI. */
+/* The tunnel's SA with this direction and SPI; its device locked. */
 struct esptun_sa *esptun_sa_find(struct esptun_tunnel *tun, u8 dir,
 				 __be32 spi)
 {
 	struct esptun_sa *sa;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	if (dir == ESPTUN_SA_DIR_OUT) {
-		sa = rtnl_dereference(tun->tx_sa);
+		sa = esptun_dereference(tun->tx_sa, tun->esp);
 		return sa && sa->spi == spi ? sa : NULL;
 	}
 	list_for_each_entry(sa, &tun->rx_sas, tunnel_node)
@@ -207,7 +210,11 @@ static int esptun_sa_check(struct esptun_tunnel *tun,
 			NL_SET_ERR_MSG(extack, "seq applies to outbound SAs only");
 			return -EINVAL;
 		}
-		if (esptun_sa_lookup_in(tun->esp->link_net, cfg->spi)) {
+		/* Checked again when it goes in (esptun_sa_publish_in()). */
+		rcu_read_lock();
+		other = esptun_sa_lookup_in(tun->esp->link_net, cfg->spi);
+		rcu_read_unlock();
+		if (other) {
 			NL_SET_ERR_MSG(extack, "an inbound SA with this SPI already exists");
 			return -EEXIST;
 		}
@@ -226,9 +233,174 @@ static int esptun_sa_check(struct esptun_tunnel *tun,
 	return 0;
 }
 
+/*
+ * SPIs reserved by SPI_ALLOC (XFRM's ALLOCSPI) for an inbound SA of one
+ * device: an IKE daemon sends its inbound SPI to the peer before it has
+ * the keys.  In the transport namespace's list, under its lock; a
+ * reservation goes when an SA of its device takes the SPI, when the device
+ * goes, or ESPTUN_SPI_RESERVE_SECONDS after it was made.
+ */
+struct esptun_spi_resv {
+	struct list_head node;
+	const struct esptun_dev *owner;
+	u64 expires;
+	__be32 spi;
+};
+
+/* Bounds what one namespace's administrator can make the kernel hold. */
+#define ESPTUN_SPI_RESERVED_MAX	4096
+
+static void esptun_spi_resv_free(struct esptun_net *en,
+				 struct esptun_spi_resv *r)
+{
+	list_del(&r->node);
+	en->n_reserved--;
+	kfree(r);
+}
+
+/* The live reservation of @spi, or NULL; expired ones on the way go. */
+static struct esptun_spi_resv *esptun_spi_reserved(struct esptun_net *en,
+						   __be32 spi)
+{
+	struct esptun_spi_resv *r, *tmp;
+	u64 now = get_jiffies_64();
+
+	lockdep_assert_held(&en->lock);
+	list_for_each_entry_safe(r, tmp, &en->spi_reserved, node) {
+		if (time_after_eq64(now, r->expires))
+			esptun_spi_resv_free(en, r);
+		else if (r->spi == spi)
+			return r;
+	}
+	return NULL;
+}
+
+/* Nobody holds @spi in @net: no esptun SA or reservation, no XFRM state. */
+static bool esptun_spi_free(struct net *net, __be32 spi)
+{
+	struct esptun_net *en = esptun_net(net);
+	struct xfrm_state *x;
+
+	if (esptun_sa_lookup_in(net, spi) || esptun_spi_reserved(en, spi))
+		return false;
+	x = xfrm_state_lookup_byspi(net, spi, AF_INET) ?:
+	    xfrm_state_lookup_byspi(net, spi, AF_INET6);
+	if (x) {
+		xfrm_state_put(x);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * esptun_sa_alloc_spi() - reserve a random free inbound SPI for a device
+ * @esp: the device, locked
+ * @min: the lowest SPI wanted
+ * @max: the highest
+ * @spi: where the SPI goes
+ * @extack: where to say why not
+ *
+ * Small ranges are searched in full from a random point, large ones tried
+ * at random 64 times (a namespace holds far fewer than 2^26 SPIs).
+ *
+ * Return: 0, -EINVAL (@min above @max), -ENOSPC (no free SPI found, or too
+ * many reservations), -ENOMEM.
+ */
+int esptun_sa_alloc_spi(struct esptun_dev *esp, u32 min, u32 max,
+			__be32 *spi, struct netlink_ext_ack *extack)
+{
+	struct esptun_net *en = esptun_net(esp->link_net);
+	u64 range = (u64)max - min + 1, start = get_random_u32();
+	struct esptun_spi_resv *r;
+	int ret = -ENOSPC;
+	u32 i, v;
+
+	lockdep_assert_held(&esp->lock);
+	if (min > max) {
+		NL_SET_ERR_MSG(extack, "spi-min is above spi-max");
+		return -EINVAL;
+	}
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -ENOMEM;
+	mutex_lock(&en->lock);
+	/* SPI 0 is never reserved: this only drops the expired ones. */
+	esptun_spi_reserved(en, 0);
+	if (en->n_reserved >= ESPTUN_SPI_RESERVED_MAX) {
+		NL_SET_ERR_MSG(extack, "too many SPIs reserved in the namespace");
+		goto out;
+	}
+	for (i = 0; i < min_t(u64, range, 64); i++) {
+		v = min + (range <= 64 ? (start + i) % range :
+			   ((u64)get_random_u32() * range) >> 32);
+		if (esptun_spi_free(esp->link_net, htonl(v))) {
+			r->spi = htonl(v);
+			r->owner = esp;
+			r->expires = get_jiffies_64() +
+				     ESPTUN_SPI_RESERVE_SECONDS * HZ;
+			list_add(&r->node, &en->spi_reserved);
+			en->n_reserved++;
+			*spi = r->spi;
+			r = NULL;
+			ret = 0;
+			break;
+		}
+	}
+	if (ret)
+		NL_SET_ERR_MSG(extack, "no free SPI in the range");
+out:
+	mutex_unlock(&en->lock);
+	kfree(r);
+	return ret;
+}
+
+/* The device goes: so do its reservations.  @esp locked. */
+void esptun_sa_unreserve(struct esptun_dev *esp)
+{
+	struct esptun_net *en = esptun_net(esp->link_net);
+	struct esptun_spi_resv *r, *tmp;
+
+	lockdep_assert_held(&esp->lock);
+	mutex_lock(&en->lock);
+	list_for_each_entry_safe(r, tmp, &en->spi_reserved, node)
+		if (r->owner == esp)
+			esptun_spi_resv_free(en, r);
+	mutex_unlock(&en->lock);
+}
+
+/*
+ * An inbound SA into its namespace's SPI table, unless another device took
+ * the SPI since esptun_sa_check() or reserved it; the SA takes its own
+ * device's reservation.
+ */
+static int esptun_sa_publish_in(struct esptun_sa *sa,
+				struct netlink_ext_ack *extack)
+{
+	struct esptun_dev *esp = sa->tunnel->esp;
+	struct esptun_net *en = esptun_net(esp->link_net);
+	struct esptun_spi_resv *r;
+	int ret = 0;
+
+	mutex_lock(&en->lock);
+	r = esptun_spi_reserved(en, sa->spi);
+	if (esptun_sa_lookup_in(esp->link_net, sa->spi)) {
+		NL_SET_ERR_MSG(extack, "an inbound SA with this SPI already exists");
+		ret = -EEXIST;
+	} else if (r && r->owner != esp) {
+		NL_SET_ERR_MSG(extack, "the SPI is reserved for another device");
+		ret = -EEXIST;
+	} else {
+		if (r)
+			esptun_spi_resv_free(en, r);
+		hash_add_rcu(en->sa_in, &sa->spi_node, (__force u32)sa->spi);
+	}
+	mutex_unlock(&en->lock);
+	return ret;
+}
+
 /**
  * esptun_sa_add() - create an SA and publish it
- * @tun: the tunnel, under RTNL
+ * @tun: the tunnel, its device locked
  * @cfg: what the user asked for (key included; the caller wipes it)
  * @extack: where to say what was wrong
  *
@@ -243,7 +415,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	struct esptun_sa *sa, *old;
 	int ret;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	ret = esptun_sa_check(tun, cfg, extack);
 	if (!ret)
 		ret = esptun_lifetime_check(&cfg->life, extack);
@@ -277,11 +449,17 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	refcount_inc(&tun->refcnt);
 	sa->tunnel = tun;
 	esptun_lifetime_start(sa, &cfg->life);
+	/* From here on the last reference frees the SA (esptun_sa_release()). */
+	pr_debug("sa %08x: created\n", ntohl(sa->spi));
 
 	if (sa->dir == ESPTUN_SA_DIR_IN) {
+		ret = esptun_sa_publish_in(sa, extack);
+		if (ret) {
+			esptun_lifetime_stop(sa);
+			esptun_sa_kill(sa);
+			return ret;
+		}
 		list_add_tail(&sa->tunnel_node, &tun->rx_sas);
-		hash_add_rcu(esptun_net(tun->esp->link_net)->sa_in,
-			     &sa->spi_node, (__force u32)sa->spi);
 	} else {
 		INIT_LIST_HEAD(&sa->tunnel_node);
 		/* The next ticket is sequence number cfg->seq + 1.  A sender
@@ -290,14 +468,14 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		 * old SA may take a few tickets first: numbers this SA skips.
 		 */
 		sa->seq_base = esptun_order_next(&tun->tx_order) - cfg->seq - 1;
-		old = rcu_replace_pointer(tun->tx_sa, sa, lockdep_rtnl_is_held());
+		old = rcu_replace_pointer(tun->tx_sa, sa,
+					  lockdep_is_held(&tun->esp->lock));
 		if (old) {
 			esptun_lifetime_stop(old);
 			esptun_sa_kill(old);
 		}
 	}
 	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);
-	pr_debug("sa %08x: created\n", ntohl(sa->spi));
 	return 0;
 
 err:
@@ -313,7 +491,7 @@ err:
 
 /**
  * esptun_sa_seq() - the last sequence number an outbound SA gave out
- * @sa: the tunnel's outbound SA, under RCU or RTNL
+ * @sa: the tunnel's outbound SA, under RCU or the device's lock
  *
  * Senders number packets with their tunnel's tickets (order.c): the last
  * number is the last ticket less the SA's base, capped at the last number
@@ -330,19 +508,22 @@ u64 esptun_sa_seq(const struct esptun_sa *sa)
 
 /**
  * esptun_sa_del() - unpublish an SA and drop its table reference
- * @sa: the SA, under RTNL
+ * @sa: the SA, its device locked
  */
 void esptun_sa_del(struct esptun_sa *sa)
 {
 	struct esptun_tunnel *tun = sa->tunnel;
+	struct esptun_net *en = esptun_net(tun->esp->link_net);
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	if (sa->dir == ESPTUN_SA_DIR_IN) {
+		mutex_lock(&en->lock);
 		hash_del_rcu(&sa->spi_node);
+		mutex_unlock(&en->lock);
 		list_del(&sa->tunnel_node);
 		/* Before the table's reference goes (esptun_sa_kill()). */
 		esptun_spi_cache_invalidate();
-	} else if (rtnl_dereference(tun->tx_sa) == sa) {
+	} else if (esptun_dereference(tun->tx_sa, tun->esp) == sa) {
 		RCU_INIT_POINTER(tun->tx_sa, NULL);
 	}
 	esptun_lifetime_stop(sa);
@@ -354,8 +535,8 @@ void esptun_sa_del_all(struct esptun_tunnel *tun)
 {
 	struct esptun_sa *sa, *tmp;
 
-	ASSERT_RTNL();
-	sa = rtnl_dereference(tun->tx_sa);
+	lockdep_assert_held(&tun->esp->lock);
+	sa = esptun_dereference(tun->tx_sa, tun->esp);
 	if (sa)
 		esptun_sa_del(sa);
 	list_for_each_entry_safe(sa, tmp, &tun->rx_sas, tunnel_node)

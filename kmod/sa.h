@@ -24,8 +24,8 @@ struct esptun_tunnel;
  *	each queued work item; per-CPU while published, so that taking one
  *	per packet touches no shared cache line
  * @rwork: frees the SA once no reader can see it (may sleep: a workqueue)
- * @spi_node: inbound: entry in esptun_net(link_net)->sa_in (RCU; RTNL)
- * @tunnel_node: inbound: entry in tunnel->rx_sas (RTNL)
+ * @spi_node: inbound: entry in esptun_net(link_net)->sa_in (RCU; esptun_net.lock)
+ * @tunnel_node: inbound: entry in tunnel->rx_sas (the device's lock)
  * @tunnel: the owning tunnel, referenced
  * @aead: rfc4106(gcm(aes)) keyed with key || salt; freed (and so zeroised)
  *	with the SA
@@ -83,6 +83,9 @@ struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 void esptun_sa_del(struct esptun_sa *sa);
 void esptun_sa_del_all(struct esptun_tunnel *tun);
 struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
+int esptun_sa_alloc_spi(struct esptun_dev *esp, u32 min, u32 max,
+			__be32 *spi, struct netlink_ext_ack *extack);
+void esptun_sa_unreserve(struct esptun_dev *esp);
 struct esptun_sa *esptun_sa_lookup_in_cached(struct net *net, __be32 spi);
 u64 esptun_sa_seq(const struct esptun_sa *sa);
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Tunnels: a pair of outer addresses with its SAs.  Created, changed and
- * deleted under RTNL; the data path finds them under RCU and pins them with
- * a reference while a packet is in asynchronous crypto.
+ * deleted under the device's lock (device.h); the data path finds them
+ * under RCU and pins them with a reference while a packet is in
+ * asynchronous crypto.  A tunnel holds its device until freed, so work
+ * items holding the tunnel may take the device's lock.
  */
 #include <linux/rculist.h>
-#include <linux/rtnetlink.h>
 #include <linux/slab.h>
 
 #include "device.h"
@@ -20,12 +21,11 @@
 #include "tunnel.h"
 #include "tx.h"
 
-/* Under RTNL. */
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
 {
 	struct esptun_tunnel *tun;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	list_for_each_entry(tun, &esp->tunnels, dev_node)
 		if (tun->id == id)
 			return tun;
@@ -39,7 +39,8 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
  * @local: the local outer address
  * @remote: the remote outer address, or NULL for any
  *
- * Only for the slow paths (ICMP errors, ESP nobody owns).  Under RCU.
+ * Only for the slow paths (ICMP errors, ESP nobody owns) and for checking
+ * that a new tunnel's addresses are free.  Under RCU or esptun_net.lock.
  *
  * Return: the first matching tunnel, not referenced, or NULL.
  */
@@ -51,7 +52,8 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
 	struct esptun_net *en = esptun_net(net);
 	struct esptun_tunnel *tun;
 
-	list_for_each_entry_rcu(tun, &en->tunnels, net_node) {
+	list_for_each_entry_rcu(tun, &en->tunnels, net_node,
+				lockdep_is_held(&en->lock)) {
 		if (tun->family != family)
 			continue;
 		if (local && !esptun_addr_eq(family, &tun->local, local))
@@ -70,13 +72,14 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
  * Usable means administratively up, not found dead by liveness, with an
  * outbound SA whose sequence numbers are not used up and which crossed no
  * hard lifetime limit.
- * Under RCU or RTNL.
+ * Under RCU or the device's lock.
  *
  * Return: true if usable.
  */
 bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 {
-	const struct esptun_sa *sa = rcu_dereference_rtnl(tun->tx_sa);
+	const struct esptun_sa *sa =
+		rcu_dereference_check(tun->tx_sa, lockdep_is_held(&tun->esp->lock));
 
 	return READ_ONCE(tun->admin_up) &&
 	       !test_bit(ESPTUN_TUN_DEAD, &tun->flags) && sa &&
@@ -86,7 +89,7 @@ bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 
 /**
  * esptun_tunnel_update() - announce a change of the tunnel's usability
- * @tun: the tunnel, under RTNL
+ * @tun: the tunnel, its device locked
  * @cause: enum esptun_state_cause, for the event
  *
  * Sends the state event if the tunnel started or stopped carrying traffic
@@ -96,7 +99,7 @@ void esptun_tunnel_update(struct esptun_tunnel *tun, u8 cause)
 {
 	bool up, changed;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	up = esptun_tunnel_usable(tun);
 	changed = up != tun->up && !tun->dying;
 	if (changed)
@@ -111,9 +114,10 @@ static void esptun_tunnel_state_work(struct work_struct *work)
 {
 	struct esptun_tunnel *tun = container_of(work, struct esptun_tunnel,
 						 state_work);
+	struct esptun_dev *esp = tun->esp;
 	unsigned long causes;
 
-	rtnl_lock();
+	mutex_lock(&esp->lock);
 	causes = xchg(&tun->kick, 0);
 	if (!tun->dying) {
 		esptun_tunnel_update(tun, causes & BIT(ESPTUN_STATE_CAUSE_LIVENESS) ?
@@ -122,7 +126,7 @@ static void esptun_tunnel_state_work(struct work_struct *work)
 		/* Revived: watch for silence again. */
 		esptun_liveness_arm(tun);
 	}
-	rtnl_unlock();
+	mutex_unlock(&esp->lock);
 	esptun_tunnel_put(tun);
 }
 
@@ -131,7 +135,8 @@ static void esptun_tunnel_state_work(struct work_struct *work)
  * @tun: the tunnel, found under RCU
  * @cause: enum esptun_state_cause
  *
- * For the data path and the liveness timer, which cannot take RTNL.
+ * For the data path and the liveness timer, which cannot sleep on the
+ * device's lock.
  */
 void esptun_tunnel_kick(struct esptun_tunnel *tun, u8 cause)
 {
@@ -145,7 +150,7 @@ void esptun_tunnel_kick(struct esptun_tunnel *tun, u8 cause)
 
 /*
  * The @n-th online CPU, round the online ones.  Without the hotplug lock
- * (RTNL is held, and hotplug callbacks may take it): a CPU going away
+ * (not needed for a hint, and not worth ordering against): a CPU going away
  * meanwhile leaves a valid one.  One that goes offline later still works,
  * its work items running unbound.
  */
@@ -163,12 +168,13 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		      const struct esptun_tunnel_config *cfg,
 		      struct netlink_ext_ack *extack)
 {
+	struct esptun_net *en = esptun_net(esp->link_net);
 	struct esptun_tunnel *tun, *pos;
 	struct list_head *where;
 	unsigned int n = 0;
 	int ret = -ENOMEM;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	list_for_each_entry(pos, &esp->tunnels, dev_node)
 		n++;
 	if (n >= ESPTUN_MAX_TUNNELS) {
@@ -177,14 +183,6 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	if (esptun_tunnel_find(esp, id)) {
 		NL_SET_ERR_MSG(extack, "a tunnel with this id already exists");
-		return -EEXIST;
-	}
-	rcu_read_lock();
-	pos = esptun_tunnel_by_addr(esp->link_net, family, local, remote);
-	rcu_read_unlock();
-	if (pos) {
-		NL_SET_ERR_MSG(extack,
-			       "a tunnel already joins these local and remote addresses");
 		return -EEXIST;
 	}
 	if (cfg->pins) {
@@ -235,15 +233,30 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
+	dev_hold(esp->dev);
+	/* The selftests pair this line with "destroyed" to find leaks. */
+	pr_debug("tunnel %u: created\n", id);
+	/* Published from here on: a failure unpublishes, and the last
+	 * reference frees the tunnel a grace period after any reader.
+	 */
+	ret = -ENOMEM;
+	if (cfg->pins && esptun_pin_set(tun, cfg->pins))
+		goto err_put;
+	/* Free addresses and the insertion, atomically for the namespace. */
+	mutex_lock(&en->lock);
+	if (esptun_tunnel_by_addr(esp->link_net, family, local, remote)) {
+		NL_SET_ERR_MSG(extack,
+			       "a tunnel already joins these local and remote addresses");
+		ret = -EEXIST;
+		goto err_unlock;
+	}
 	if (tun->encap) {
 		ret = esptun_encap_attach(tun, extack);
 		if (ret)
-			goto err_orders;
+			goto err_unlock;
 	}
-	ret = -ENOMEM;
-	if (cfg->pins && esptun_pin_set(tun, cfg->pins))
-		goto err_encap;
-	dev_hold(esp->dev);
+	list_add_tail_rcu(&tun->net_node, &en->tunnels);
+	mutex_unlock(&en->lock);
 
 	/* Keep the list ordered by id: show and tunnel choice follow it. */
 	where = &esp->tunnels;
@@ -254,17 +267,18 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		}
 	}
 	list_add_tail_rcu(&tun->dev_node, where);
-	list_add_tail_rcu(&tun->net_node, &esptun_net(esp->link_net)->tunnels);
 	esptun_ecmp_rebuild(esp);
 	esptun_liveness_set(tun, cfg->keepalive, cfg->dead_after,
 			    cfg->nat_keepalive);
-	pr_debug("tunnel %u: created\n", id);
 	return 0;
 
-err_encap:
-	esptun_encap_detach(tun);
-err_orders:
-	esptun_order_stop(&tun->rx_order);
+err_unlock:
+	mutex_unlock(&en->lock);
+	esptun_pin_del_all(tun);
+err_put:
+	esptun_tunnel_put(tun);
+	return ret;
+
 err_tx_order:
 	esptun_order_stop(&tun->tx_order);
 err_dst:
@@ -302,14 +316,16 @@ void esptun_tunnel_put(struct esptun_tunnel *tun)
 
 /**
  * esptun_tunnel_del() - unlink a tunnel and its SAs
- * @tun: the tunnel, under RTNL
+ * @tun: the tunnel, its device locked
  *
  * Readers that found it under RCU may still use it; packets in flight hold
  * references on its SAs, which hold the tunnel.
  */
 void esptun_tunnel_del(struct esptun_tunnel *tun)
 {
-	ASSERT_RTNL();
+	struct esptun_net *en = esptun_net(tun->esp->link_net);
+
+	lockdep_assert_held(&tun->esp->lock);
 	/* Pending state work sees this and leaves; the timer stops here. */
 	tun->dying = true;
 	esptun_liveness_stop(tun);
@@ -320,8 +336,10 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 	esptun_pin_del_all(tun);
 	esptun_sa_del_all(tun);
 	list_del_rcu(&tun->dev_node);
+	mutex_lock(&en->lock);
 	list_del_rcu(&tun->net_node);
 	esptun_encap_detach(tun);
+	mutex_unlock(&en->lock);
 	esptun_ecmp_rebuild(tun->esp);
 	esptun_device_update_carrier(tun->esp);
 	esptun_tunnel_put(tun);
@@ -329,7 +347,7 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 
 /**
  * esptun_tunnel_set() - change a tunnel's settings
- * @tun: the tunnel, under RTNL
+ * @tun: the tunnel, its device locked
  * @cfg: what to change
  * @extack: where to say why not
  *
@@ -344,7 +362,7 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 {
 	int ret;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&tun->esp->lock);
 	if (cfg->nat_keepalive >= 0 && !tun->encap) {
 		NL_SET_ERR_MSG(extack, "nat-keepalive needs a tunnel with encap udp");
 		return -EINVAL;
@@ -377,7 +395,7 @@ void esptun_tunnel_del_all(struct esptun_dev *esp)
 {
 	struct esptun_tunnel *tun, *tmp;
 
-	ASSERT_RTNL();
+	lockdep_assert_held(&esp->lock);
 	list_for_each_entry_safe(tun, tmp, &esp->tunnels, dev_node)
 		esptun_tunnel_del(tun);
 }

@@ -28,16 +28,16 @@ union esptun_addr {
  * struct esptun_tunnel - one IPsec tunnel of a device: a pair of outer
  * addresses, one outbound SA and any number of inbound SAs
  * @esp: the device; a reference on its net_device is held
- * @dev_node: entry in esp->tunnels (RCU; RTNL)
- * @net_node: entry in esptun_net(link_net)->tunnels (RCU; RTNL)
+ * @dev_node: entry in esp->tunnels (RCU; esp->lock)
+ * @net_node: entry in esptun_net(link_net)->tunnels (RCU; esptun_net.lock)
  * @id: the tunnel's number in the device, chosen by the user
  * @family: AF_INET or AF_INET6, of both outer addresses
  * @local: outer source address
  * @remote: outer destination address
  * @weight: share of the device's flows, relative to the other tunnels
  * @admin_up: the user wants the tunnel to carry traffic
- * @up: the state last announced (esptun_tunnel_update()), under RTNL
- * @dying: unlinked; pending work leaves it alone (RTNL)
+ * @up: the state last announced (esptun_tunnel_update()), under esp->lock
+ * @dying: unlinked; pending work leaves it alone (esp->lock)
  * @keepalive: seconds between ESP dummy packets, 0 for none
  * @dead_after: seconds of silence after which the tunnel is dead, 0: never
  * @encap: enum esptun_encap, fixed at creation
@@ -46,19 +46,19 @@ union esptun_addr {
  *	moves it on NAT rebinding (READ_ONCE/WRITE_ONCE)
  * @nat_keepalive: seconds between NAT keepalives, 0 for none
  * @encap_sock: esptun's UDP socket the tunnel receives on, or NULL when an
- *	IKE daemon's socket decapsulates for it (encap.c), under RTNL
+ *	IKE daemon's socket decapsulates for it (encap.c), under esptun_net.lock
  * @flags: ESPTUN_TUN_DEAD: liveness says down (atomic bitops)
  * @kick: causes (BIT(enum esptun_state_cause)) for @state_work to apply
  * @last_rx: jiffies of the last authentic packet
  * @last_keepalive: jiffies of the last dummy packet sent (timer only)
  * @last_nat_keepalive: jiffies of the last NAT keepalive sent (timer only)
  * @timer: sends keepalives and notices silence (liveness.c)
- * @state_work: re-evaluates the state under RTNL for the data path and
+ * @state_work: re-evaluates the state under esp->lock for the data path and
  *	the timer, which cannot take it; holds a reference while queued
- * @pins: inner addresses pinned to this tunnel (esptun_pin.tun_node), RTNL
+ * @pins: inner addresses pinned to this tunnel (esptun_pin.tun_node), esp->lock
  * @n_pins: entries in @pins
- * @tx_sa: the outbound SA, or NULL; replaced atomically (RCU; RTNL)
- * @rx_sas: inbound SAs (esptun_sa.tunnel_node), under RTNL
+ * @tx_sa: the outbound SA, or NULL; replaced atomically (RCU; esp->lock)
+ * @rx_sas: inbound SAs (esptun_sa.tunnel_node), under esp->lock
  * @tx_order: packets being encrypted, in sequence number order
  * @rx_order: packets being decrypted, in arrival order
  * @dst_cache: per-CPU cache of the route to @remote

@@ -10,6 +10,8 @@ CONSTS = {
     'key-len-min': 20,
     'key-len-max': 36,
     'replay-window-max': 4096,
+    'spi-reserve-seconds': 30,
+    'spi-min-default': 256,
     'max-pins': 16,
 }
 
@@ -20,7 +22,7 @@ ENUMS = {
     'expire': {'soft': 0, 'hard': 1},
     'limit': {'bytes': 0, 'packets': 1, 'seconds': 2, 'seq': 3},
     'encap': {'none': 0, 'udp': 1},
-    'feature': {'esn': 1, 'lifetime': 2, 'pins': 4, 'liveness': 8, 'udp-encap': 16},
+    'feature': {'esn': 1, 'lifetime': 2, 'pins': 4, 'liveness': 8, 'udp-encap': 16, 'spi-alloc': 32},
 }
 
 # set -> attribute -> (number, type, nested set or None)
@@ -64,6 +66,9 @@ SETS = {
         'age': (18, 'u64', None),
         'expire': (19, 'u8', None),
         'limit': (20, 'u8', None),
+        'spi-min': (21, 'be32', None),
+        'spi-max': (22, 'be32', None),
+        'idle': (23, 'u64', None),
     },
     'tunnel': {
         'id': (1, 'u32', None),
@@ -111,4 +116,5 @@ OPS = {
     'tunnel-state-ntf': 7,
     'sa-get': 8,
     'sa-expire-ntf': 9,
+    'spi-alloc': 10,
 }

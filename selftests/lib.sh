@@ -161,6 +161,7 @@ leak_mark() {
 # created since leak_mark and every one of them has been freed.
 leak_check() {
 	local created destroyed i
+	dmesg | grep -q "$_mark" || { fail "$1: the kernel log no longer has the mark"; return; }
 	for i in $(seq 50); do
 		created=$(dmesg | sed -n "/$_mark/,\$p" | grep -c 'esptun: .*: created$')
 		destroyed=$(dmesg | sed -n "/$_mark/,\$p" | grep -c 'esptun: .*: destroyed$')

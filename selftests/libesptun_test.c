@@ -282,7 +282,8 @@ static void test_tunnels(void)
 						 ESPTUN_FEATURE_LIFETIME |
 						 ESPTUN_FEATURE_PINS |
 						 ESPTUN_FEATURE_LIVENESS |
-						 ESPTUN_FEATURE_UDP_ENCAP),
+						 ESPTUN_FEATURE_UDP_ENCAP |
+						 ESPTUN_FEATURE_SPI_ALLOC),
 		      "the dump says what the module supports (0x%x)",
 		      list->devs[0].features);
 	if (check(ti != NULL, "dev_dump DEV has tunnel 2")) {
@@ -461,6 +462,36 @@ static void test_sa_get(void)
 		  "no SA with this direction and SPI", "sa_get of an unknown SPI");
 	check_ret(esptun_sa_get(h, "nope", ESPTUN_SA_DIR_IN, 0x100, &sa), -ENODEV,
 		  "no such device", "sa_get on a missing device");
+}
+
+static void test_spi_alloc(void)
+{
+	struct esptun_sa_cfg c = sa_cfg(1, ESPTUN_SA_DIR_IN, 0);
+	struct esptun_sa_info sa;
+	uint32_t spi = 1;
+
+	check(esptun_spi_alloc(h, dev, 0, 0, &spi) == 0 && spi >= ESPTUN_SPI_MIN_DEFAULT,
+	      "spi_alloc: an SPI of the default range (0x%x)", spi);
+	c.spi = spi;
+	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add of the allocated SPI");
+	check(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, spi, &sa) == 0 &&
+	      !ESPTUN_HAS(&sa, ESPTUN_A_SA_IDLE),
+	      "an SA that carried nothing reports no last use");
+	check(esptun_spi_alloc(h, dev, 0x7000, 0x7000, &spi) == 0 && spi == 0x7000,
+	      "spi_alloc of a one-SPI range (0x%x)", spi);
+	check_ret(esptun_spi_alloc(h, dev, 0x7000, 0x7000, &spi), -ENOSPC,
+		  "no free SPI in the range", "spi_alloc of a reserved SPI");
+	check(spi == 0, "a failed spi_alloc leaves 0");
+	check_ret(esptun_spi_alloc(h, dev, 0x7002, 0x7001, &spi), -EINVAL,
+		  "spi-min is above spi-max", "spi_alloc of an empty range");
+	check_ret(esptun_spi_alloc(h, "nope", 0, 0, &spi), -ENODEV,
+		  "no such device", "spi_alloc on a missing device");
+	check_ret(esptun_spi_alloc(h, other, 0, 0, &spi), -EOPNOTSUPP,
+		  "not an esptun device", "spi_alloc on a non-esptun device");
+	c.spi = 0x7000;
+	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add of the reserved SPI");
+	check_ret(esptun_spi_alloc(h, dev, 0x7000, 0x7000, &spi), -ENOSPC,
+		  "no free SPI in the range", "spi_alloc of an SPI an SA holds");
 }
 
 static int have_lifetimes;
@@ -657,6 +688,7 @@ int main(int argc, char **argv)
 	test_encap();
 	test_sas();
 	test_sa_get();
+	test_spi_alloc();
 	test_lifetimes();
 	test_events();
 	test_expire_events();

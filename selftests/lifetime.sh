@@ -60,8 +60,9 @@ check_err "sa get needs dir and spi" "dir and spi are required" \
 # stops, the (only) tunnel goes down and nothing more is sent.
 new_out 0x1001 soft-packets 5 hard-packets 10
 check_eq "sa get shows the limits, nothing crossed" \
-	"$(sa_get out 0x1001 '(s["tunnel"], s["soft_packets"], s["hard_packets"], s["packets"], s["expired"])')" \
+	"$(sa_get out 0x1001 '(s["tunnel"], s["limits"]["soft_packets"], s["limits"]["hard_packets"], s["lifetime"]["packets"], s.get("expire", "no"))')" \
 	"(1, 5, 10, 0, 'no')"
+check_eq "an SA that carried nothing has no last use" "$(sa_get out 0x1001 '"idle" in s')" False
 out=$(gw ping -c 16 -i 0.05 -W 1 $PEER4 2>&1)
 check_eq "10 pings of 16 get through" "$(grep -o '[0-9]* received' <<<"$out")" "10 received"
 check "soft then hard packet events" monitor_wait '"spi":4097,.*"expire":"hard"' 5
@@ -72,8 +73,9 @@ check_eq "the events carry the count" \
 p = [json.loads(l)["packets"] for l in open(sys.argv[1]) if "\"spi\":4097" in l]
 print(p[0] >= 5, p[1])' "$MON")" "True 10"
 check_eq "the SA sent 10, the peer saw 10" \
-	"$(sa_get out 0x1001 's["packets"]') $(peer_xfrm_packets 0x1001 $GW_OUT $PEER_OUT)" "10 10"
-check_eq "sa get says hard-expired" "$(sa_get out 0x1001 's["expired"]')" hard
+	"$(sa_get out 0x1001 's["lifetime"]["packets"]') $(peer_xfrm_packets 0x1001 $GW_OUT $PEER_OUT)" "10 10"
+check_eq "sa get says hard-expired" "$(sa_get out 0x1001 's["expire"]')" hard
+check_eq "its last use: seconds ago" "$(sa_get out 0x1001 '0 <= s["idle"] < 60')" True
 check "the tunnel went down because of its SA" \
 	monitor_wait '"event":"tunnel-state".*"tunnel":1,"state":"down","cause":"sa"'
 check_eq "and the carrier with it" "$(no_carrier gw esp0)" 1
@@ -99,7 +101,7 @@ check_eq "8 replies of 12 pass the inbound SA" \
 check "soft then hard byte events" monitor_wait '"spi":8193,.*"expire":"hard"' 5
 check_eq "each once, in order" "$(expires 0x2001)" "soft/bytes hard/bytes"
 check_eq "sa get: 8 packets, 1024 bytes, hard-expired" \
-	"$(sa_get in 0x2001 '(s["packets"], s["bytes"], s["expired"])')" "(8, 1024, 'hard')"
+	"$(sa_get in 0x2001 '(s["lifetime"]["packets"], s["lifetime"]["bytes"], s["expire"])')" "(8, 1024, 'hard')"
 check_eq "the 4 others were dropped as rx_sa_expired" \
 	"$(jget 'sa("in", 0x2001)["rx_sa_expired"], t["rx_sa_expired"]')" "(4, 4)"
 check_eq "an expired inbound SA does not take the tunnel down" "$(jget 't["state"]')" up
@@ -124,7 +126,7 @@ gw ping -q -c 4 -i 0.05 -W 1 $PEER4 >/dev/null
 check "soft at seq 0xefffffff" monitor_wait '"spi":4100,.*"expire":"soft","limit":"seq"'
 check_eq "once, and no more" "$(expires 0x1004)" "soft/seq"
 check_eq "the SA is soft-expired and still sends" \
-	"$(sa_get out 0x1004 '(s["expired"], s["seq"])') $(jget 't["state"]')" \
+	"$(sa_get out 0x1004 '(s["expire"], s["seq"])') $(jget 't["state"]')" \
 	"('soft', 4026531840) up"
 check_eq "show's SA counters agree with sa get" \
 	"$(jget 'sa("out", 0x1004)["packets"]')" "$(sa_get out 0x1004 's["packets"]')"

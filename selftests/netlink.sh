@@ -20,7 +20,7 @@ check_eq "well-formed dump" "$(raw --dump dev-get)" "ok 2"
 check_eq "filtered dump" "$(raw --dump dev-get ifname:str:esp1)" "ok 1"
 check_eq "DEV_GET says what the module supports" \
 	"$(ip netns exec a esptun show esp0 --json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]["features"]))')" \
-	"esn lifetime pins liveness udp-encap"
+	"esn lifetime pins liveness udp-encap spi-alloc"
 
 expect() { # DESC EXPECTED-REGEX nlraw-args...
 	local desc=$1 pat=$2 out
@@ -127,6 +127,36 @@ check_eq "and the byte-swapped SPI is not there" \
 check_eq "SA_GET by the big-endian SPI" \
 	"$(raw sa-get ifname:str:esp0 sa:nest:dir/u8/0,spi/be32/0x1234)" "ok 1"
 ip netns exec a esptun tunnel del esp0 id 1
+
+# SPI_ALLOC, as XFRM's ALLOCSPI: a free inbound SPI, reserved for the device.
+a() { ip netns exec a "$@"; }
+K=0x$(printf '11%.0s' $(seq 20))
+a ip xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x5000 mode tunnel \
+	aead 'rfc4106(gcm(aes))' $K 128
+a esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
+a esptun tunnel add esp1 id 1 local 10.0.0.3 remote 10.0.0.4
+spi=$(a esptun sa alloc-spi esp0)
+check "an SPI from the default range ($spi)" test $((spi)) -ge 256
+check "an inbound SA of its device takes it" a esptun sa add esp0 tunnel 1 dir in spi "$spi" key $K
+check_err "an SPI an XFRM state holds is never given" "no free SPI in the range" \
+	a esptun sa alloc-spi esp0 min 0x5000 max 0x5000
+check_eq "a range of one free SPI gives it" "$(a esptun sa alloc-spi esp0 min 0x5001 max 0x5001)" 0x00005001
+check_err "and only once" "no free SPI in the range" a esptun sa alloc-spi esp1 min 0x5001 max 0x5001
+check_err "another device cannot take it" "the SPI is reserved for another device" \
+	a esptun sa add esp1 tunnel 1 dir in spi 0x5001 key $K
+check "its own device can" a esptun sa add esp0 tunnel 1 dir in spi 0x5001 key $K
+check_err "an SPI an SA holds is never given" "no free SPI in the range" \
+	a esptun sa alloc-spi esp0 min 0x5001 max 0x5001
+check_err "a range upside down" "spi-min is above spi-max" a esptun sa alloc-spi esp0 min 0x6000 max 0x5000
+check_eq "raw: one reply" "$(raw spi-alloc ifname:str:esp0 sa:nest:spi-min/be32/0x5002,spi-max/be32/0x5002)" "ok 1"
+expect "SPI_ALLOC takes a range only" '^error EINVAL: (Unknown attribute type|Unsupported attribute)' \
+	spi-alloc ifname:str:esp0 sa:nest:spi/be32/5
+check_eq "a device's reservation" "$(a esptun sa alloc-spi esp1 min 0x5003 max 0x5003)" 0x00005003
+a ip link del esp1
+a ip link add esp1 type esptun
+check "goes with the device" a esptun sa add esp0 tunnel 1 dir in spi 0x5003 key $K
+a esptun tunnel del esp0 id 1
+a ip xfrm state flush
 
 # Without CAP_NET_ADMIN: every command is refused, the dump too.
 drop="setpriv --inh-caps=-net_admin --bounding-set=-net_admin"

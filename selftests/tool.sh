@@ -15,13 +15,13 @@ check_err "monitor with a stray argument" '^esptun: monitor: unknown argument "e
 # The usage texts are data, not printf formats: every line naming the
 # program names it, and nothing else is substituted or left behind.
 check_eq "usage: the program named on every command line" \
-	"$(esptun help | grep -Ec '^ +esptun (show|tunnel|sa|monitor|help) ')" 9
+	"$(esptun help | grep -Ec '^ +esptun (show|tunnel|sa|monitor|help) ')" 10
 check_eq "usage: no format directive or marker byte left" \
 	"$(esptun help | grep -c $'%\\|\001')" 0
 check "esptun tunnel help names set" sh -c 'esptun tunnel help | grep -q "esptun tunnel set DEV id ID \[up|down\] \[weight N\]"'
 check_err "unknown tunnel subcommand" '^esptun: tunnel: unknown subcommand "frob"; add, set or del expected$' \
 	esptun tunnel frob esp0
-check_err "sa needs a subcommand" '^esptun: sa: add, del or get expected; try "esptun sa help"$' esptun sa
+check_err "sa needs a subcommand" '^esptun: sa: add, del, get or alloc-spi expected; try "esptun sa help"$' esptun sa
 check_err "unknown command" '^esptun: unknown command "frob"; try "esptun help"$' esptun frob
 check_err "help for an unknown command" '^esptun: unknown command "frob"' esptun help frob
 check_err "unknown option" '^esptun: show: unknown option "--yaml"$' esptun show --yaml

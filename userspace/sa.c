@@ -15,7 +15,7 @@
 #include "tool.h"
 #include "json.h"
 
-enum { ADD, DEL, GET };
+enum { ADD, DEL, GET, ALLOC_SPI };
 
 static int parse_dir(const char *s, uint8_t *dir)
 {
@@ -49,7 +49,7 @@ static uint64_t *parse_limit(const char *k, struct esptun_sa_limits *l)
 	return NULL;
 }
 
-/* The SA "sa get" found, as a line or a JSON object. */
+/* The SA "sa get" found, as a line or as `show --json` has it. */
 static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
 {
 	const char *dir = sa->dir == ESPTUN_SA_DIR_OUT ? "out" : "in";
@@ -60,19 +60,7 @@ static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
 
 	if (json) {
 		json_init(&j, stdout);
-		json_open(&j, NULL, '{');
-		json_str(&j, "ifname", dev);
-		json_u64(&j, "tunnel", sa->tunnel_id);
-		json_str(&j, "dir", dir);
-		json_u64(&j, "spi", sa->spi);
-		json_u64(&j, "seq", sa->seq);
-		json_u64(&j, "bytes", sa->bytes);
-		json_u64(&j, "packets", sa->packets);
-		json_u64(&j, "age", sa->age);
-		for (i = 0; i < NLIMITS; i++)
-			json_u64(&j, limit_names[i].json, LIMIT_OF(&sa->limits, i));
-		json_str(&j, "expired", expired);
-		json_close(&j, '}');
+		json_sa(&j, sa);
 		json_end(&j);
 		return;
 	}
@@ -100,6 +88,41 @@ static int sa_get(struct esptun *h, const char *dev, uint8_t dir,
 	return ret;
 }
 
+/* esptun sa alloc-spi DEV [min SPI] [max SPI]: prints the SPI reserved. */
+static int sa_alloc_spi(int argc, char **argv)
+{
+	uint32_t min = 0, max = 0, spi, *v;
+	const char *dev = argv[2];
+	struct esptun *h;
+	char what[64];
+	int i, ret;
+
+	for (i = 3; i < argc; i += 2) {
+		if (!strcmp(argv[i], "min"))
+			v = &min;
+		else if (!strcmp(argv[i], "max"))
+			v = &max;
+		else
+			return fail("sa alloc-spi: unknown argument \"%s\"", argv[i]);
+		if (i + 1 == argc)
+			return fail("sa alloc-spi: \"%s\" needs a value", argv[i]);
+		if (parse_u32(argv[i], argv[i + 1], UINT32_MAX, v))
+			return 1;
+		if (!*v)
+			return fail("sa alloc-spi: spi 0 is reserved");
+	}
+	if (strlen(dev) >= IF_NAMESIZE)
+		return fail("device name \"%s\" is too long", dev);
+	if (open_lib(&h))
+		return 1;
+	snprintf(what, sizeof(what), "sa alloc-spi %s", dev);
+	ret = check_lib(h, esptun_spi_alloc(h, dev, min, max, &spi), what);
+	if (!ret)
+		printf("0x%08x\n", spi);
+	esptun_close(h);
+	return ret;
+}
+
 int cmd_sa(int argc, char **argv)
 {
 	int verb, have_tunnel = 0, have_dir = 0, have_spi = 0, json = 0, i;
@@ -112,9 +135,11 @@ int cmd_sa(int argc, char **argv)
 	uint64_t *lim;
 
 	verb = parse_verb("sa", argc, argv,
-			  (const char *const[]){ "add", "del", "get", NULL });
+			  (const char *const[]){ "add", "del", "get", "alloc-spi", NULL });
 	if (verb < 0)
 		return 1;
+	if (verb == ALLOC_SPI)
+		return sa_alloc_spi(argc, argv);
 	dev = argv[2];
 	for (i = 3; i < argc; i++) {
 		const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;

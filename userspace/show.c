@@ -177,12 +177,14 @@ static void json_stats(struct json *j, const struct esptun_stats *st)
 		json_u64(j, stats[i].name, stat(st, i));
 }
 
-static void json_sa(struct json *j, const struct esptun_sa_info *sa)
+/* An SA as a JSON object: one shape in `show --json` and `sa get --json`. */
+void json_sa(struct json *j, const struct esptun_sa_info *sa)
 {
 	int out = sa->dir == ESPTUN_SA_DIR_OUT;
 	int i;
 
 	json_open(j, NULL, '{');
+	json_u64(j, "tunnel", sa->tunnel_id);
 	json_str(j, "dir", out ? "out" : "in");
 	json_u64(j, "spi", sa->spi);
 	json_u64(j, "seq", sa->seq);
@@ -204,6 +206,9 @@ static void json_sa(struct json *j, const struct esptun_sa_info *sa)
 		json_u64(j, "age", sa->age);
 		json_close(j, '}');
 	}
+	/* Seconds since the SA last carried a packet: its last use. */
+	if (ESPTUN_HAS(sa, ESPTUN_A_SA_IDLE))
+		json_u64(j, "idle", sa->idle);
 	if (has_limits(sa)) {
 		json_open(j, "limits", '{');
 		for (i = 0; i < NLIMITS; i++)

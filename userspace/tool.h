@@ -50,6 +50,9 @@ extern const struct limit_name {
 #define LIMIT_OF(l, i) \
 	(*(const uint64_t *)((const char *)(l) + limit_names[i].offset))
 
+struct json;
+void json_sa(struct json *j, const struct esptun_sa_info *sa);
+
 int cmd_show(int argc, char **argv);
 int cmd_tunnel(int argc, char **argv);
 int cmd_sa(int argc, char **argv);

@@ -89,6 +89,16 @@
  *   SA, soft before hard.  The sa nest has tunnel-id, dir, spi, expire,
  *   limit, seq, bytes, packets and age.
  *   event: IFINDEX, IFNAME, SA
+ *
+ * ESPTUN_CMD_SPI_ALLOC (do)
+ *   Reserve a random inbound SPI for the device, as XFRM's ALLOCSPI: one in
+ *   [spi-min, spi-max] that no esptun SA, reservation or XFRM state of the
+ *   network namespace the device sends from holds.  It stays reserved for an
+ *   inbound SA of this device until one takes it or spi-reserve-seconds pass.
+ *   ENOSPC when the range has no free SPI or the namespace has 4096
+ *   reservations.
+ *   do request: IFINDEX, IFNAME, SA { SPI_MIN, SPI_MAX }
+ *   do reply: IFINDEX, IFNAME, SA
  */
 #ifndef _UAPI_LINUX_ESPTUN_H
 #define _UAPI_LINUX_ESPTUN_H
@@ -101,6 +111,10 @@
 /* AES-256 key and 4-byte salt */
 #define ESPTUN_KEY_LEN_MAX	36
 #define ESPTUN_REPLAY_WINDOW_MAX	4096
+/* How long SPI_ALLOC reserves an SPI that no SA took */
+#define ESPTUN_SPI_RESERVE_SECONDS	30
+/* SPI_ALLOC's lowest SPI when not asked (1-255 are IANA's) */
+#define ESPTUN_SPI_MIN_DEFAULT	256
 /* Pinned inner destinations per tunnel */
 #define ESPTUN_MAX_PINS	16
 
@@ -168,6 +182,7 @@ enum esptun_encap {
  * @ESPTUN_FEATURE_PINS: inner destinations pinned to a tunnel
  * @ESPTUN_FEATURE_LIVENESS: keepalives and dead-after
  * @ESPTUN_FEATURE_UDP_ENCAP: ESP in UDP and NAT keepalives
+ * @ESPTUN_FEATURE_SPI_ALLOC: SPI_ALLOC, and idle in SA replies
  */
 enum esptun_feature {
 	ESPTUN_FEATURE_ESN = 1,
@@ -175,6 +190,7 @@ enum esptun_feature {
 	ESPTUN_FEATURE_PINS = 4,
 	ESPTUN_FEATURE_LIVENESS = 8,
 	ESPTUN_FEATURE_UDP_ENCAP = 16,
+	ESPTUN_FEATURE_SPI_ALLOC = 32,
 };
 
 /*
@@ -265,6 +281,13 @@ enum {
  *   kind crossed so far, absent before any; events: the kind that fired
  * ESPTUN_A_SA_LIMIT (u8, enum esptun_limit): Events only: the limit that
  *   fired
+ * ESPTUN_A_SA_SPI_MIN (be32, min 1): SPI_ALLOC: the lowest SPI wanted
+ *   (default spi-min-default)
+ * ESPTUN_A_SA_SPI_MAX (be32, min 1): SPI_ALLOC: the highest SPI wanted
+ *   (default 0xffffffff)
+ * ESPTUN_A_SA_IDLE (u64): Replies: seconds since the SA last carried a packet
+ *   (authentic, for an inbound SA), absent while it carried none; what IKE
+ *   daemons call the SA's last use
  */
 enum {
 	ESPTUN_A_SA_PAD = 1,
@@ -287,6 +310,9 @@ enum {
 	ESPTUN_A_SA_AGE,
 	ESPTUN_A_SA_EXPIRE,
 	ESPTUN_A_SA_LIMIT,
+	ESPTUN_A_SA_SPI_MIN,
+	ESPTUN_A_SA_SPI_MAX,
+	ESPTUN_A_SA_IDLE,
 
 	__ESPTUN_A_SA_MAX,
 	ESPTUN_A_SA_MAX = (__ESPTUN_A_SA_MAX - 1)
@@ -418,6 +444,7 @@ enum {
 	ESPTUN_CMD_TUNNEL_STATE_NTF,
 	ESPTUN_CMD_SA_GET,
 	ESPTUN_CMD_SA_EXPIRE_NTF,
+	ESPTUN_CMD_SPI_ALLOC,
 
 	__ESPTUN_CMD_MAX,
 	ESPTUN_CMD_MAX = (__ESPTUN_CMD_MAX - 1)

@@ -31,6 +31,7 @@
 	X(LIFETIME, "lifetime") \
 	X(PINS, "pins") \
 	X(LIVENESS, "liveness") \
-	X(UDP_ENCAP, "udp-encap")
+	X(UDP_ENCAP, "udp-encap") \
+	X(SPI_ALLOC, "spi-alloc")
 
 #endif

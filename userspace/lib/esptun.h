@@ -244,6 +244,9 @@ struct esptun_sa_info {
 	struct esptun_sa_limits limits;
 	uint64_t bytes, packets;	/* carried so far (inner packets) */
 	uint64_t age;			/* seconds since the SA was added */
+	uint64_t idle;			/* seconds since it last carried a
+					 * packet, when ESPTUN_A_SA_IDLE is
+					 * present: its last use */
 	uint8_t expire;			/* ESPTUN_EXPIRE_SOFT or _HARD, when
 					 * ESPTUN_A_SA_EXPIRE is present */
 };
@@ -308,6 +311,23 @@ void esptun_dev_list_free(struct esptun_dev_list *list);
  */
 int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
 		  uint32_t spi, struct esptun_sa_info *sa);
+
+/*
+ * esptun_spi_alloc() - reserve a free inbound SPI for DEV (XFRM's ALLOCSPI)
+ * @min: the lowest SPI wanted, host order; 0: ESPTUN_SPI_MIN_DEFAULT
+ * @max: the highest; 0: 0xffffffff
+ * @spi: the SPI, host order
+ *
+ * The SPI is random in the range and held by no esptun SA, reservation or
+ * XFRM state of the namespace DEV sends from.  It stays reserved for an
+ * inbound SA of DEV (esptun_sa_add()) for ESPTUN_SPI_RESERVE_SECONDS.
+ *
+ * Return: 0; -ENOSPC (no free SPI in the range, or the namespace holds too
+ * many reservations), -EINVAL (min above max), -ENODEV, -EOPNOTSUPP (also:
+ * a kernel without ESPTUN_FEATURE_SPI_ALLOC).
+ */
+int esptun_spi_alloc(struct esptun *h, const char *dev, uint32_t min,
+		     uint32_t max, uint32_t *spi);
 
 /* ------------------------------------------------------------ events */
 

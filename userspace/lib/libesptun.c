@@ -379,6 +379,7 @@ static int parse_sa(struct nlattr *nest, struct esptun_sa_info *sa)
 	sa->bytes = u64_or0(tb[ESPTUN_A_SA_BYTES]);
 	sa->packets = u64_or0(tb[ESPTUN_A_SA_PACKETS]);
 	sa->age = u64_or0(tb[ESPTUN_A_SA_AGE]);
+	sa->idle = u64_or0(tb[ESPTUN_A_SA_IDLE]);
 	if (tb[ESPTUN_A_SA_EXPIRE])
 		sa->expire = nla_get_u8(tb[ESPTUN_A_SA_EXPIRE]);
 	return 0;
@@ -583,6 +584,46 @@ EXPORT int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
 	nla_nest_end(msg, nest);
 	ret = talk(h, msg, parse_sa_get, &g);
 	if (!ret && !g.found)
+		ret = -EPROTO;
+	return ret;
+}
+
+static int parse_spi_alloc(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[ESPTUN_A_MAX + 1], *s[ESPTUN_A_SA_MAX + 1];
+	uint32_t *spi = arg;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, ESPTUN_A_MAX,
+			  etn_esptun_policy) || !tb[ESPTUN_A_SA] ||
+	    nla_parse_nested(s, ESPTUN_A_SA_MAX, tb[ESPTUN_A_SA], etn_sa_policy) ||
+	    !s[ESPTUN_A_SA_SPI])
+		return -EPROTO;
+	*spi = ntohl(nla_get_u32(s[ESPTUN_A_SA_SPI]));
+	return 0;
+}
+
+EXPORT int esptun_spi_alloc(struct esptun *h, const char *dev, uint32_t min,
+			    uint32_t max, uint32_t *spi)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int ret;
+
+	*spi = 0;
+	msg = dev_msg(h, ESPTUN_CMD_SPI_ALLOC, 0, dev, &ret);
+	if (!msg)
+		return ret;
+	if (min || max) {
+		nest = nla_nest_start(msg, ESPTUN_A_SA);
+		if (!nest || (min && nla_put_u32(msg, ESPTUN_A_SA_SPI_MIN, htonl(min))) ||
+		    (max && nla_put_u32(msg, ESPTUN_A_SA_SPI_MAX, htonl(max)))) {
+			etn_nl_msg_wipe(msg);
+			return -ENOMEM;
+		}
+		nla_nest_end(msg, nest);
+	}
+	ret = talk(h, msg, parse_spi_alloc, spi);
+	if (!ret && !*spi)
 		ret = -EPROTO;
 	return ret;
 }

@@ -43,6 +43,9 @@ const struct nla_policy etn_sa_policy[ESPTUN_A_SA_MAX + 1] = {
 	[ESPTUN_A_SA_AGE] = { .type = NLA_U64 },
 	[ESPTUN_A_SA_EXPIRE] = { .type = NLA_U8 },
 	[ESPTUN_A_SA_LIMIT] = { .type = NLA_U8 },
+	[ESPTUN_A_SA_SPI_MIN] = { .type = NLA_U32 },
+	[ESPTUN_A_SA_SPI_MAX] = { .type = NLA_U32 },
+	[ESPTUN_A_SA_IDLE] = { .type = NLA_U64 },
 };
 
 const struct nla_policy etn_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
