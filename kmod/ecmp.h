@@ -2,6 +2,7 @@
 #ifndef _ESPTUN_ECMP_H
 #define _ESPTUN_ECMP_H
 
+#include <linux/esptun.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 
@@ -10,8 +11,11 @@ struct esptun_tunnel;
 
 /* A prime, so that every permutation visits every slot. */
 #define ESPTUN_ECMP_SLOTS	4093
-/* Slots hold a tunnel's index as a u8; 0xff marks an empty slot. */
-#define ESPTUN_MAX_TUNNELS	255
+/*
+ * Slots hold a tunnel's index as a u8, so ESPTUN_MAX_TUNNELS (the ABI's,
+ * 255) at most; 0xff marks an empty slot.
+ */
+static_assert(ESPTUN_MAX_TUNNELS <= 255);
 
 /**
  * struct esptun_ecmp - flow hash to tunnel, Maglev style

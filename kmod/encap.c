@@ -120,15 +120,17 @@ static int esptun_encap_rcv(struct sock *sk, struct sk_buff *skb)
 static int esptun_encap_holder(const struct esptun_tunnel *tun)
 {
 	struct net *net = tun->esp->link_net;
+	const union esptun_addr *remote;
 	struct sock *sk;
 	int type = -1;
 
 	rcu_read_lock();
+	remote = &rcu_dereference(tun->path)->remote;
 	if (tun->family == AF_INET)
-		sk = udp4_lib_lookup(net, tun->remote.v4, tun->encap_dport,
+		sk = udp4_lib_lookup(net, remote->v4, tun->encap_dport,
 				     tun->local.v4, tun->encap_sport, 0);
 	else
-		sk = udp6_lib_lookup(net, &tun->remote.v6, tun->encap_dport,
+		sk = udp6_lib_lookup(net, &remote->v6, tun->encap_dport,
 				     &tun->local.v6, tun->encap_sport, 0);
 	rcu_read_unlock();
 	if (sk) {
@@ -256,10 +258,12 @@ void esptun_encap_detach(struct esptun_tunnel *tun)
 /**
  * esptun_encap_push() - put the UDP header in front of an ESP packet
  * @tun: its UDP-encapsulated tunnel
+ * @remote: the remote address the packet goes to (for the IPv6 checksum)
  * @skb: the ESP packet (or a NAT keepalive's one byte) at skb->data, not
  *	CHECKSUM_PARTIAL, with room for the header
  */
-void esptun_encap_push(const struct esptun_tunnel *tun, struct sk_buff *skb)
+void esptun_encap_push(const struct esptun_tunnel *tun,
+		       const union esptun_addr *remote, struct sk_buff *skb)
 {
 	struct udphdr *uh;
 	__wsum csum;
@@ -273,7 +277,7 @@ void esptun_encap_push(const struct esptun_tunnel *tun, struct sk_buff *skb)
 	if (tun->family == AF_INET)
 		return;
 	csum = skb_checksum(skb, 0, skb->len, 0);
-	uh->check = csum_ipv6_magic(&tun->local.v6, &tun->remote.v6, skb->len,
+	uh->check = csum_ipv6_magic(&tun->local.v6, &remote->v6, skb->len,
 				    IPPROTO_UDP, csum);
 	if (!uh->check)
 		uh->check = CSUM_MANGLED_0;
@@ -290,7 +294,7 @@ void esptun_encap_push(const struct esptun_tunnel *tun, struct sk_buff *skb)
  * Replies go to the port the peer's packets come from now.  The remote
  * address is not followed: it names the peer (or its NAT) and is the
  * tunnel's identity in the transport netns; a new one is the IKE daemon's
- * business (MOBIKE), which re-adds the tunnel.
+ * business (MOBIKE), which sets it (esptun_tunnel_set_remote()).
  */
 void esptun_encap_follow(struct esptun_tunnel *tun, __be16 port)
 {

@@ -33,7 +33,8 @@ struct esptun_encap_sock {
 int esptun_encap_attach(struct esptun_tunnel *tun,
 			struct netlink_ext_ack *extack);
 void esptun_encap_detach(struct esptun_tunnel *tun);
-void esptun_encap_push(const struct esptun_tunnel *tun, struct sk_buff *skb);
+void esptun_encap_push(const struct esptun_tunnel *tun,
+		       const union esptun_addr *remote, struct sk_buff *skb);
 void esptun_encap_follow(struct esptun_tunnel *tun, __be16 port);
 
 /* The overhead of UDP encapsulation on @tun's packets. */

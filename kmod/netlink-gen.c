@@ -38,6 +38,9 @@ const struct nla_policy esptun_tunnel_set_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KE
 	[ESPTUN_A_TUNNEL_KEEPALIVE] = { .type = NLA_U16, },
 	[ESPTUN_A_TUNNEL_DEAD_AFTER] = { .type = NLA_U16, },
 	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE] = { .type = NLA_U16, },
+	[ESPTUN_A_TUNNEL_REMOTE_IPV4] = { .type = NLA_BE32, },
+	[ESPTUN_A_TUNNEL_REMOTE_IPV6] = NLA_POLICY_EXACT_LEN(16),
+	[ESPTUN_A_TUNNEL_ENCAP_DPORT] = { .type = NLA_BE16, },
 };
 
 const struct nla_policy esptun_tunnel_set_nl_policy[ESPTUN_A_TUNNEL + 1] = {

@@ -284,11 +284,13 @@ static int esptun_nl_put_tunnel(struct sk_buff *skb, struct esptun_tunnel *tun)
 		goto cancel;
 	if (tun->family == AF_INET) {
 		if (nla_put_in_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV4, tun->local.v4) ||
-		    nla_put_in_addr(skb, ESPTUN_A_TUNNEL_REMOTE_IPV4, tun->remote.v4))
+		    nla_put_in_addr(skb, ESPTUN_A_TUNNEL_REMOTE_IPV4,
+				    esptun_tunnel_remote(tun)->v4))
 			goto cancel;
 	} else {
 		if (nla_put_in6_addr(skb, ESPTUN_A_TUNNEL_LOCAL_IPV6, &tun->local.v6) ||
-		    nla_put_in6_addr(skb, ESPTUN_A_TUNNEL_REMOTE_IPV6, &tun->remote.v6))
+		    nla_put_in6_addr(skb, ESPTUN_A_TUNNEL_REMOTE_IPV6,
+				     &esptun_tunnel_remote(tun)->v6))
 			goto cancel;
 	}
 	if (esptun_nl_put_stats(skb, ESPTUN_A_TUNNEL_STATS, tun->stats,
@@ -682,6 +684,7 @@ static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
 	if (ret)
 		return ret;
 	cfg->pins = NULL;
+	cfg->remote = NULL;
 	if (tb[ESPTUN_A_TUNNEL_PINS]) {
 		ret = esptun_nl_pins(info, tb[ESPTUN_A_TUNNEL_PINS], pl);
 		if (ret)
@@ -765,6 +768,8 @@ int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 	struct esptun_tunnel_config cfg;
 	struct esptun_pin_list pins;
 	struct esptun_tunnel *tun;
+	union esptun_addr remote;
+	sa_family_t rfam;
 	int ret;
 
 	ret = esptun_nl_tunnel_attrs(info,
@@ -775,9 +780,27 @@ int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = esptun_nl_tunnel_config(info, tb, &cfg, &pins);
 	if (ret)
 		return ret;
+	if (tb[ESPTUN_A_TUNNEL_REMOTE_IPV4] || tb[ESPTUN_A_TUNNEL_REMOTE_IPV6]) {
+		ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_REMOTE_IPV4,
+				     ESPTUN_A_TUNNEL_REMOTE_IPV6, &rfam, &remote);
+		if (ret == -ENOENT) {
+			NL_SET_ERR_MSG(info->extack,
+				       "one remote address (IPv4 or IPv6), not two");
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+		cfg.remote = &remote;
+	}
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
 	if (!tun)
 		return -ENOENT;
+	if (cfg.remote && rfam != tun->family) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[ESPTUN_A_TUNNEL_REMOTE_IPV4] ?:
+				    tb[ESPTUN_A_TUNNEL_REMOTE_IPV6],
+				    "the remote address must be of the tunnel's family");
+		return -EINVAL;
+	}
 	ret = esptun_tunnel_set(tun, &cfg, info->extack);
 	if (!ret)
 		esptun_nl_changed();

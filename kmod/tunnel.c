@@ -54,15 +54,97 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
 
 	list_for_each_entry_rcu(tun, &en->tunnels, net_node,
 				lockdep_is_held(&en->lock)) {
+		const struct esptun_path *path =
+			rcu_dereference_check(tun->path, lockdep_is_held(&en->lock));
+
 		if (tun->family != family)
 			continue;
 		if (local && !esptun_addr_eq(family, &tun->local, local))
 			continue;
-		if (remote && !esptun_addr_eq(family, &tun->remote, remote))
+		if (remote && !esptun_addr_eq(family, &path->remote, remote))
 			continue;
 		return tun;
 	}
 	return NULL;
+}
+
+/* The remote address, for the control path: the tunnel's device locked. */
+const union esptun_addr *esptun_tunnel_remote(const struct esptun_tunnel *tun)
+{
+	return &esptun_dereference(tun->path, tun->esp)->remote;
+}
+
+static struct esptun_path *esptun_path_new(const union esptun_addr *remote)
+{
+	struct esptun_path *path;
+
+	path = kzalloc(sizeof(*path), GFP_KERNEL_ACCOUNT);
+	if (!path)
+		return NULL;
+	if (dst_cache_init(&path->dst_cache, GFP_KERNEL_ACCOUNT)) {
+		kfree(path);
+		return NULL;
+	}
+	path->remote = *remote;
+	return path;
+}
+
+static void esptun_path_free_work(struct work_struct *work)
+{
+	struct esptun_path *path = container_of(to_rcu_work(work),
+						struct esptun_path, free_work);
+
+	dst_cache_destroy(&path->dst_cache);
+	kfree(path);
+}
+
+/* A path nobody will find any more: freed after the readers (and in
+ * process context, where dst_cache_destroy() belongs).
+ */
+static void esptun_path_retire(struct esptun_path *path)
+{
+	INIT_RCU_WORK(&path->free_work, esptun_path_free_work);
+	queue_rcu_work(esptun_wq, &path->free_work);
+}
+
+/**
+ * esptun_tunnel_set_remote() - move a tunnel's remote end, keeping its SAs
+ * @tun: the tunnel, its device locked
+ * @remote: the new address, of the tunnel's family
+ * @extack: where to say why not
+ *
+ * What an IKE daemon does when MOBIKE or a NAT moves the peer.  The address
+ * and a fresh route cache are published as one (struct esptun_path).
+ *
+ * Return: 0, -EEXIST (another tunnel joins these addresses) or -ENOMEM.
+ */
+static int esptun_tunnel_set_remote(struct esptun_tunnel *tun,
+				    const union esptun_addr *remote,
+				    struct netlink_ext_ack *extack)
+{
+	struct esptun_net *en = esptun_net(tun->esp->link_net);
+	struct esptun_path *path, *old;
+	struct esptun_tunnel *other;
+
+	lockdep_assert_held(&tun->esp->lock);
+	path = esptun_path_new(remote);
+	if (!path)
+		return -ENOMEM;
+	mutex_lock(&en->lock);
+	other = esptun_tunnel_by_addr(tun->esp->link_net, tun->family,
+				      &tun->local, remote);
+	if (other && other != tun) {
+		mutex_unlock(&en->lock);
+		NL_SET_ERR_MSG(extack,
+			       "a tunnel already joins these local and remote addresses");
+		dst_cache_destroy(&path->dst_cache);
+		kfree(path);
+		return -EEXIST;
+	}
+	old = rcu_replace_pointer(tun->path, path, lockdep_is_held(&en->lock));
+	mutex_unlock(&en->lock);
+	esptun_path_retire(old);
+	return 0;
 }
 
 /**
@@ -170,6 +252,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 {
 	struct esptun_net *en = esptun_net(esp->link_net);
 	struct esptun_tunnel *tun, *pos;
+	struct esptun_path *path;
 	struct list_head *where;
 	unsigned int n = 0;
 	int ret = -ENOMEM;
@@ -198,14 +281,15 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	tun->stats = esptun_stats_alloc();
 	if (!tun->stats)
 		goto err_free;
-	ret = dst_cache_init(&tun->dst_cache, GFP_KERNEL);
-	if (ret)
+	ret = -ENOMEM;
+	path = esptun_path_new(remote);
+	if (!path)
 		goto err_stats;
+	RCU_INIT_POINTER(tun->path, path);
 	tun->esp = esp;
 	tun->id = id;
 	tun->family = family;
 	tun->local = *local;
-	tun->remote = *remote;
 	tun->weight = cfg->weight > 0 ? cfg->weight : 1;
 	tun->admin_up = cfg->admin_up != 0;
 	if (cfg->encap == ESPTUN_ENCAP_UDP) {
@@ -282,7 +366,8 @@ err_put:
 err_tx_order:
 	esptun_order_stop(&tun->tx_order);
 err_dst:
-	dst_cache_destroy(&tun->dst_cache);
+	dst_cache_destroy(&path->dst_cache);
+	kfree(path);
 err_stats:
 	free_percpu(tun->stats);
 err_free:
@@ -299,7 +384,7 @@ static void esptun_tunnel_free_work(struct work_struct *work)
 	pr_debug("tunnel %u: destroyed\n", tun->id);
 	esptun_order_stop(&tun->tx_order);
 	esptun_order_stop(&tun->rx_order);
-	dst_cache_destroy(&tun->dst_cache);
+	esptun_path_retire(rcu_dereference_protected(tun->path, 1));
 	free_percpu(tun->stats);
 	dev_put(tun->esp->dev);
 	kfree(tun);
@@ -367,6 +452,19 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 		NL_SET_ERR_MSG(extack, "nat-keepalive needs a tunnel with encap udp");
 		return -EINVAL;
 	}
+	if (cfg->encap_dport && !tun->encap) {
+		NL_SET_ERR_MSG(extack, "encap-dport needs a tunnel with encap udp");
+		return -EINVAL;
+	}
+	/* The remote end first: only pins can fail after it (out of memory). */
+	if (cfg->remote) {
+		ret = esptun_tunnel_set_remote(tun, cfg->remote, extack);
+		if (ret)
+			return ret;
+	}
+	/* As NAT rebinding moves it (esptun_encap_follow()). */
+	if (cfg->encap_dport)
+		WRITE_ONCE(tun->encap_dport, cfg->encap_dport);
 	if (cfg->pins) {
 		ret = esptun_pin_check(tun->esp, tun, cfg->pins, extack);
 		if (!ret)

@@ -25,6 +25,22 @@ union esptun_addr {
 };
 
 /**
+ * struct esptun_path - where a tunnel sends: its remote address and the
+ * route there
+ * @remote: outer destination address
+ * @free_work: frees the path a grace period after it was replaced
+ *
+ * Never changed once published: a new remote address comes as a new path
+ * (esptun_tunnel_set_remote()), so a route cached is always the route to
+ * the address beside it, and no reader sees half an IPv6 address.
+ */
+struct esptun_path {
+	union esptun_addr remote;
+	struct dst_cache dst_cache;
+	struct rcu_work free_work;
+};
+
+/**
  * struct esptun_tunnel - one IPsec tunnel of a device: a pair of outer
  * addresses, one outbound SA and any number of inbound SAs
  * @esp: the device; a reference on its net_device is held
@@ -33,7 +49,8 @@ union esptun_addr {
  * @id: the tunnel's number in the device, chosen by the user
  * @family: AF_INET or AF_INET6, of both outer addresses
  * @local: outer source address
- * @remote: outer destination address
+ * @path: the remote address and the route cache (RCU; replaced under
+ *	esp->lock and esptun_net.lock)
  * @weight: share of the device's flows, relative to the other tunnels
  * @admin_up: the user wants the tunnel to carry traffic
  * @up: the state last announced (esptun_tunnel_update()), under esp->lock
@@ -73,7 +90,7 @@ struct esptun_tunnel {
 	u32 id;
 	sa_family_t family;
 	union esptun_addr local;
-	union esptun_addr remote;
+	struct esptun_path __rcu *path;
 	u8 weight;
 	bool admin_up;
 	bool up;
@@ -96,7 +113,6 @@ struct esptun_tunnel {
 	unsigned int n_pins;
 	struct esptun_sa __rcu *tx_sa;
 	struct list_head rx_sas;
-	struct dst_cache dst_cache;
 	struct esptun_stats __percpu *stats;
 	refcount_t refcnt;
 	struct rcu_work free_work;
@@ -131,8 +147,10 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
  * @pins: the pinned addresses, replacing the tunnel's
  * @encap: enum esptun_encap; new tunnels only
  * @encap_sport: local UDP port, network order, 0 for the default; new only
- * @encap_dport: remote UDP port, network order, 0 for the default; new only
+ * @encap_dport: remote UDP port, network order, 0 for the default (new) or
+ *	unchanged (set)
  * @nat_keepalive: seconds between NAT keepalives, 0 for none
+ * @remote: a new remote address, of the tunnel's family; set only
  */
 struct esptun_tunnel_config {
 	int weight;
@@ -144,6 +162,7 @@ struct esptun_tunnel_config {
 	__be16 encap_sport;
 	__be16 encap_dport;
 	int nat_keepalive;
+	const union esptun_addr *remote;
 };
 
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
@@ -160,6 +179,7 @@ void esptun_tunnel_del(struct esptun_tunnel *tun);
 void esptun_tunnel_del_all(struct esptun_dev *esp);
 void esptun_tunnel_put(struct esptun_tunnel *tun);
 bool esptun_tunnel_usable(const struct esptun_tunnel *tun);
+const union esptun_addr *esptun_tunnel_remote(const struct esptun_tunnel *tun);
 struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
 					    sa_family_t family,
 					    const void *local,

@@ -41,55 +41,58 @@
 /* A dummy packet's trailer: padding, pad length, next header and ICV. */
 #define ESPTUN_TX_TAILROOM	(4 + ESPTUN_ICV_LEN)
 
-static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun)
+static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun,
+					  struct esptun_path *path)
 {
 	struct flowi4 fl4 = {
-		.daddr = tun->remote.v4,
+		.daddr = path->remote.v4,
 		.saddr = tun->local.v4,
 		.flowi4_proto = IPPROTO_ESP,
 	};
 	struct rtable *rt;
 	__be32 saddr;
 
-	rt = dst_cache_get_ip4(&tun->dst_cache, &saddr);
+	rt = dst_cache_get_ip4(&path->dst_cache, &saddr);
 	if (rt)
 		return &rt->dst;
 	rt = ip_route_output_key(tun->esp->link_net, &fl4);
 	if (IS_ERR(rt))
 		return ERR_CAST(rt);
 	if (rt->dst.dev != tun->esp->dev)
-		dst_cache_set_ip4(&tun->dst_cache, &rt->dst, fl4.saddr);
+		dst_cache_set_ip4(&path->dst_cache, &rt->dst, fl4.saddr);
 	return &rt->dst;
 }
 
-static struct dst_entry *esptun_tx_route6(struct esptun_tunnel *tun)
+static struct dst_entry *esptun_tx_route6(struct esptun_tunnel *tun,
+					  struct esptun_path *path)
 {
 	struct flowi6 fl6 = {
-		.daddr = tun->remote.v6,
+		.daddr = path->remote.v6,
 		.saddr = tun->local.v6,
 		.flowi6_proto = IPPROTO_ESP,
 	};
 	struct dst_entry *dst;
 	struct in6_addr saddr;
 
-	dst = dst_cache_get_ip6(&tun->dst_cache, &saddr);
+	dst = dst_cache_get_ip6(&path->dst_cache, &saddr);
 	if (dst)
 		return dst;
 	dst = ip6_dst_lookup_flow(tun->esp->link_net, NULL, &fl6, NULL);
 	if (!IS_ERR(dst) && dst->dev != tun->esp->dev)
-		dst_cache_set_ip6(&tun->dst_cache, dst, &fl6.saddr);
+		dst_cache_set_ip6(&path->dst_cache, dst, &fl6.saddr);
 	return dst;
 }
 
 /* The route to the tunnel's remote end in the transport netns, referenced;
- * never through the device itself.
+ * never through the device itself.  Under RCU (BH).
  */
 static struct dst_entry *esptun_tx_route(struct esptun_tunnel *tun)
 {
+	struct esptun_path *path = rcu_dereference_bh(tun->path);
 	struct dst_entry *dst;
 
-	dst = tun->family == AF_INET ? esptun_tx_route4(tun) :
-				       esptun_tx_route6(tun);
+	dst = tun->family == AF_INET ? esptun_tx_route4(tun, path) :
+				       esptun_tx_route6(tun, path);
 	if (!IS_ERR(dst) && dst->dev == tun->esp->dev) {
 		dst_release(dst);
 		return ERR_PTR(-ELOOP);
@@ -148,7 +151,8 @@ static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
 	esptun_tx_drop(esp, NULL, skb, ESPTUN_CTR_TX_NO_TUNNEL);
 }
 
-static void esptun_tx_send4(struct esptun_tunnel *tun, struct sk_buff *skb,
+static void esptun_tx_send4(struct esptun_tunnel *tun,
+			    const union esptun_addr *remote, struct sk_buff *skb,
 			    struct dst_entry *dst, u8 tos, bool df, bool xnet)
 {
 	/* iptunnel_xmit() counts from the inner network header: the ESP (or
@@ -156,11 +160,12 @@ static void esptun_tx_send4(struct esptun_tunnel *tun, struct sk_buff *skb,
 	 */
 	skb_reset_inner_network_header(skb);
 	iptunnel_xmit(NULL, container_of(dst, struct rtable, dst), skb, tun->local.v4,
-		      tun->remote.v4, tun->encap ? IPPROTO_UDP : IPPROTO_ESP,
+		      remote->v4, tun->encap ? IPPROTO_UDP : IPPROTO_ESP,
 		      tos, ESPTUN_TTL, df ? htons(IP_DF) : 0, xnet);
 }
 
-static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
+static void esptun_tx_send6(struct esptun_tunnel *tun,
+			    const union esptun_addr *remote, struct sk_buff *skb,
 			    struct dst_entry *dst, u8 tos, bool df, bool xnet)
 {
 	struct net_device *dev = skb->dev;
@@ -175,7 +180,7 @@ static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
 	ip6h->nexthdr = tun->encap ? IPPROTO_UDP : IPPROTO_ESP;
 	ip6h->hop_limit = ESPTUN_TTL;
 	ip6h->saddr = tun->local.v6;
-	ip6h->daddr = tun->remote.v6;
+	ip6h->daddr = remote->v6;
 	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
 	skb->protocol = htons(ETH_P_IPV6);
 	/* An inner IPv6 packet of the minimum MTU must pass a path that
@@ -187,20 +192,22 @@ static void esptun_tx_send6(struct esptun_tunnel *tun, struct sk_buff *skb,
 }
 
 /* The outer headers in front of an ESP packet (or NAT keepalive) and out;
- * consumes @skb and @dst.
+ * consumes @skb and @dst.  Under RCU (BH).
  */
 static void esptun_tx_send(struct esptun_tunnel *tun, struct sk_buff *skb,
 			   struct dst_entry *dst, u8 tos, bool df)
 {
+	/* One read: the UDP checksum and the header name one address. */
+	const union esptun_addr *remote = &rcu_dereference_bh(tun->path)->remote;
 	struct esptun_dev *esp = tun->esp;
 	bool xnet = !net_eq(esp->link_net, dev_net(esp->dev));
 
 	if (tun->encap)
-		esptun_encap_push(tun, skb);
+		esptun_encap_push(tun, remote, skb);
 	if (tun->family == AF_INET)
-		esptun_tx_send4(tun, skb, dst, tos, df, xnet);
+		esptun_tx_send4(tun, remote, skb, dst, tos, df, xnet);
 	else
-		esptun_tx_send6(tun, skb, dst, tos, df, xnet);
+		esptun_tx_send6(tun, remote, skb, dst, tos, df, xnet);
 }
 
 /* After encryption, in sequence number order, on the tunnel's CPU: the

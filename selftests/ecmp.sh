@@ -174,8 +174,8 @@ check_eq "one tunnel up: carrier back" "$(no_carrier gw esp0)" 0
 check "and traffic flows" lan_gw ping -q -c 3 -i 0.1 -W 2 $LAN_AWS
 check_err "set without a change" "nothing to set" gw esptun tunnel set esp0 id 2
 check_err "weight 0" "weight must be 1-255" gw esptun tunnel set esp0 id 2 weight 0
-check_err "addresses cannot change" "unknown argument" \
-	gw esptun tunnel set esp0 id 2 remote 10.0.0.9
+check_err "the local address cannot change" "unknown argument" \
+	gw esptun tunnel set esp0 id 2 local 10.0.0.9
 monitor_stop
 
 finish

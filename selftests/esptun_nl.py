@@ -13,6 +13,7 @@ CONSTS = {
     'spi-reserve-seconds': 30,
     'spi-min-default': 256,
     'max-pins': 16,
+    'max-tunnels': 255,
 }
 
 ENUMS = {

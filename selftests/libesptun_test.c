@@ -240,6 +240,7 @@ static void test_tunnels(void)
 		.weight = 3, .keepalive = 7, .dead_after = 30, .npins = 2,
 		.pins = { v4("10.9.0.1"), v6("2001:db8:9::1") },
 	};
+	struct esptun_tunnel_cfg mv = { .id = 1, .flags = ESPTUN_TUNNEL_HAS_REMOTE };
 	struct esptun_tunnel_cfg bad = t;
 	const struct esptun_tunnel_info *ti;
 	struct esptun_dev_list *list = NULL;
@@ -304,6 +305,30 @@ static void test_tunnels(void)
 		      "no encapsulation reported for a plain tunnel");
 	}
 	esptun_dev_list_free(list);
+
+	/* The peer moves (MOBIKE): the remote end, in place. */
+	mv.remote = v4("192.0.2.3");
+	check_ret(esptun_tunnel_set(h, dev, &mv), 0, NULL, "tunnel_set of the remote address");
+	ti = dump_tunnel(&list, 1);
+	check(ti && ti->remote.family == AF_INET &&
+	      ti->remote.v4.s_addr == v4("192.0.2.3").v4.s_addr,
+	      "the dump has tunnel 1's new remote address");
+	esptun_dev_list_free(list);
+	list = NULL;
+	mv.remote = v6("2001:db8::3");
+	check_ret(esptun_tunnel_set(h, dev, &mv), -EINVAL,
+		  "the remote address must be of the tunnel's family",
+		  "tunnel_set of a remote address of the other family");
+	mv.remote = v6("2001:db8::2");
+	mv.id = 2;
+	check_ret(esptun_tunnel_set(h, dev, &mv), 0, NULL,
+		  "tunnel_set of the remote address it has");
+	mv.id = 1;
+	mv.remote.family = 0;
+	check_ret(esptun_tunnel_set(h, dev, &mv), -EINVAL, "family must be AF_INET",
+		  "tunnel_set of a remote address of no family (library)");
+	mv.remote = v4("192.0.2.2");
+	check_ret(esptun_tunnel_set(h, dev, &mv), 0, NULL, "tunnel_set of the remote back");
 
 	t2.flags = ESPTUN_TUNNEL_HAS_WEIGHT | ESPTUN_TUNNEL_HAS_PINS;
 	t2.weight = 5;

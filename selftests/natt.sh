@@ -312,8 +312,11 @@ raw_expect() {
 raw_expect "changing the encapsulation (raw netlink)" \
 	"^error EINVAL: Unsupported attribute$" \
 	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,encap/u8/1
-raw_expect "changing the ports (raw netlink)" \
+raw_expect "changing the local port (raw netlink)" \
 	"^error EINVAL: Unsupported attribute$" \
+	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,encap-sport/be16/4501
+raw_expect "a remote port without encap udp (raw netlink)" \
+	"^error EINVAL: encap-dport needs a tunnel with encap udp$" \
 	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,encap-dport/be16/4501
 raw_expect "an encapsulation beyond udp (raw netlink)" "^error ERANGE: " \
 	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/2,local-ipv4/be32/0x0a000001,remote-ipv4/be32/0x0a000002,encap/u8/2

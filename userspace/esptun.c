@@ -30,6 +30,7 @@ static const struct esptun_cmd commands[] = {
 	  "                    [encap udp [sport P] [dport P]] [nat-keepalive S]\n"
 	  "       " PROG " tunnel set DEV id ID [up|down] [weight N] [pin ADDR|none]...\n"
 	  "                    [keepalive S] [dead-after S] [nat-keepalive S]\n"
+	  "                    [remote ADDR] [dport P]\n"
 	  "       " PROG " tunnel del DEV id ID\n"
 	  "    Add, change or delete a tunnel: a pair of outer addresses (IPv4\n"
 	  "    or IPv6).  Flows are spread over the usable tunnels by their hash,\n"
@@ -43,7 +44,8 @@ static const struct esptun_cmd commands[] = {
 	  "    0 turns either off.  encap udp: ESP in UDP (RFC 3948, NAT\n"
 	  "    traversal) from local port sport to remote port dport (both 4500\n"
 	  "    unless given); the remote port follows the peer's NAT.\n"
-	  "    nat-keepalive: a one-byte NAT keepalive every S seconds.\n" },
+	  "    nat-keepalive: a one-byte NAT keepalive every S seconds.\n"
+	  "    remote, dport on set: the peer moved (MOBIKE, NAT); the SAs stay.\n" },
 	{ "sa", cmd_sa,
 	  "sa add DEV tunnel ID dir in|out spi SPI key KEY [esn] [replay-window N] [seq N]\n"
 	  "              [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"

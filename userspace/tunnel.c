@@ -89,7 +89,8 @@ int cmd_tunnel(int argc, char **argv)
 			else
 				return fail("tunnel add: encap is udp or none, not \"%s\"", val);
 			cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP;
-		} else if (verb == ADD && (!strcmp(key, "sport") || !strcmp(key, "dport"))) {
+		} else if ((verb == ADD && !strcmp(key, "sport")) ||
+			   (verb != DEL && !strcmp(key, "dport"))) {
 			/* The module says what is wrong with port 0 or ports
 			 * without encap udp.
 			 */
@@ -106,10 +107,12 @@ int cmd_tunnel(int argc, char **argv)
 			if (parse_addr("local", val, &cfg.local))
 				return 1;
 			local_s = val;
-		} else if (verb == ADD && !strcmp(key, "remote")) {
+		} else if (verb != DEL && !strcmp(key, "remote")) {
 			if (parse_addr("remote", val, &cfg.remote))
 				return 1;
 			remote_s = val;
+			if (verb == SET)
+				cfg.flags |= ESPTUN_TUNNEL_HAS_REMOTE;
 		} else {
 			return fail("tunnel %s: unknown argument \"%s\"", argv[1], key);
 		}
@@ -120,7 +123,7 @@ int cmd_tunnel(int argc, char **argv)
 	if (verb == ADD && (!local_s || !remote_s))
 		return fail("tunnel add: local and remote are required");
 	if (verb == SET && !cfg.flags)
-		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive, dead-after or nat-keepalive)");
+		return fail("tunnel set: nothing to set (up, down, weight, pin, keepalive, dead-after, nat-keepalive, remote or dport)");
 	if (verb == ADD && cfg.local.family != cfg.remote.family)
 		return fail("tunnel add: local %s and remote %s are not of one family",
 			    local_s, remote_s);

@@ -43,9 +43,9 @@
  *
  * ESPTUN_CMD_TUNNEL_NEW (do)
  *   Add a tunnel to a device: id (unique in the device), one local and one
- *   remote address of one family, and the optional settings.  At most 255
- *   tunnels per device.  The tunnel carries traffic once it has an outbound
- *   SA.
+ *   remote address of one family, and the optional settings.  At most max-
+ *   tunnels per device (ENOSPC).  The tunnel carries traffic once it has an
+ *   outbound SA.
  *   do request: IFINDEX, IFNAME, TUNNEL { ID, LOCAL_IPV4, LOCAL_IPV6,
  *   REMOTE_IPV4, REMOTE_IPV6, WEIGHT, PINS, KEEPALIVE, DEAD_AFTER, ENCAP,
  *   ENCAP_SPORT, ENCAP_DPORT, NAT_KEEPALIVE }
@@ -68,10 +68,14 @@
  *   do request: IFINDEX, IFNAME, SA { DIR, SPI }
  *
  * ESPTUN_CMD_TUNNEL_SET (do)
- *   Change a tunnel's settings: the attributes present.  Addresses and
+ *   Change a tunnel's settings: the attributes present.  The remote address
+ *   (of the tunnel's family) and, with encap udp, the remote port move in
+ *   place, the SAs kept, as MOBIKE or a NAT moves a peer (EEXIST if another
+ *   tunnel joins the new pair of addresses).  The local address and the
  *   encapsulation cannot change: add a new tunnel.
  *   do request: IFINDEX, IFNAME, TUNNEL { ID, WEIGHT, ADMIN_STATE, PINS,
- *   KEEPALIVE, DEAD_AFTER, NAT_KEEPALIVE }
+ *   KEEPALIVE, DEAD_AFTER, NAT_KEEPALIVE, REMOTE_IPV4, REMOTE_IPV6,
+ *   ENCAP_DPORT }
  *
  * ESPTUN_CMD_TUNNEL_STATE_NTF (event), group "events"
  *   A tunnel started or stopped carrying traffic, and why: the tunnel nest
@@ -117,6 +121,8 @@
 #define ESPTUN_SPI_MIN_DEFAULT	256
 /* Pinned inner destinations per tunnel */
 #define ESPTUN_MAX_PINS	16
+/* Tunnels per device */
+#define ESPTUN_MAX_TUNNELS	255
 
 enum esptun_sa_dir {
 	ESPTUN_SA_DIR_IN,
@@ -366,7 +372,7 @@ enum {
  * ESPTUN_A_TUNNEL_ENCAP_DPORT (be16): With encap udp, the remote UDP port
  *   (default 4500, 0 is refused); authentic packets (the newest of their SA)
  *   from another remote port move it there (NAT rebinding); the remote
- *   address does not move
+ *   address does not move by itself (TUNNEL_SET moves either)
  * ESPTUN_A_TUNNEL_NAT_KEEPALIVE (u16): With encap udp, seconds between NAT
  *   keepalives (one 0xff byte in UDP); 0 is off
  */

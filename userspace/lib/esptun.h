@@ -94,13 +94,14 @@ enum {
 	ESPTUN_TUNNEL_HAS_ENCAP		= 1 << 5,	/* add only */
 	ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE	= 1 << 6,	/* with ENCAP UDP */
 	ESPTUN_TUNNEL_HAS_ENCAP_SPORT	= 1 << 7,	/* add only */
-	ESPTUN_TUNNEL_HAS_ENCAP_DPORT	= 1 << 8,	/* add only */
+	ESPTUN_TUNNEL_HAS_ENCAP_DPORT	= 1 << 8,	/* with ENCAP UDP */
+	ESPTUN_TUNNEL_HAS_REMOTE	= 1 << 9,	/* set only */
 };
 
 struct esptun_tunnel_cfg {
 	uint32_t id;			/* unique in the device */
 	struct esptun_addr local;	/* add only; one family for both */
-	struct esptun_addr remote;
+	struct esptun_addr remote;	/* add, or set with HAS_REMOTE */
 	uint32_t flags;			/* ESPTUN_TUNNEL_HAS_* */
 	uint8_t weight;			/* 1-255 (default 1) */
 	uint8_t admin_state;		/* ESPTUN_TUNNEL_STATE_UP or _DOWN */
@@ -129,7 +130,8 @@ struct esptun_tunnel_cfg {
  * these addresses, or a pin is another tunnel's), -EINVAL (addresses of
  * two families, more than ESPTUN_MAX_PINS pins, a bad field: see
  * esptun_errmsg(); also a field the running kernel does not support yet,
- * e.g. UDP encapsulation), -ENOSPC (the device has 255 tunnels), -ENODEV,
+ * e.g. UDP encapsulation), -ENOSPC (the device has ESPTUN_MAX_TUNNELS
+ * tunnels), -ENODEV,
  * -EOPNOTSUPP (DEV is not esptun).
  */
 int esptun_tunnel_add(struct esptun *h, const char *dev,
@@ -140,8 +142,13 @@ int esptun_tunnel_add(struct esptun *h, const char *dev,
  *
  * ESPTUN_TUNNEL_HAS_ADMIN takes the tunnel down (its flows move to the
  * others) or up.  ESPTUN_TUNNEL_HAS_PINS replaces the tunnel's pins (none
- * when npins is 0).  Addresses and encapsulation cannot change: add a new
- * tunnel.  Return: 0; -ENOENT (no tunnel with this id), -EINVAL, -ENODEV.
+ * when npins is 0).  ESPTUN_TUNNEL_HAS_REMOTE moves the remote end to
+ * @cfg->remote (of the tunnel's family) and ESPTUN_TUNNEL_HAS_ENCAP_DPORT
+ * (UDP encapsulation) its port, keeping the SAs: what an IKE daemon does
+ * when MOBIKE or a NAT moves the peer.  The local address and the
+ * encapsulation cannot change: add a new tunnel.  Return: 0; -ENOENT (no
+ * tunnel with this id), -EEXIST (another tunnel joins the new addresses),
+ * -EINVAL, -ENODEV.
  */
 int esptun_tunnel_set(struct esptun *h, const char *dev,
 		      const struct esptun_tunnel_cfg *cfg);

@@ -155,6 +155,9 @@ static int tunnel_request(struct esptun *h, int cmd, const char *dev,
 	    ((ret = check_addr(h, "local", &cfg->local)) ||
 	     (ret = check_addr(h, "remote", &cfg->remote))))
 		goto err;
+	if (cmd == ESPTUN_CMD_TUNNEL_SET && (f & ESPTUN_TUNNEL_HAS_REMOTE) &&
+	    (ret = check_addr(h, "remote", &cfg->remote)))
+		goto err;
 	if (f & ESPTUN_TUNNEL_HAS_PINS) {
 		if (cfg->npins > ESPTUN_MAX_PINS) {
 			ret = lib_err(h, -EINVAL, "at most %d pinned addresses",
@@ -169,10 +172,11 @@ static int tunnel_request(struct esptun *h, int cmd, const char *dev,
 	nest = nla_nest_start(msg, ESPTUN_A_TUNNEL);
 	if (!nest || nla_put_u32(msg, ESPTUN_A_TUNNEL_ID, cfg->id) ||
 	    (cmd == ESPTUN_CMD_TUNNEL_NEW &&
-	     (put_addr(msg, &cfg->local, ESPTUN_A_TUNNEL_LOCAL_IPV4,
-		       ESPTUN_A_TUNNEL_LOCAL_IPV6) ||
-	      put_addr(msg, &cfg->remote, ESPTUN_A_TUNNEL_REMOTE_IPV4,
-		       ESPTUN_A_TUNNEL_REMOTE_IPV6))) ||
+	     put_addr(msg, &cfg->local, ESPTUN_A_TUNNEL_LOCAL_IPV4,
+		      ESPTUN_A_TUNNEL_LOCAL_IPV6)) ||
+	    ((cmd == ESPTUN_CMD_TUNNEL_NEW || (f & ESPTUN_TUNNEL_HAS_REMOTE)) &&
+	     put_addr(msg, &cfg->remote, ESPTUN_A_TUNNEL_REMOTE_IPV4,
+		      ESPTUN_A_TUNNEL_REMOTE_IPV6)) ||
 	    ((f & ESPTUN_TUNNEL_HAS_WEIGHT) &&
 	     nla_put_u8(msg, ESPTUN_A_TUNNEL_WEIGHT, cfg->weight)) ||
 	    ((f & ESPTUN_TUNNEL_HAS_ADMIN) &&
