@@ -519,6 +519,34 @@ static void test_spi_alloc(void)
 		  "no free SPI in the range", "spi_alloc of an SPI an SA holds");
 }
 
+static void test_rekey(void)
+{
+	struct esptun_sa_cfg in = sa_cfg(1, ESPTUN_SA_DIR_IN, 0x8001);
+	struct esptun_sa_cfg out = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x8002);
+	struct esptun_sa_info sa;
+
+	check_ret(esptun_sa_rekey(h, dev, &out, &in), -EINVAL,
+		  "one inbound and one outbound", "sa_rekey with the directions swapped");
+	check_ret(esptun_sa_rekey(h, dev, &in, &out), 0, NULL, "sa_rekey");
+	check(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x8001, &sa) == 0 &&
+	      esptun_sa_get(h, dev, ESPTUN_SA_DIR_OUT, 0x8002, &sa) == 0 &&
+	      esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x100, &sa) == 0,
+	      "the new SAs are in, the old inbound one stays");
+	in.spi = 0x8003;
+	out.spi = 0x8004;
+	out.key_len = 24;
+	check_ret(esptun_sa_rekey(h, dev, &in, &out), -EINVAL,
+		  "key must be 20, 28 or 36 bytes", "sa_rekey with a bad outbound key");
+	check(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x8003, &sa) == -ENOENT &&
+	      esptun_sa_get(h, dev, ESPTUN_SA_DIR_OUT, 0x8002, &sa) == 0,
+	      "a refused rekey leaves the tunnel as it was");
+	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, 0x8001), 0, NULL,
+		  "the rekey's inbound SA deletes");
+	/* Tunnel 1's outbound SA as the later tests expect it. */
+	out = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x201);
+	check_ret(esptun_sa_add(h, dev, &out), 0, NULL, "sa_add out 0x201 again");
+}
+
 static int have_lifetimes;
 
 static void test_lifetimes(void)
@@ -714,6 +742,7 @@ int main(int argc, char **argv)
 	test_sas();
 	test_sa_get();
 	test_spi_alloc();
+	test_rekey();
 	test_lifetimes();
 	test_events();
 	test_expire_events();

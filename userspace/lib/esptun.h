@@ -213,6 +213,26 @@ int esptun_sa_add(struct esptun *h, const char *dev,
 		  const struct esptun_sa_cfg *cfg);
 
 /*
+ * esptun_sa_rekey() - the make-before-break step of an IKE rekey
+ * @in: the new inbound SA
+ * @out: the new outbound SA, of the same tunnel
+ *
+ * Adds @in, then @out, which replaces the tunnel's outbound SA atomically
+ * (packets leave under the old one until the new one is in place, never
+ * under none; the old one is gone then).  The old inbound SA stays: the
+ * daemon deletes it once the peer has moved to the new one (RFC 7296 1.3
+ * and 2.8), since the peer's packets in flight still use it.  If @out is
+ * refused, @in is deleted again and the tunnel is as before.  Two round
+ * trips; the keys are handled as by esptun_sa_add().
+ *
+ * Return: as esptun_sa_add(); -EINVAL also when @in is not inbound, @out
+ * not outbound, or they name two tunnels.
+ */
+int esptun_sa_rekey(struct esptun *h, const char *dev,
+		    const struct esptun_sa_cfg *in,
+		    const struct esptun_sa_cfg *out);
+
+/*
  * esptun_sa_del() - delete the SA of DEV with this direction and SPI
  * Return: 0; -ENOENT ("no SA with this direction and SPI"), -ENODEV.
  */

@@ -283,6 +283,30 @@ EXPORT int esptun_sa_add(struct esptun *h, const char *dev,
 	return talk(h, msg, NULL, NULL);
 }
 
+EXPORT int esptun_sa_rekey(struct esptun *h, const char *dev,
+			   const struct esptun_sa_cfg *in,
+			   const struct esptun_sa_cfg *out)
+{
+	char why[sizeof(h->errmsg)];
+	int ret;
+
+	if (in->dir != ESPTUN_SA_DIR_IN || out->dir != ESPTUN_SA_DIR_OUT ||
+	    in->tunnel_id != out->tunnel_id)
+		return lib_err(h, -EINVAL,
+			       "a rekey adds one inbound and one outbound SA to one tunnel");
+	ret = esptun_sa_add(h, dev, in);
+	if (ret)
+		return ret;
+	ret = esptun_sa_add(h, dev, out);
+	if (ret) {
+		/* Back to how it was, keeping the reason. */
+		memcpy(why, h->errmsg, sizeof(why));
+		esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, in->spi);
+		memcpy(h->errmsg, why, sizeof(why));
+	}
+	return ret;
+}
+
 EXPORT int esptun_sa_del(struct esptun *h, const char *dev, uint8_t dir,
 			 uint32_t spi)
 {
