@@ -73,8 +73,10 @@ expect "a new tunnel's admin state" '^error EINVAL: Unsupported attribute' \
 	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/1,local-ipv4/be32/0x0a000001,remote-ipv4/be32/0x0a000002,admin-state/u8/0
 expect "an encapsulation beyond udp" '^error ERANGE: .+' \
 	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/1,local-ipv4/be32/0x0a000001,remote-ipv4/be32/0x0a000002,encap/u8/2
-expect "a tunnel's addresses cannot be set" "^error EINVAL: Unsupported attribute" \
-	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,remote-ipv4/be32/0x0a000002
+expect "a tunnel's local address cannot be set" "^error EINVAL: Unsupported attribute" \
+	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,local-ipv4/be32/0x0a000002
+expect "a remote address, one" "^error EINVAL: one remote address \\(IPv4 or IPv6\\), not two" \
+	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,remote-ipv4/be32/0x0a000002,remote-ipv6/hex/$(printf '00%.0s' $(seq 15))01
 expect "a tunnel's encapsulation cannot be set" "^error EINVAL: Unsupported attribute" \
 	tunnel-set ifname:str:esp0 tunnel:nest:id/u32/1,encap/u8/1
 expect "deleting takes an id only" '^error EINVAL: Unknown attribute type' \
