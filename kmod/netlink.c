@@ -88,6 +88,7 @@ static struct net_device *esptun_nl_get_dev(struct net *net,
 			return ERR_PTR(-ENODEV);
 		}
 	} else {
+		NL_SET_ERR_ATTR_MISS(extack, NULL, ESPTUN_A_IFINDEX);
 		NL_SET_ERR_MSG(extack, "a device is required (ifindex or ifname)");
 		return ERR_PTR(-EINVAL);
 	}
@@ -501,6 +502,24 @@ int esptun_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /*
+ * Is one of the required attributes @types (0-terminated) missing from
+ * @tb, the request's nest @nest (NULL: the top level)?  The first one is
+ * then named in the extended ACK (NLMSGERR_ATTR_MISS_TYPE, _MISS_NEST);
+ * the caller adds the text.
+ */
+static bool esptun_nl_missing(struct genl_info *info, struct nlattr *nest,
+			      struct nlattr **tb, const u16 *types)
+{
+	for (; *types; types++) {
+		if (!tb[*types]) {
+			NL_SET_ERR_ATTR_MISS(info->extack, nest, *types);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * Parse the nested @attrtype of a request (required) with the command's
  * generated @policy: the core validated it with the same one.
  */
@@ -511,6 +530,7 @@ static int esptun_nl_nested(struct genl_info *info, int attrtype,
 	struct nlattr *nest = info->attrs[attrtype];
 
 	if (!nest) {
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, attrtype);
 		if (attrtype == ESPTUN_A_TUNNEL)
 			NL_SET_ERR_MSG(info->extack, "a tunnel attribute is required");
 		else
@@ -563,7 +583,8 @@ static int esptun_nl_tunnel_attrs(struct genl_info *info, int maxtype,
 	ret = esptun_nl_nested(info, ESPTUN_A_TUNNEL, maxtype, policy, tb);
 	if (ret)
 		return ret;
-	if (!tb[ESPTUN_A_TUNNEL_ID]) {
+	if (esptun_nl_missing(info, info->attrs[ESPTUN_A_TUNNEL], tb,
+			      (const u16[]){ ESPTUN_A_TUNNEL_ID, 0 })) {
 		NL_SET_ERR_MSG(info->extack, "a tunnel id is required");
 		return -EINVAL;
 	}
@@ -716,16 +737,24 @@ int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_LOCAL_IPV4,
 			     ESPTUN_A_TUNNEL_LOCAL_IPV6, &lfam, &local);
-	if (ret == -ENOENT)
+	if (ret == -ENOENT) {
+		if (!tb[ESPTUN_A_TUNNEL_LOCAL_IPV6])
+			NL_SET_ERR_ATTR_MISS(info->extack, info->attrs[ESPTUN_A_TUNNEL],
+					     ESPTUN_A_TUNNEL_LOCAL_IPV4);
 		NL_SET_ERR_MSG(info->extack,
 			       "one local address (IPv4 or IPv6) is required");
+	}
 	if (ret)
 		return ret == -ENOENT ? -EINVAL : ret;
 	ret = esptun_nl_addr(info, tb, ESPTUN_A_TUNNEL_REMOTE_IPV4,
 			     ESPTUN_A_TUNNEL_REMOTE_IPV6, &rfam, &remote);
-	if (ret == -ENOENT)
+	if (ret == -ENOENT) {
+		if (!tb[ESPTUN_A_TUNNEL_REMOTE_IPV6])
+			NL_SET_ERR_ATTR_MISS(info->extack, info->attrs[ESPTUN_A_TUNNEL],
+					     ESPTUN_A_TUNNEL_REMOTE_IPV4);
 		NL_SET_ERR_MSG(info->extack,
 			       "one remote address (IPv4 or IPv6) is required");
+	}
 	if (ret)
 		return ret == -ENOENT ? -EINVAL : ret;
 	if (lfam != rfam) {
@@ -832,8 +861,9 @@ int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 			       esptun_sa_new_input_nl_policy, tb);
 	if (ret)
 		goto wipe;
-	if (!tb[ESPTUN_A_SA_TUNNEL_ID] || !tb[ESPTUN_A_SA_DIR] ||
-	    !tb[ESPTUN_A_SA_SPI] || !tb[ESPTUN_A_SA_KEY]) {
+	if (esptun_nl_missing(info, info->attrs[ESPTUN_A_SA], tb,
+			      (const u16[]){ ESPTUN_A_SA_TUNNEL_ID, ESPTUN_A_SA_DIR,
+					     ESPTUN_A_SA_SPI, ESPTUN_A_SA_KEY, 0 })) {
 		NL_SET_ERR_MSG(info->extack,
 			       "tunnel id, direction, SPI and key are required");
 		ret = -EINVAL;
@@ -874,7 +904,8 @@ static struct esptun_sa *esptun_nl_find_sa(struct genl_info *info)
 			       esptun_sa_id_input_nl_policy, tb);
 	if (ret)
 		return ERR_PTR(ret);
-	if (!tb[ESPTUN_A_SA_DIR] || !tb[ESPTUN_A_SA_SPI]) {
+	if (esptun_nl_missing(info, info->attrs[ESPTUN_A_SA], tb,
+			      (const u16[]){ ESPTUN_A_SA_DIR, ESPTUN_A_SA_SPI, 0 })) {
 		NL_SET_ERR_MSG(info->extack, "direction and SPI are required");
 		return ERR_PTR(-EINVAL);
 	}

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,7 @@ static uint8_t key[36] = {
 static struct esptun_sa_cfg sa_cfg(uint32_t tunnel, uint8_t dir, uint32_t spi)
 {
 	struct esptun_sa_cfg c = {
-		.tunnel_id = tunnel, .dir = dir, .spi = spi,
+		.size = sizeof(c), .tunnel_id = tunnel, .dir = dir, .spi = spi,
 		.key = key, .key_len = 20,
 	};
 	return c;
@@ -120,11 +121,11 @@ static const struct esptun_tunnel_info *dump_tunnel(struct esptun_dev_list **lis
 {
 	size_t i;
 
-	if (esptun_dev_dump(h, dev, list) || (*list)->n != 1)
+	if (esptun_dev_dump(h, ESPTUN_DEV_NAME(dev), list) || (*list)->n != 1)
 		return NULL;
-	for (i = 0; i < (*list)->devs[0].ntunnels; i++)
-		if ((*list)->devs[0].tunnels[i].id == id)
-			return &(*list)->devs[0].tunnels[i];
+	for (i = 0; i < (*list)->devs[0]->ntunnels; i++)
+		if ((*list)->devs[0]->tunnels[i]->id == id)
+			return (*list)->devs[0]->tunnels[i];
 	return NULL;
 }
 
@@ -199,94 +200,95 @@ static void test_handles(void)
 
 static void test_dev_errors(void)
 {
-	struct esptun_tunnel_cfg t = { .id = 1, .local = v4("192.0.2.1"),
+	struct esptun_tunnel_cfg t = { .size = sizeof(struct esptun_tunnel_cfg), .id = 1, .local = v4("192.0.2.1"),
 				       .remote = v4("192.0.2.2") };
 	struct esptun_dev_list *list = (void *)1;
-	struct esptun_sa_info sa;
+	struct esptun_sa_info sa = { .size = sizeof(sa) };
 
-	check_ret(esptun_tunnel_add(h, "nope", &t), -ENODEV, "no such device",
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME("nope"), &t), -ENODEV, "no such device",
 		  "tunnel_add on a missing device");
-	check_ret(esptun_tunnel_add(h, other, &t), -EOPNOTSUPP, "not an esptun device",
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(other), &t), -EOPNOTSUPP, "not an esptun device",
 		  "tunnel_add on a non-esptun device");
-	check_ret(esptun_tunnel_add(h, "abcdefghijklmnopq", &t), -EINVAL, "too long",
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME("abcdefghijklmnopq"), &t), -EINVAL, "too long",
 		  "tunnel_add with an over-long name");
-	check_ret(esptun_tunnel_set(h, "nope", &t), -ENODEV, "no such device",
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME("nope"), &t), -ENODEV, "no such device",
 		  "tunnel_set on a missing device");
-	check_ret(esptun_tunnel_del(h, "nope", 1), -ENODEV, "no such device",
+	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME("nope"), 1), -ENODEV, "no such device",
 		  "tunnel_del on a missing device");
-	check_ret(esptun_sa_add(h, "nope", &(struct esptun_sa_cfg){
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME("nope"), &(struct esptun_sa_cfg){
+			.size = sizeof(struct esptun_sa_cfg),
 			.tunnel_id = 1, .dir = ESPTUN_SA_DIR_IN, .spi = 1,
 			.key = key, .key_len = 20 }),
 		  -ENODEV, "no such device", "sa_add on a missing device");
-	check_ret(esptun_sa_del(h, "nope", ESPTUN_SA_DIR_IN, 1), -ENODEV,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME("nope"), ESPTUN_SA_DIR_IN, 1), -ENODEV,
 		  "no such device", "sa_del on a missing device");
-	check_ret(esptun_dev_dump(h, "nope", &list), -ENODEV, "no such device",
+	check_ret(esptun_dev_dump(h, ESPTUN_DEV_NAME("nope"), &list), -ENODEV, "no such device",
 		  "dev_dump of a missing device");
 	check(list == NULL, "a failed dump leaves the list NULL");
-	check_ret(esptun_dev_dump(h, other, &list), -EOPNOTSUPP,
+	check_ret(esptun_dev_dump(h, ESPTUN_DEV_NAME(other), &list), -EOPNOTSUPP,
 		  "not an esptun device", "dev_dump of a non-esptun device");
-	check_ret(esptun_sa_get(h, "abcdefghijklmnopq", ESPTUN_SA_DIR_IN, 1, &sa),
+	check_ret(esptun_sa_get(h, ESPTUN_DEV_NAME("abcdefghijklmnopq"), ESPTUN_SA_DIR_IN, 1, &sa),
 		  -EINVAL, "too long", "sa_get with an over-long name");
 }
 
 static void test_tunnels(void)
 {
-	struct esptun_tunnel_cfg t = { .id = 1, .local = v4("192.0.2.1"),
+	struct esptun_tunnel_cfg t = { .size = sizeof(struct esptun_tunnel_cfg), .id = 1, .local = v4("192.0.2.1"),
 				       .remote = v4("192.0.2.2") };
-	struct esptun_tunnel_cfg t2 = {
+	struct esptun_tunnel_cfg t2 = { .size = sizeof(struct esptun_tunnel_cfg),
 		.id = 2, .local = v6("2001:db8::1"), .remote = v6("2001:db8::2"),
 		.flags = ESPTUN_TUNNEL_HAS_WEIGHT | ESPTUN_TUNNEL_HAS_PINS |
 			 ESPTUN_TUNNEL_HAS_KEEPALIVE | ESPTUN_TUNNEL_HAS_DEAD_AFTER,
 		.weight = 3, .keepalive = 7, .dead_after = 30, .npins = 2,
 		.pins = { v4("10.9.0.1"), v6("2001:db8:9::1") },
 	};
-	struct esptun_tunnel_cfg mv = { .id = 1, .flags = ESPTUN_TUNNEL_HAS_REMOTE };
+	struct esptun_tunnel_cfg mv = { .size = sizeof(struct esptun_tunnel_cfg), .id = 1, .flags = ESPTUN_TUNNEL_HAS_REMOTE };
 	struct esptun_tunnel_cfg bad = t;
 	const struct esptun_tunnel_info *ti;
 	struct esptun_dev_list *list = NULL;
 	char a[INET6_ADDRSTRLEN];
 
-	check_ret(esptun_tunnel_add(h, dev, &t), 0, NULL, "tunnel_add id 1 (IPv4)");
-	check_ret(esptun_tunnel_add(h, dev, &t), -EEXIST,
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &t), 0, NULL, "tunnel_add id 1 (IPv4)");
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &t), -EEXIST,
 		  "a tunnel with this id already exists", "tunnel_add of a duplicate id");
-	check(esptun_tunnel_del(h, dev, 42) == -ENOENT &&
-	      esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, 1) == -ENOENT &&
+	check(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 42) == -ENOENT &&
+	      esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 1) == -ENOENT &&
 	      !strcmp(esptun_errmsg(h), "no SA with this direction and SPI"),
 	      "the error text is the last call's");
-	check(esptun_tunnel_set(h, dev, &t) == 0 && !strcmp(esptun_errmsg(h), ""),
+	check(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &t) == 0 && !strcmp(esptun_errmsg(h), ""),
 	      "a success clears the error text");
 	bad.id = 9;
 	bad.remote = v6("2001:db8::2");
-	check_ret(esptun_tunnel_add(h, dev, &bad), -EINVAL,
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &bad), -EINVAL,
 		  "local and remote addresses must be of one family",
 		  "tunnel_add with addresses of two families");
 	bad.remote.family = AF_UNIX;
-	check_ret(esptun_tunnel_add(h, dev, &bad), -EINVAL, "family must be AF_INET",
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &bad), -EINVAL, "family must be AF_INET",
 		  "tunnel_add with an address of no family (library)");
 	bad = t;
 	bad.id = 9;
 	bad.flags = ESPTUN_TUNNEL_HAS_PINS;
 	bad.npins = ESPTUN_MAX_PINS + 1;
-	check_ret(esptun_tunnel_add(h, dev, &bad), -EINVAL, "at most 16 pinned",
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &bad), -EINVAL, "at most 16 pinned",
 		  "tunnel_add with 17 pins (library)");
 	bad.flags = ESPTUN_TUNNEL_HAS_ADMIN;
 	bad.npins = 0;
 	/* TUNNEL_NEW's policy has no admin state: the kernel names it. */
-	check_ret(esptun_tunnel_add(h, dev, &bad), -EINVAL,
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &bad), -EINVAL,
 		  "Unsupported attribute", "tunnel_add with an admin state");
-	check_ret(esptun_tunnel_add(h, dev, &t2), 0, NULL,
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &t2), 0, NULL,
 		  "tunnel_add id 2 (IPv6, weight, pins, keepalive, dead-after)");
 
 	ti = dump_tunnel(&list, 2);
 	if (list)
-		check(list->devs[0].features == (ESPTUN_FEATURE_ESN |
+		check(list->devs[0]->features == (ESPTUN_FEATURE_ESN |
 						 ESPTUN_FEATURE_LIFETIME |
 						 ESPTUN_FEATURE_PINS |
 						 ESPTUN_FEATURE_LIVENESS |
 						 ESPTUN_FEATURE_UDP_ENCAP |
 						 ESPTUN_FEATURE_SPI_ALLOC),
 		      "the dump says what the module supports (0x%x)",
-		      list->devs[0].features);
+		      list->devs[0]->features);
 	if (check(ti != NULL, "dev_dump DEV has tunnel 2")) {
 		inet_ntop(AF_INET6, &ti->local.v6, a, sizeof(a));
 		check(ti->local.family == AF_INET6 && !strcmp(a, "2001:db8::1") &&
@@ -308,7 +310,7 @@ static void test_tunnels(void)
 
 	/* The peer moves (MOBIKE): the remote end, in place. */
 	mv.remote = v4("192.0.2.3");
-	check_ret(esptun_tunnel_set(h, dev, &mv), 0, NULL, "tunnel_set of the remote address");
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &mv), 0, NULL, "tunnel_set of the remote address");
 	ti = dump_tunnel(&list, 1);
 	check(ti && ti->remote.family == AF_INET &&
 	      ti->remote.v4.s_addr == v4("192.0.2.3").v4.s_addr,
@@ -316,24 +318,24 @@ static void test_tunnels(void)
 	esptun_dev_list_free(list);
 	list = NULL;
 	mv.remote = v6("2001:db8::3");
-	check_ret(esptun_tunnel_set(h, dev, &mv), -EINVAL,
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &mv), -EINVAL,
 		  "the remote address must be of the tunnel's family",
 		  "tunnel_set of a remote address of the other family");
 	mv.remote = v6("2001:db8::2");
 	mv.id = 2;
-	check_ret(esptun_tunnel_set(h, dev, &mv), 0, NULL,
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &mv), 0, NULL,
 		  "tunnel_set of the remote address it has");
 	mv.id = 1;
 	mv.remote.family = 0;
-	check_ret(esptun_tunnel_set(h, dev, &mv), -EINVAL, "family must be AF_INET",
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &mv), -EINVAL, "family must be AF_INET",
 		  "tunnel_set of a remote address of no family (library)");
 	mv.remote = v4("192.0.2.2");
-	check_ret(esptun_tunnel_set(h, dev, &mv), 0, NULL, "tunnel_set of the remote back");
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &mv), 0, NULL, "tunnel_set of the remote back");
 
 	t2.flags = ESPTUN_TUNNEL_HAS_WEIGHT | ESPTUN_TUNNEL_HAS_PINS;
 	t2.weight = 5;
 	t2.npins = 0;
-	check_ret(esptun_tunnel_set(h, dev, &t2), 0, NULL,
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &t2), 0, NULL,
 		  "tunnel_set id 2 weight 5, no pins");
 	ti = dump_tunnel(&list, 2);
 	check(ti && ti->weight == 5 && ti->npins == 0,
@@ -341,21 +343,21 @@ static void test_tunnels(void)
 	esptun_dev_list_free(list);
 	bad = t2;
 	bad.id = 99;
-	check_ret(esptun_tunnel_set(h, dev, &bad), -ENOENT, "no tunnel with this id",
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &bad), -ENOENT, "no tunnel with this id",
 		  "tunnel_set of a missing tunnel");
 	bad = t2;
 	bad.flags = 0;
 	bad.local = v6("2001:db8::7");
 	/* Addresses are only sent by tunnel_add: this set sets nothing. */
-	check_ret(esptun_tunnel_set(h, dev, &bad), 0, NULL,
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &bad), 0, NULL,
 		  "tunnel_set ignores addresses (they are add's)");
-	check_ret(esptun_tunnel_del(h, dev, 99), -ENOENT, "no tunnel with this id",
+	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 99), -ENOENT, "no tunnel with this id",
 		  "tunnel_del of a missing tunnel");
 }
 
 static void test_encap(void)
 {
-	struct esptun_tunnel_cfg t = {
+	struct esptun_tunnel_cfg t = { .size = sizeof(struct esptun_tunnel_cfg),
 		.id = 3, .local = v4("192.0.2.1"), .remote = v4("198.51.100.3"),
 		.flags = ESPTUN_TUNNEL_HAS_ENCAP | ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE |
 			 ESPTUN_TUNNEL_HAS_ENCAP_SPORT | ESPTUN_TUNNEL_HAS_ENCAP_DPORT,
@@ -366,7 +368,7 @@ static void test_encap(void)
 	struct esptun_dev_list *list = NULL;
 	int ret;
 
-	ret = esptun_tunnel_add(h, dev, &t);
+	ret = esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &t);
 	/* A module without it rejects the attribute: "no UDP encapsulation
 	 * yet" (NLA_REJECT), or "Unsupported attribute".
 	 */
@@ -383,7 +385,7 @@ static void test_encap(void)
 	      ti->encap_dport == 14500 && ti->nat_keepalive == 20,
 	      "the dump shows encap udp, ports 4500 -> 14500, nat-keepalive 20");
 	esptun_dev_list_free(list);
-	check_ret(esptun_tunnel_del(h, dev, 3), 0, NULL, "tunnel_del of the UDP tunnel");
+	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 3), 0, NULL, "tunnel_del of the UDP tunnel");
 }
 
 static void test_sas(void)
@@ -393,71 +395,71 @@ static void test_sas(void)
 	struct esptun_dev_list *list = NULL;
 
 	c.key_len = 19;
-	check_ret(esptun_sa_add(h, dev, &c), -ERANGE, "binary attribute size out of range",
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -ERANGE, "binary attribute size out of range",
 		  "sa_add with a 19-byte key (the policy's bounds)");
 	c.key_len = 24;
-	check_ret(esptun_sa_add(h, dev, &c), -EINVAL, "key must be 20, 28 or 36 bytes",
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL, "key must be 20, 28 or 36 bytes",
 		  "sa_add with a 24-byte key");
 	c.key_len = 37;
-	check_ret(esptun_sa_add(h, dev, &c), -EINVAL, "key must be 20, 28 or 36 bytes",
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL, "key must be 20, 28 or 36 bytes",
 		  "sa_add with a 37-byte key (library)");
 	c.key_len = 20;
 	c.tunnel_id = 99;
-	check_ret(esptun_sa_add(h, dev, &c), -ENOENT, "no tunnel with this id",
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -ENOENT, "no tunnel with this id",
 		  "sa_add to a missing tunnel");
 	c.tunnel_id = 1;
 	c.flags = ESPTUN_SA_HAS_SEQ;
 	c.seq = 5;
-	check_ret(esptun_sa_add(h, dev, &c), -EINVAL, "seq applies to outbound SAs only",
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL, "seq applies to outbound SAs only",
 		  "sa_add inbound with seq");
 	c.flags = ESPTUN_SA_HAS_REPLAY_WINDOW;
 	c.replay_window = 64;
-	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add in 0x100, window 64");
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL, "sa_add in 0x100, window 64");
 	check(key[0] == 0x00 && key[19] == 0xef, "the caller's key is left alone");
-	check_ret(esptun_sa_add(h, dev, &c), -EEXIST,
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EEXIST,
 		  "an inbound SA with this SPI already exists", "sa_add of a duplicate SPI");
 	c.tunnel_id = 2;
-	check_ret(esptun_sa_add(h, dev, &c), -EEXIST,
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EEXIST,
 		  "an inbound SA with this SPI already exists",
 		  "sa_add of a duplicate inbound SPI on another tunnel");
 
 	c = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x200);
-	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add out 0x200 on tunnel 1");
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL, "sa_add out 0x200 on tunnel 1");
 	c.spi = 0x201;
 	c.key_len = 36;
 	c.flags = ESPTUN_SA_HAS_ESN | ESPTUN_SA_HAS_SEQ;
 	c.seq = 1ULL << 33;
-	check_ret(esptun_sa_add(h, dev, &c), 0, NULL,
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL,
 		  "sa_add out 0x201 (ESN, seq 2^33, AES-256) replaces it");
 	c = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x202);
 	c.flags = ESPTUN_SA_HAS_SEQ;
 	c.seq = 1ULL << 33;
-	check_ret(esptun_sa_add(h, dev, &c), -EINVAL, "seq beyond 2^32-1 needs esn",
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL, "seq beyond 2^32-1 needs esn",
 		  "sa_add out with seq 2^33 without ESN");
 	c = sa_cfg(2, ESPTUN_SA_DIR_OUT, 0x201);
-	check_ret(esptun_sa_add(h, dev, &c), -EEXIST,
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EEXIST,
 		  "another tunnel of the device has an outbound SA with this SPI",
 		  "sa_add of tunnel 1's outbound SPI on tunnel 2");
 
 	ti = dump_tunnel(&list, 1);
 	if (check(ti && ti->nsas == 2, "tunnel 1 has two SAs after the replacement")) {
-		check(ti->sas[0].dir == ESPTUN_SA_DIR_OUT && ti->sas[0].spi == 0x201 &&
-		      ti->sas[0].esn && ti->sas[0].seq == 1ULL << 33 &&
-		      ti->sas[0].tunnel_id == 1,
+		check(ti->sas[0]->dir == ESPTUN_SA_DIR_OUT && ti->sas[0]->spi == 0x201 &&
+		      ti->sas[0]->esn && ti->sas[0]->seq == 1ULL << 33 &&
+		      ti->sas[0]->tunnel_id == 1,
 		      "the outbound one is 0x201, ESN, seq 2^33");
-		check(ti->sas[1].dir == ESPTUN_SA_DIR_IN && ti->sas[1].spi == 0x100 &&
-		      ti->sas[1].replay_window == 64,
+		check(ti->sas[1]->dir == ESPTUN_SA_DIR_IN && ti->sas[1]->spi == 0x100 &&
+		      ti->sas[1]->replay_window == 64,
 		      "the inbound one is 0x100, window 64");
 		check(ti->state == ESPTUN_TUNNEL_STATE_UP, "tunnel 1 is up");
 		check(ESPTUN_HAS(ti, ESPTUN_A_TUNNEL_STATS) &&
-		      ESPTUN_HAS(&ti->sas[0], ESPTUN_A_SA_STATS),
+		      ESPTUN_HAS(ti->sas[0], ESPTUN_A_SA_STATS),
 		      "tunnel and SA counters reported");
 	}
 	esptun_dev_list_free(list);
 
-	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, 0x999), -ENOENT,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x999), -ENOENT,
 		  "no SA with this direction and SPI", "sa_del of an unknown SPI");
-	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_OUT, 0x100), -ENOENT,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x100), -ENOENT,
 		  "no SA with this direction and SPI", "sa_del with the wrong direction");
 }
 
@@ -465,10 +467,10 @@ static int have_sa_get;
 
 static void test_sa_get(void)
 {
-	struct esptun_sa_info sa;
+	struct esptun_sa_info sa = { .size = sizeof(sa) };
 	int ret;
 
-	ret = esptun_sa_get(h, dev, ESPTUN_SA_DIR_OUT, 0x201, &sa);
+	ret = esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x201, &sa);
 	if (ret == -EOPNOTSUPP) {
 		skip("sa_get: the module has no ESPTUN_CMD_SA_GET yet (\"%s\")",
 		     esptun_errmsg(h));
@@ -479,43 +481,91 @@ static void test_sa_get(void)
 		check(sa.tunnel_id == 1 && sa.dir == ESPTUN_SA_DIR_OUT &&
 		      sa.spi == 0x201 && sa.esn && sa.seq == 1ULL << 33,
 		      "sa_get: tunnel %u, spi 0x%x, esn, seq", sa.tunnel_id, sa.spi);
-	ret = esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x100, &sa);
+	ret = esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x100, &sa);
 	if (check_ret(ret, 0, NULL, "sa_get in 0x100"))
 		check(sa.tunnel_id == 1 && sa.replay_window == 64,
 		      "sa_get: inbound SA of tunnel 1, window 64");
-	check_ret(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x999, &sa), -ENOENT,
+	check_ret(esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x999, &sa), -ENOENT,
 		  "no SA with this direction and SPI", "sa_get of an unknown SPI");
-	check_ret(esptun_sa_get(h, "nope", ESPTUN_SA_DIR_IN, 0x100, &sa), -ENODEV,
+	check_ret(esptun_sa_get(h, ESPTUN_DEV_NAME("nope"), ESPTUN_SA_DIR_IN, 0x100, &sa), -ENODEV,
 		  "no such device", "sa_get on a missing device");
+}
+
+/* Devices by ifindex as well as by name; structures that grow. */
+static void test_abi(void)
+{
+	unsigned int idx = if_nametoindex(dev);
+	const struct esptun_dev both = { .ifindex = idx, .name = other };
+	const struct esptun_dev none = { 0 };
+	struct esptun_dev_list *list = NULL;
+	struct {
+		struct esptun_sa_info sa;
+		unsigned char canary[64];
+	} old;
+	size_t size = offsetof(struct esptun_sa_info, expire) + 1, i;
+	int intact = 1;
+
+	check_ret(esptun_dev_dump(h, ESPTUN_DEV_INDEX(idx), &list), 0, NULL,
+		  "dev_dump by ifindex");
+	check(list && list->n == 1 && !strcmp(list->devs[0]->ifname, dev),
+	      "finds the device of that index");
+	esptun_dev_list_free(list);
+	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_INDEX(idx), 99), -ENOENT,
+		  "no tunnel with this id", "tunnel_del by ifindex reaches the device");
+	check_ret(esptun_dev_dump(h, &both, &list), -EINVAL,
+		  "ifindex and ifname name different devices",
+		  "an ifindex and a name of two devices");
+	check_ret(esptun_tunnel_del(h, &none, 1), -EINVAL,
+		  "a device needs an ifindex or a name", "a device named neither way");
+	check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev),
+				    &(struct esptun_tunnel_cfg){ .id = 7 }), -EINVAL,
+		  "set size to sizeof(struct esptun_tunnel_cfg)", "a cfg without its size");
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev),
+				&(struct esptun_sa_cfg){ .tunnel_id = 1, .spi = 7 }), -EINVAL,
+		  "set size to sizeof(struct esptun_sa_cfg)", "an SA cfg without its size");
+	check_ret(esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x100,
+				&(struct esptun_sa_info){ 0 }), -EINVAL,
+		  "set size to sizeof(struct esptun_sa_info)", "sa_get without the size");
+	/* A caller built when the structure ended at @expire: nothing past it
+	 * is written.
+	 */
+	memset(&old, 0xa5, sizeof(old));
+	old.sa.size = size;
+	check_ret(esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x100,
+				&old.sa), 0, NULL, "sa_get into an older, smaller structure");
+	for (i = size; i < sizeof(old); i++)
+		intact &= ((unsigned char *)&old)[i] == 0xa5;
+	check(old.sa.spi == 0x100 && old.sa.size == size && intact,
+	      "filled up to its size, and not a byte more");
 }
 
 static void test_spi_alloc(void)
 {
 	struct esptun_sa_cfg c = sa_cfg(1, ESPTUN_SA_DIR_IN, 0);
-	struct esptun_sa_info sa;
+	struct esptun_sa_info sa = { .size = sizeof(sa) };
 	uint32_t spi = 1;
 
-	check(esptun_spi_alloc(h, dev, 0, 0, &spi) == 0 && spi >= ESPTUN_SPI_MIN_DEFAULT,
+	check(esptun_spi_alloc(h, ESPTUN_DEV_NAME(dev), 0, 0, &spi) == 0 && spi >= ESPTUN_SPI_MIN_DEFAULT,
 	      "spi_alloc: an SPI of the default range (0x%x)", spi);
 	c.spi = spi;
-	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add of the allocated SPI");
-	check(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, spi, &sa) == 0 &&
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL, "sa_add of the allocated SPI");
+	check(esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, spi, &sa) == 0 &&
 	      !ESPTUN_HAS(&sa, ESPTUN_A_SA_IDLE),
 	      "an SA that carried nothing reports no last use");
-	check(esptun_spi_alloc(h, dev, 0x7000, 0x7000, &spi) == 0 && spi == 0x7000,
+	check(esptun_spi_alloc(h, ESPTUN_DEV_NAME(dev), 0x7000, 0x7000, &spi) == 0 && spi == 0x7000,
 	      "spi_alloc of a one-SPI range (0x%x)", spi);
-	check_ret(esptun_spi_alloc(h, dev, 0x7000, 0x7000, &spi), -ENOSPC,
+	check_ret(esptun_spi_alloc(h, ESPTUN_DEV_NAME(dev), 0x7000, 0x7000, &spi), -ENOSPC,
 		  "no free SPI in the range", "spi_alloc of a reserved SPI");
 	check(spi == 0, "a failed spi_alloc leaves 0");
-	check_ret(esptun_spi_alloc(h, dev, 0x7002, 0x7001, &spi), -EINVAL,
+	check_ret(esptun_spi_alloc(h, ESPTUN_DEV_NAME(dev), 0x7002, 0x7001, &spi), -EINVAL,
 		  "spi-min is above spi-max", "spi_alloc of an empty range");
-	check_ret(esptun_spi_alloc(h, "nope", 0, 0, &spi), -ENODEV,
+	check_ret(esptun_spi_alloc(h, ESPTUN_DEV_NAME("nope"), 0, 0, &spi), -ENODEV,
 		  "no such device", "spi_alloc on a missing device");
-	check_ret(esptun_spi_alloc(h, other, 0, 0, &spi), -EOPNOTSUPP,
+	check_ret(esptun_spi_alloc(h, ESPTUN_DEV_NAME(other), 0, 0, &spi), -EOPNOTSUPP,
 		  "not an esptun device", "spi_alloc on a non-esptun device");
 	c.spi = 0x7000;
-	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add of the reserved SPI");
-	check_ret(esptun_spi_alloc(h, dev, 0x7000, 0x7000, &spi), -ENOSPC,
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL, "sa_add of the reserved SPI");
+	check_ret(esptun_spi_alloc(h, ESPTUN_DEV_NAME(dev), 0x7000, 0x7000, &spi), -ENOSPC,
 		  "no free SPI in the range", "spi_alloc of an SPI an SA holds");
 }
 
@@ -523,28 +573,28 @@ static void test_rekey(void)
 {
 	struct esptun_sa_cfg in = sa_cfg(1, ESPTUN_SA_DIR_IN, 0x8001);
 	struct esptun_sa_cfg out = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x8002);
-	struct esptun_sa_info sa;
+	struct esptun_sa_info sa = { .size = sizeof(sa) };
 
-	check_ret(esptun_sa_rekey(h, dev, &out, &in), -EINVAL,
+	check_ret(esptun_sa_rekey(h, ESPTUN_DEV_NAME(dev), &out, &in), -EINVAL,
 		  "one inbound and one outbound", "sa_rekey with the directions swapped");
-	check_ret(esptun_sa_rekey(h, dev, &in, &out), 0, NULL, "sa_rekey");
-	check(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x8001, &sa) == 0 &&
-	      esptun_sa_get(h, dev, ESPTUN_SA_DIR_OUT, 0x8002, &sa) == 0 &&
-	      esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x100, &sa) == 0,
+	check_ret(esptun_sa_rekey(h, ESPTUN_DEV_NAME(dev), &in, &out), 0, NULL, "sa_rekey");
+	check(esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x8001, &sa) == 0 &&
+	      esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x8002, &sa) == 0 &&
+	      esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x100, &sa) == 0,
 	      "the new SAs are in, the old inbound one stays");
 	in.spi = 0x8003;
 	out.spi = 0x8004;
 	out.key_len = 24;
-	check_ret(esptun_sa_rekey(h, dev, &in, &out), -EINVAL,
+	check_ret(esptun_sa_rekey(h, ESPTUN_DEV_NAME(dev), &in, &out), -EINVAL,
 		  "key must be 20, 28 or 36 bytes", "sa_rekey with a bad outbound key");
-	check(esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x8003, &sa) == -ENOENT &&
-	      esptun_sa_get(h, dev, ESPTUN_SA_DIR_OUT, 0x8002, &sa) == 0,
+	check(esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x8003, &sa) == -ENOENT &&
+	      esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x8002, &sa) == 0,
 	      "a refused rekey leaves the tunnel as it was");
-	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, 0x8001), 0, NULL,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x8001), 0, NULL,
 		  "the rekey's inbound SA deletes");
 	/* Tunnel 1's outbound SA as the later tests expect it. */
 	out = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x201);
-	check_ret(esptun_sa_add(h, dev, &out), 0, NULL, "sa_add out 0x201 again");
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &out), 0, NULL, "sa_add out 0x201 again");
 }
 
 static int have_lifetimes;
@@ -554,7 +604,7 @@ static void test_lifetimes(void)
 	struct esptun_sa_cfg c = sa_cfg(2, ESPTUN_SA_DIR_IN, 0x300);
 	const struct esptun_tunnel_info *ti;
 	struct esptun_dev_list *list = NULL;
-	struct esptun_sa_info sa;
+	struct esptun_sa_info sa = { .size = sizeof(sa) };
 	int ret;
 
 	c.limits = (struct esptun_sa_limits){
@@ -562,7 +612,7 @@ static void test_lifetimes(void)
 		.soft_packets = 1000, .hard_packets = 2000,
 		.soft_seconds = 3600, .hard_seconds = 7200,
 	};
-	ret = esptun_sa_add(h, dev, &c);
+	ret = esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c);
 	if (unsupported(ret)) {
 		skip("SA lifetimes: the module does not support them yet (\"%s\")",
 		     esptun_errmsg(h));
@@ -573,11 +623,11 @@ static void test_lifetimes(void)
 		return;
 	c.spi = 0x301;
 	c.limits.soft_bytes = c.limits.hard_bytes + 1;
-	check_ret(esptun_sa_add(h, dev, &c), -EINVAL,
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL,
 		  "soft-bytes must not exceed hard-bytes", "sa_add with soft-bytes > hard-bytes");
 	ti = dump_tunnel(&list, 2);
 	if (check(ti && ti->nsas == 1, "tunnel 2 has the SA")) {
-		const struct esptun_sa_info *s = &ti->sas[0];
+		const struct esptun_sa_info *s = ti->sas[0];
 
 		check(s->limits.soft_bytes == 1000000 && s->limits.hard_bytes == 2000000 &&
 		      s->limits.soft_packets == 1000 && s->limits.hard_packets == 2000 &&
@@ -591,17 +641,17 @@ static void test_lifetimes(void)
 	}
 	esptun_dev_list_free(list);
 	if (have_sa_get) {
-		ret = esptun_sa_get(h, dev, ESPTUN_SA_DIR_IN, 0x300, &sa);
+		ret = esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x300, &sa);
 		check(ret == 0 && sa.limits.hard_seconds == 7200 && sa.tunnel_id == 2,
 		      "sa_get shows the limits");
 	}
-	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, 0x300), 0, NULL,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x300), 0, NULL,
 		  "sa_del in 0x300");
 }
 
 static void test_events(void)
 {
-	struct esptun_tunnel_cfg t = { .id = 1, .flags = ESPTUN_TUNNEL_HAS_ADMIN };
+	struct esptun_tunnel_cfg t = { .size = sizeof(struct esptun_tunnel_cfg), .id = 1, .flags = ESPTUN_TUNNEL_HAS_ADMIN };
 	const struct esptun_event *ev;
 	int fd, stop = 1, ret;
 
@@ -613,7 +663,7 @@ static void test_events(void)
 		  "event_read with nothing pending returns 0 at once");
 
 	t.admin_state = ESPTUN_TUNNEL_STATE_DOWN;
-	check_ret(esptun_tunnel_set(h, dev, &t), 0, NULL, "tunnel_set id 1 down");
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &t), 0, NULL, "tunnel_set id 1 down");
 	wait_events(fd, 1, 2000);
 	ev = find_state(1, ESPTUN_TUNNEL_STATE_DOWN);
 	check(ev && ev->tunnel.cause == ESPTUN_STATE_CAUSE_ADMIN && !strcmp(ev->ifname, dev) &&
@@ -623,9 +673,9 @@ static void test_events(void)
 	/* Two events; a callback that says stop after the first. */
 	n_events = 0;
 	t.admin_state = ESPTUN_TUNNEL_STATE_UP;
-	esptun_tunnel_set(h, dev, &t);
+	esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &t);
 	t.admin_state = ESPTUN_TUNNEL_STATE_DOWN;
-	esptun_tunnel_set(h, dev, &t);
+	esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &t);
 	poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 2000);
 	ret = esptun_event_read(h, collect, &stop);
 	check(ret == 1 && n_events == 1 && events[0].tunnel.state == ESPTUN_TUNNEL_STATE_UP,
@@ -636,10 +686,10 @@ static void test_events(void)
 
 	n_events = 0;
 	t.admin_state = ESPTUN_TUNNEL_STATE_UP;
-	esptun_tunnel_set(h, dev, &t);
+	esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &t);
 	wait_events(fd, 1, 2000);
 	n_events = 0;
-	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_OUT, 0x201), 0, NULL,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x201), 0, NULL,
 		  "sa_del out 0x201");
 	wait_events(fd, 1, 2000);
 	ev = find_state(1, ESPTUN_TUNNEL_STATE_DOWN);
@@ -660,7 +710,7 @@ static void test_expire_events(void)
 	n_events = 0;
 	c.limits.soft_seconds = 1;
 	c.limits.hard_seconds = 2;
-	if (!check_ret(esptun_sa_add(h, dev, &c), 0, NULL,
+	if (!check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL,
 		       "sa_add out 0x400, soft-seconds 1, hard-seconds 2"))
 		return;
 	/* soft, hard, and the tunnel going down (cause sa) */
@@ -679,13 +729,13 @@ static void test_expire_events(void)
 	check(hard && hard->sa.limit == ESPTUN_LIMIT_SECONDS && soft && hard > soft,
 	      "event: SA 0x400 hard expire, after the soft one");
 	if (have_sa_get) {
-		struct esptun_sa_info sa;
+		struct esptun_sa_info sa = { .size = sizeof(sa) };
 
-		check(!esptun_sa_get(h, dev, ESPTUN_SA_DIR_OUT, 0x400, &sa) &&
+		check(!esptun_sa_get(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x400, &sa) &&
 		      ESPTUN_HAS(&sa, ESPTUN_A_SA_EXPIRE) && sa.expire == ESPTUN_EXPIRE_HARD,
 		      "sa_get shows the SA expired (hard)");
 	}
-	esptun_sa_del(h, dev, ESPTUN_SA_DIR_OUT, 0x400);
+	esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_OUT, 0x400);
 }
 
 static void test_dump_and_delete(void)
@@ -698,27 +748,27 @@ static void test_dump_and_delete(void)
 
 	if (check_ret(esptun_dev_dump(h, NULL, &list), 0, NULL, "dev_dump of all devices")) {
 		for (i = 0; i < list->n; i++)
-			if (!strcmp(list->devs[i].ifname, dev))
-				found = list->devs[i].ntunnels == 2 &&
-					list->devs[i].ifindex == if_nametoindex(dev);
+			if (!strcmp(list->devs[i]->ifname, dev))
+				found = list->devs[i]->ntunnels == 2 &&
+					list->devs[i]->ifindex == if_nametoindex(dev);
 		check(found, "it has %s with its two tunnels", dev);
 		for (i = 0; i < list->n; i++)
-			check(strcmp(list->devs[i].ifname, other), "no %s in it", other);
+			check(strcmp(list->devs[i]->ifname, other), "no %s in it", other);
 	}
 	esptun_dev_list_free(list);
 
 	n_events = 0;
-	check_ret(esptun_sa_add(h, dev, &c), 0, NULL, "sa_add out 0x500: tunnel 1 up");
-	check_ret(esptun_tunnel_del(h, dev, 1), 0, NULL, "tunnel_del id 1 (up)");
+	check_ret(esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL, "sa_add out 0x500: tunnel 1 up");
+	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 1), 0, NULL, "tunnel_del id 1 (up)");
 	wait_events(fd, 2, 2000);
 	ev = find_state(1, ESPTUN_TUNNEL_STATE_DOWN);
 	check(ev && ev->tunnel.cause == ESPTUN_STATE_CAUSE_DELETED,
 	      "event: tunnel 1 down, cause deleted");
-	check_ret(esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, 0x100), -ENOENT, NULL,
+	check_ret(esptun_sa_del(h, ESPTUN_DEV_NAME(dev), ESPTUN_SA_DIR_IN, 0x100), -ENOENT, NULL,
 		  "its SAs went with it");
-	check_ret(esptun_tunnel_del(h, dev, 2), 0, NULL, "tunnel_del id 2");
-	if (check_ret(esptun_dev_dump(h, dev, &list), 0, NULL, "dev_dump DEV"))
-		check(list->n == 1 && list->devs[0].ntunnels == 0, "no tunnel left");
+	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 2), 0, NULL, "tunnel_del id 2");
+	if (check_ret(esptun_dev_dump(h, ESPTUN_DEV_NAME(dev), &list), 0, NULL, "dev_dump DEV"))
+		check(list->n == 1 && list->devs[0]->ntunnels == 0, "no tunnel left");
 	esptun_dev_list_free(list);
 }
 
@@ -741,6 +791,7 @@ int main(int argc, char **argv)
 	test_encap();
 	test_sas();
 	test_sa_get();
+	test_abi();
 	test_spi_alloc();
 	test_rekey();
 	test_lifetimes();

@@ -41,6 +41,7 @@ expect "ifname of 16 bytes refused" '^error EINVAL: .+' dev-get ifname:str:abcde
 expect "ifname without NUL refused" '^error EINVAL: .+' dev-get ifname:raw:esp0
 expect "truncated attribute refused" '^error EINVAL' dev-get ifindex:hex:0800
 expect "no device named" '^error EINVAL: a device is required' dev-get
+check_eq "the missing attribute named" "$(raw dev-get | sed -n 2p)" "missing ifindex"
 expect "ifindex and ifname of different devices" \
 	'^error EINVAL: ifindex and ifname name different devices' \
 	dev-get ifindex:u32:"$idx0" ifname:str:esp1
@@ -65,8 +66,13 @@ expect "tunnel state is not settable" '^error EINVAL: Unsupported attribute' \
 	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/1,state/u8/1
 expect "tunnel without its nest" '^error EINVAL: a tunnel attribute is required' \
 	tunnel-new ifname:str:esp0
+check_eq "named as missing" "$(raw tunnel-new ifname:str:esp0 | sed -n 2p)" "missing tunnel"
 expect "tunnel without addresses" '^error EINVAL: one local address' \
 	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/1
+check_eq "named as missing in the nest" \
+	"$(raw tunnel-new ifname:str:esp0 tunnel:nest:id/u32/1 | sed -n 2p)" "missing tunnel.local-ipv4"
+check_eq "a tunnel id named as missing" \
+	"$(raw tunnel-del ifname:str:esp0 tunnel:nest: | sed -n 2p)" "missing tunnel.id"
 expect "tunnel weight 0" '^error ERANGE: .+' \
 	tunnel-new ifname:str:esp0 tunnel:nest:id/u32/1,weight/u8/0
 expect "a new tunnel's admin state" '^error EINVAL: Unsupported attribute' \
@@ -107,6 +113,8 @@ expect "nor is the pad attribute" '^error EINVAL: Unsupported attribute' \
 	sa-new ifname:str:esp0 sa:nest:pad/u32/0
 expect "SA without its required attributes" '^error EINVAL: tunnel id, direction, SPI and key' \
 	sa-new ifname:str:esp0 sa:nest:tunnel-id/u32/1
+check_eq "the first one named" \
+	"$(raw sa-new ifname:str:esp0 sa:nest:tunnel-id/u32/1,dir/u8/0 | sed -n 2p)" "missing sa.spi"
 expect "deleting an SA takes dir and spi only" '^error EINVAL: Unknown attribute type' \
 	sa-del ifname:str:esp0 sa:nest:dir/u8/0,spi/be32/1,key/hex/00
 expect "device stats are not settable" '^error EINVAL: .+' \

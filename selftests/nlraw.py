@@ -12,7 +12,8 @@ be16, be32, str (NUL-terminated), raw (no NUL), hex, or nest: VALUE is
 then a comma-separated list of TYPE/FORMAT/VALUE (flatnest: the same
 without NLA_F_NESTED).  Names and numbers come from esptun_nl.py, generated
 from uapi/esptun.yaml.  Prints "ok N" (N reply messages)
-or "error ERRNO_NAME: EXTACK" and exits 0 either way; 2 on usage errors.
+or "error ERRNO_NAME: EXTACK", followed by "missing [NEST.]ATTR" when the
+kernel named a missing attribute, and exits 0 either way; 2 on usage errors.
 """
 import errno
 import os
@@ -30,7 +31,7 @@ NLM_F_ACK_TLVS = 0x200
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
 CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
-NLMSGERR_ATTR_MSG = 1
+NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MISS_NEST = 1, 5, 6
 NLA_F_NESTED = 0x8000
 
 
@@ -58,6 +59,10 @@ class Genl:
         self.sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
         self.sock.bind((0, 0))
         self.seq = 1
+        self.sent = b""
+        # The last error's missing attribute: (type, offset of its nest in
+        # the request or None), or None.
+        self.missing = None
 
     def request(self, family, cmd, payload, flags, reserved=0):
         """A generic netlink request: (errno, extack text, replies)."""
@@ -69,7 +74,9 @@ class Genl:
         self.seq += 1
         hdr = struct.pack("=IHHII", 16 + len(body), mtype,
                           NLM_F_REQUEST | flags, self.seq, 0)
-        self.sock.send(hdr + body)
+        self.sent = hdr + body
+        self.missing = None
+        self.sock.send(self.sent)
         replies = []
         while True:
             data = self.sock.recv(65536)
@@ -87,6 +94,11 @@ class Genl:
                         tlv = parse_attrs(msg[off:])
                         if NLMSGERR_ATTR_MSG in tlv:
                             text = tlv[NLMSGERR_ATTR_MSG].rstrip(b"\0").decode()
+                        if NLMSGERR_ATTR_MISS_TYPE in tlv:
+                            nest = tlv.get(NLMSGERR_ATTR_MISS_NEST)
+                            self.missing = (
+                                struct.unpack("=I", tlv[NLMSGERR_ATTR_MISS_TYPE])[0],
+                                struct.unpack("=I", nest)[0] if nest else None)
                     return err, text, replies
                 if mtype == NLMSG_DONE:
                     return 0, "", replies
@@ -136,6 +148,19 @@ def encode(spec, set_name=esptun_nl.FAMILY):
     return attr(atype, payload)
 
 
+def missing_name(genl):
+    """The missing attribute the kernel named, as NEST.ATTR by the spec."""
+    atype, nest_off = genl.missing
+    set_name, prefix = esptun_nl.FAMILY, ""
+    if nest_off is not None:
+        ntype = struct.unpack("=H", genl.sent[nest_off + 2:nest_off + 4])[0] & 0x3FFF
+        names = {v[0]: (k, v[2]) for k, v in esptun_nl.SETS[set_name].items()}
+        prefix, set_name = names.get(ntype, (str(ntype), None))
+        prefix += "."
+    names = {v[0]: k for k, v in esptun_nl.SETS.get(set_name, {}).items()}
+    return prefix + names.get(atype, str(atype))
+
+
 def main(argv):
     flags, reserved = NLM_F_ACK, 0
     while argv and argv[0].startswith("--"):
@@ -161,6 +186,8 @@ def main(argv):
                                       flags, reserved)
     if err:
         print("error %s: %s" % (errno.errorcode.get(-err, str(-err)), text))
+        if genl.missing:
+            print("missing %s" % missing_name(genl))
     else:
         print("ok %d" % len(replies))
     return 0

@@ -79,10 +79,11 @@ static void print_sa(const char *dev, const struct esptun_sa_info *sa, int json)
 static int sa_get(struct esptun *h, const char *dev, uint8_t dir,
 		  uint32_t spi, int json, const char *what)
 {
-	struct esptun_sa_info sa;
+	struct esptun_sa_info sa = { .size = sizeof(sa) };
 	int ret;
 
-	ret = check_lib(h, esptun_sa_get(h, dev, dir, spi, &sa), what);
+	ret = check_lib(h, esptun_sa_get(h, ESPTUN_DEV_NAME(dev), dir, spi, &sa),
+			what);
 	if (!ret)
 		print_sa(dev, &sa, json);
 	return ret;
@@ -116,7 +117,7 @@ static int sa_alloc_spi(int argc, char **argv)
 	if (open_lib(&h))
 		return 1;
 	snprintf(what, sizeof(what), "sa alloc-spi %s", dev);
-	ret = check_lib(h, esptun_spi_alloc(h, dev, min, max, &spi), what);
+	ret = check_lib(h, esptun_spi_alloc(h, ESPTUN_DEV_NAME(dev), min, max, &spi), what);
 	if (!ret)
 		printf("0x%08x\n", spi);
 	esptun_close(h);
@@ -127,7 +128,7 @@ int cmd_sa(int argc, char **argv)
 {
 	int verb, have_tunnel = 0, have_dir = 0, have_spi = 0, json = 0, i;
 	int ret = 1;
-	struct esptun_sa_cfg cfg = { 0 };
+	struct esptun_sa_cfg cfg = { .size = sizeof(cfg) };
 	uint8_t key[ESPTUN_KEY_LEN_MAX];
 	const char *dev;
 	struct esptun *h;
@@ -211,9 +212,10 @@ int cmd_sa(int argc, char **argv)
 	snprintf(what, sizeof(what), "sa %s %s dir %s spi 0x%08x", argv[1], dev,
 		 cfg.dir == ESPTUN_SA_DIR_IN ? "in" : "out", cfg.spi);
 	if (verb == ADD)
-		ret = check_lib(h, esptun_sa_add(h, dev, &cfg), what);
+		ret = check_lib(h, esptun_sa_add(h, ESPTUN_DEV_NAME(dev), &cfg), what);
 	else if (verb == DEL)
-		ret = check_lib(h, esptun_sa_del(h, dev, cfg.dir, cfg.spi), what);
+		ret = check_lib(h, esptun_sa_del(h, ESPTUN_DEV_NAME(dev),
+						 cfg.dir, cfg.spi), what);
 	else
 		ret = sa_get(h, dev, cfg.dir, cfg.spi, json, what);
 	esptun_close(h);

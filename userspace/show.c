@@ -120,14 +120,14 @@ static void print_human(const struct esptun_dev_list *list)
 	size_t i, j, k;
 
 	for (i = 0; i < list->n; i++) {
-		const struct esptun_dev_info *d = &list->devs[i];
+		const struct esptun_dev_info *d = list->devs[i];
 
 		if (i)
 			putchar('\n');
 		printf("interface: %s\n", d->ifname);
 		print_drops("  drops: ", &d->stats);
 		for (j = 0; j < d->ntunnels; j++) {
-			const struct esptun_tunnel_info *t = &d->tunnels[j];
+			const struct esptun_tunnel_info *t = d->tunnels[j];
 			int dead = ESPTUN_HAS(t, ESPTUN_A_TUNNEL_LIVENESS) &&
 				   t->liveness == ESPTUN_TUNNEL_STATE_DOWN;
 
@@ -164,7 +164,7 @@ static void print_human(const struct esptun_dev_list *list)
 			       t->stats.tx_packets, t->stats.tx_bytes);
 			print_drops("  drops: ", &t->stats);
 			for (k = 0; k < t->nsas; k++)
-				print_sa(&t->sas[k], "  ");
+				print_sa(t->sas[k], "  ");
 		}
 	}
 }
@@ -229,7 +229,7 @@ static void print_json(const struct esptun_dev_list *list)
 	json_init(&j, stdout);
 	json_open(&j, NULL, '[');
 	for (i = 0; i < list->n; i++) {
-		const struct esptun_dev_info *d = &list->devs[i];
+		const struct esptun_dev_info *d = list->devs[i];
 
 		json_open(&j, NULL, '{');
 		json_str(&j, "ifname", d->ifname);
@@ -246,7 +246,7 @@ static void print_json(const struct esptun_dev_list *list)
 		json_close(&j, '}');
 		json_open(&j, "tunnels", '[');
 		for (k = 0; k < d->ntunnels; k++) {
-			const struct esptun_tunnel_info *t = &d->tunnels[k];
+			const struct esptun_tunnel_info *t = d->tunnels[k];
 
 			json_open(&j, NULL, '{');
 			json_u64(&j, "id", t->id);
@@ -276,7 +276,7 @@ static void print_json(const struct esptun_dev_list *list)
 			json_stats(&j, &t->stats);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)
-				json_sa(&j, &t->sas[s]);
+				json_sa(&j, t->sas[s]);
 			json_close(&j, ']');
 			json_close(&j, '}');
 		}
@@ -310,7 +310,7 @@ int cmd_show(int argc, char **argv)
 	if (open_lib(&h))
 		return 1;
 	/* A dump, filtered to DEV if given. */
-	ret = esptun_dev_dump(h, dev, &list);
+	ret = esptun_dev_dump(h, dev ? ESPTUN_DEV_NAME(dev) : NULL, &list);
 	if (ret) {
 		if (dev)
 			snprintf(what, sizeof(what), "show %s", dev);

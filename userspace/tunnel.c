@@ -29,7 +29,7 @@ static int parse_pin(struct esptun_tunnel_cfg *cfg, int verb, const char *val)
 
 int cmd_tunnel(int argc, char **argv)
 {
-	struct esptun_tunnel_cfg cfg = { 0 };
+	struct esptun_tunnel_cfg cfg = { .size = sizeof(cfg) };
 	const char *local_s = NULL, *remote_s = NULL, *dev;
 	int verb, have_id = 0, i, ret;
 	struct esptun *h;
@@ -133,11 +133,11 @@ int cmd_tunnel(int argc, char **argv)
 	if (open_lib(&h))
 		return 1;
 	if (verb == ADD)
-		ret = esptun_tunnel_add(h, dev, &cfg);
+		ret = esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &cfg);
 	else if (verb == SET)
-		ret = esptun_tunnel_set(h, dev, &cfg);
+		ret = esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &cfg);
 	else
-		ret = esptun_tunnel_del(h, dev, cfg.id);
+		ret = esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), cfg.id);
 	snprintf(what, sizeof(what), "tunnel %s %s id %u", argv[1], dev, cfg.id);
 	ret = check_lib(h, ret, what);
 	esptun_close(h);

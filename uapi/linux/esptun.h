@@ -16,8 +16,9 @@
  *   must then name the same device).
  * - Requests are validated strictly: an attribute a command does not take, of
  *   the wrong size or out of range is refused with EINVAL or ERANGE and an
- *   extended ACK naming it (its offset); nothing is changed.  Every other
- *   refusal carries an extended ACK text too.
+ *   extended ACK naming it (its offset); a required attribute that is missing
+ *   is named too (NLMSGERR_ATTR_MISS_TYPE, _MISS_NEST); nothing is changed.
+ *   Every other refusal carries an extended ACK text too.
  * - Byte order: SPIs, IPv4 addresses and UDP ports are big-endian (network
  *   order, as on the wire, as XFRM and IKE daemons hold them); IPv6 addresses
  *   are 16 bytes; every other integer is in host order.

@@ -12,8 +12,10 @@
  *   ACK), esptun_errmsg() returns that text until the next call on the
  *   handle; when the library refused a request itself (e.g. too many pins)
  *   it returns the library's reason.  The library never prints.
- * - DEV is the device's name (at most IF_NAMESIZE - 1 bytes: -EINVAL
- *   otherwise).  A name that is no device fails with -ENODEV ("no such
+ * - DEV (@dev) names the device by ifindex or by name (at most
+ *   IF_NAMESIZE - 1 bytes: -EINVAL otherwise), or both, which must then be
+ *   the same device: ESPTUN_DEV_INDEX(i) and ESPTUN_DEV_NAME("esp0") make
+ *   one.  A device that does not exist fails with -ENODEV ("no such
  *   device"); a device that is not esptun with -EOPNOTSUPP.
  * - A handle is one netlink socket in the network namespace of the thread
  *   that opened it.  It is not thread-safe: use one handle per thread, or
@@ -21,6 +23,13 @@
  * - Structures passed in (the *_cfg ones) are zero-initialised by the
  *   caller, then filled: zero is "leave the kernel's default" or "not set"
  *   throughout, and the HAS flags say which optional fields are meant.
+ * - Structures grow at their end only.  Those the caller passes in or
+ *   fills (the *_cfg ones, esptun_sa_get()'s) start with @size, which the
+ *   caller sets to sizeof: the library reads or writes no byte past it,
+ *   and takes fields a caller built before they existed as zero.  Those
+ *   the library allocates (dumps, events) are reached through pointers,
+ *   never as arrays, so a caller built against an older header reads the
+ *   fields it knows.  (-EINVAL when @size is too small to hold 1.0's.)
  * - Every call needs CAP_NET_ADMIN in the user namespace owning the
  *   handle's network namespace (-EPERM otherwise).
  *
@@ -51,6 +60,15 @@ extern "C" {
 
 /* An opaque handle: one netlink socket for requests, one for events. */
 struct esptun;
+
+/* A device: by @ifindex (not 0), by @name, or both. */
+struct esptun_dev {
+	unsigned int ifindex;
+	const char *name;
+};
+
+#define ESPTUN_DEV_INDEX(i)	(&(const struct esptun_dev){ .ifindex = (i) })
+#define ESPTUN_DEV_NAME(n)	(&(const struct esptun_dev){ .name = (n) })
 
 /*
  * esptun_open() - connect to the esptun generic netlink family
@@ -99,6 +117,7 @@ enum {
 };
 
 struct esptun_tunnel_cfg {
+	size_t size;			/* sizeof(struct esptun_tunnel_cfg) */
 	uint32_t id;			/* unique in the device */
 	struct esptun_addr local;	/* add only; one family for both */
 	struct esptun_addr remote;	/* add, or set with HAS_REMOTE */
@@ -134,7 +153,7 @@ struct esptun_tunnel_cfg {
  * tunnels), -ENODEV,
  * -EOPNOTSUPP (DEV is not esptun).
  */
-int esptun_tunnel_add(struct esptun *h, const char *dev,
+int esptun_tunnel_add(struct esptun *h, const struct esptun_dev *dev,
 		      const struct esptun_tunnel_cfg *cfg);
 
 /*
@@ -150,14 +169,15 @@ int esptun_tunnel_add(struct esptun *h, const char *dev,
  * tunnel with this id), -EEXIST (another tunnel joins the new addresses),
  * -EINVAL, -ENODEV.
  */
-int esptun_tunnel_set(struct esptun *h, const char *dev,
+int esptun_tunnel_set(struct esptun *h, const struct esptun_dev *dev,
 		      const struct esptun_tunnel_cfg *cfg);
 
 /*
  * esptun_tunnel_del() - delete tunnel @id of DEV and all its SAs
  * Return: 0; -ENOENT (no tunnel with this id), -ENODEV.
  */
-int esptun_tunnel_del(struct esptun *h, const char *dev, uint32_t id);
+int esptun_tunnel_del(struct esptun *h, const struct esptun_dev *dev,
+		      uint32_t id);
 
 /* --------------------------------------------------------------- SAs */
 
@@ -176,6 +196,7 @@ enum {
 };
 
 struct esptun_sa_cfg {
+	size_t size;			/* sizeof(struct esptun_sa_cfg) */
 	uint32_t tunnel_id;
 	uint8_t dir;			/* ESPTUN_SA_DIR_IN or _OUT */
 	uint32_t spi;			/* host order, not 0 */
@@ -209,7 +230,7 @@ struct esptun_sa_cfg {
  * another length, seq on an inbound SA, seq beyond 2^32-1 without ESN, a
  * soft limit above its hard one), -ENODEV.
  */
-int esptun_sa_add(struct esptun *h, const char *dev,
+int esptun_sa_add(struct esptun *h, const struct esptun_dev *dev,
 		  const struct esptun_sa_cfg *cfg);
 
 /*
@@ -228,7 +249,7 @@ int esptun_sa_add(struct esptun *h, const char *dev,
  * Return: as esptun_sa_add(); -EINVAL also when @in is not inbound, @out
  * not outbound, or they name two tunnels.
  */
-int esptun_sa_rekey(struct esptun *h, const char *dev,
+int esptun_sa_rekey(struct esptun *h, const struct esptun_dev *dev,
 		    const struct esptun_sa_cfg *in,
 		    const struct esptun_sa_cfg *out);
 
@@ -236,8 +257,8 @@ int esptun_sa_rekey(struct esptun *h, const char *dev,
  * esptun_sa_del() - delete the SA of DEV with this direction and SPI
  * Return: 0; -ENOENT ("no SA with this direction and SPI"), -ENODEV.
  */
-int esptun_sa_del(struct esptun *h, const char *dev, uint8_t dir,
-		  uint32_t spi);
+int esptun_sa_del(struct esptun *h, const struct esptun_dev *dev,
+		  uint8_t dir, uint32_t spi);
 
 /* ------------------------------------------------- state and counters */
 
@@ -260,6 +281,7 @@ struct esptun_stats {
 #define ESPTUN_HAS(info, attr) (!!((info)->present & (1u << (attr))))
 
 struct esptun_sa_info {
+	size_t size;			/* esptun_sa_get(): set by the caller */
 	uint32_t present;		/* ESPTUN_HAS(sa, ESPTUN_A_SA_x) */
 	uint32_t tunnel_id;
 	uint8_t dir;
@@ -295,7 +317,7 @@ struct esptun_tunnel_info {
 	struct esptun_addr pins[ESPTUN_MAX_PINS];
 	struct esptun_stats stats;
 	size_t nsas;
-	struct esptun_sa_info *sas;	/* the outbound SA first */
+	struct esptun_sa_info **sas;	/* the outbound SA first */
 };
 
 struct esptun_dev_info {
@@ -304,17 +326,18 @@ struct esptun_dev_info {
 	uint32_t features;		/* ESPTUN_FEATURE_*: the module's */
 	struct esptun_stats stats;	/* device-wide */
 	size_t ntunnels;
-	struct esptun_tunnel_info *tunnels;
+	struct esptun_tunnel_info **tunnels;
 };
 
 struct esptun_dev_list {
 	size_t n;
-	struct esptun_dev_info *devs;
+	struct esptun_dev_info **devs;
 };
 
 /*
  * esptun_dev_dump() - the state and counters of every esptun device of
- * the handle's namespace, or of DEV only (@dev not NULL)
+ * the handle's namespace, or of DEV only (@dev not NULL); list->devs[i],
+ * ->tunnels[j] and ->sas[k] point at each one
  * @list: set to a new list, freed with esptun_dev_list_free()
  *
  * A dump interrupted by a concurrent change is restarted (a few times).
@@ -323,7 +346,7 @@ struct esptun_dev_list {
  * Return: 0; -ENODEV, -EOPNOTSUPP (DEV is not esptun), -EINTR (the dump
  * kept being interrupted), -ENOMEM, -EPROTO (a malformed reply).
  */
-int esptun_dev_dump(struct esptun *h, const char *dev,
+int esptun_dev_dump(struct esptun *h, const struct esptun_dev *dev,
 		    struct esptun_dev_list **list);
 
 /* esptun_dev_list_free() - free a list and everything in it (NULL is fine) */
@@ -331,13 +354,14 @@ void esptun_dev_list_free(struct esptun_dev_list *list);
 
 /*
  * esptun_sa_get() - one SA of DEV, by direction and SPI, with its tunnel
- * @sa: filled in (sa->tunnel_id says which tunnel it belongs to)
+ * @sa: filled in up to @sa->size, which the caller sets (sa->tunnel_id
+ *	says which tunnel it belongs to)
  *
  * Return: 0; -ENOENT (no such SA), -ENODEV, -EOPNOTSUPP (also: a kernel
  * without ESPTUN_CMD_SA_GET).
  */
-int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
-		  uint32_t spi, struct esptun_sa_info *sa);
+int esptun_sa_get(struct esptun *h, const struct esptun_dev *dev,
+		  uint8_t dir, uint32_t spi, struct esptun_sa_info *sa);
 
 /*
  * esptun_spi_alloc() - reserve a free inbound SPI for DEV (XFRM's ALLOCSPI)
@@ -353,8 +377,8 @@ int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
  * many reservations), -EINVAL (min above max), -ENODEV, -EOPNOTSUPP (also:
  * a kernel without ESPTUN_FEATURE_SPI_ALLOC).
  */
-int esptun_spi_alloc(struct esptun *h, const char *dev, uint32_t min,
-		     uint32_t max, uint32_t *spi);
+int esptun_spi_alloc(struct esptun *h, const struct esptun_dev *dev,
+		     uint32_t min, uint32_t max, uint32_t *spi);
 
 /* ------------------------------------------------------------ events */
 

@@ -81,22 +81,52 @@ EXPORT const char *esptun_errmsg(const struct esptun *h)
 
 /* A request naming DEV (NULL: none); NULL with h->errmsg set on failure. */
 static struct nl_msg *dev_msg(struct esptun *h, int cmd, int flags,
-			      const char *dev, int *err)
+			      const struct esptun_dev *dev, int *err)
 {
 	struct nl_msg *msg;
 
 	h->errmsg[0] = '\0';
-	if (dev && strlen(dev) >= IF_NAMESIZE) {
-		*err = lib_err(h, -EINVAL, "device name \"%s\" is too long", dev);
+	if (dev && !dev->ifindex && !dev->name) {
+		*err = lib_err(h, -EINVAL, "a device needs an ifindex or a name");
+		return NULL;
+	}
+	if (dev && dev->name && strlen(dev->name) >= IF_NAMESIZE) {
+		*err = lib_err(h, -EINVAL, "device name \"%s\" is too long",
+			       dev->name);
 		return NULL;
 	}
 	msg = etn_nl_msg(h->family, cmd, flags);
-	if (!msg || (dev && nla_put_string(msg, ESPTUN_A_IFNAME, dev))) {
+	if (!msg ||
+	    (dev && dev->ifindex &&
+	     nla_put_u32(msg, ESPTUN_A_IFINDEX, dev->ifindex)) ||
+	    (dev && dev->name && nla_put_string(msg, ESPTUN_A_IFNAME, dev->name))) {
 		etn_nl_msg_wipe(msg);
 		*err = -ENOMEM;
 		return NULL;
 	}
 	return msg;
+}
+
+#define OFFSETOFEND(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+
+/*
+ * The caller's structure @src, of @src's size field, into @dst (@dst_size
+ * bytes) with what the caller's header predates zeroed; -EINVAL when the
+ * size cannot hold what the structure had in 1.0 (@min).
+ */
+static int sized_in(struct esptun *h, void *dst, size_t dst_size,
+		    const void *src, size_t min, const char *what)
+{
+	size_t n;
+
+	memcpy(&n, src, sizeof(n));
+	if (n < min)
+		return lib_err(h, -EINVAL,
+			       "%s: set size to sizeof(struct %s)", what, what);
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, n < dst_size ? n : dst_size);
+	return 0;
 }
 
 static int talk(struct esptun *h, struct nl_msg *msg, etn_nl_parse_t parse,
@@ -139,15 +169,26 @@ static int put_pins(struct nl_msg *msg, const struct esptun_tunnel_cfg *cfg)
 	return 0;
 }
 
-static int tunnel_request(struct esptun *h, int cmd, const char *dev,
-			  const struct esptun_tunnel_cfg *cfg)
+static int tunnel_request(struct esptun *h, int cmd,
+			  const struct esptun_dev *dev,
+			  const struct esptun_tunnel_cfg *user)
 {
-	uint32_t f = cfg->flags;
+	const struct esptun_tunnel_cfg *cfg;
+	struct esptun_tunnel_cfg c;
 	struct nlattr *nest;
 	struct nl_msg *msg;
 	unsigned int i;
+	uint32_t f;
 	int ret;
 
+	h->errmsg[0] = '\0';
+	ret = sized_in(h, &c, sizeof(c), user,
+		       OFFSETOFEND(struct esptun_tunnel_cfg, pins),
+		       "esptun_tunnel_cfg");
+	if (ret)
+		return ret;
+	cfg = &c;
+	f = cfg->flags;
 	msg = dev_msg(h, cmd, 0, dev, &ret);
 	if (!msg)
 		return ret;
@@ -202,27 +243,29 @@ err:
 	return ret;
 }
 
-EXPORT int esptun_tunnel_add(struct esptun *h, const char *dev,
+EXPORT int esptun_tunnel_add(struct esptun *h, const struct esptun_dev *dev,
 			     const struct esptun_tunnel_cfg *cfg)
 {
 	return tunnel_request(h, ESPTUN_CMD_TUNNEL_NEW, dev, cfg);
 }
 
-EXPORT int esptun_tunnel_set(struct esptun *h, const char *dev,
+EXPORT int esptun_tunnel_set(struct esptun *h, const struct esptun_dev *dev,
 			     const struct esptun_tunnel_cfg *cfg)
 {
 	return tunnel_request(h, ESPTUN_CMD_TUNNEL_SET, dev, cfg);
 }
 
-EXPORT int esptun_tunnel_del(struct esptun *h, const char *dev, uint32_t id)
+EXPORT int esptun_tunnel_del(struct esptun *h, const struct esptun_dev *dev,
+			     uint32_t id)
 {
-	struct esptun_tunnel_cfg cfg = { .id = id };
+	struct esptun_tunnel_cfg cfg = { .size = sizeof(cfg), .id = id };
 
 	return tunnel_request(h, ESPTUN_CMD_TUNNEL_DEL, dev, &cfg);
 }
 
 /* An SA request with its SA nest open, holding DIR and SPI. */
-static struct nl_msg *sa_msg(struct esptun *h, int cmd, const char *dev,
+static struct nl_msg *sa_msg(struct esptun *h, int cmd,
+			     const struct esptun_dev *dev,
 			     uint8_t dir, uint32_t spi, struct nlattr **nest,
 			     int *err)
 {
@@ -245,13 +288,23 @@ static int put_limit(struct nl_msg *msg, int attr, uint64_t v)
 	return v ? nla_put_u64(msg, attr, v) : 0;
 }
 
-EXPORT int esptun_sa_add(struct esptun *h, const char *dev,
-			 const struct esptun_sa_cfg *cfg)
+EXPORT int esptun_sa_add(struct esptun *h, const struct esptun_dev *dev,
+			 const struct esptun_sa_cfg *user)
 {
-	const struct esptun_sa_limits *l = &cfg->limits;
+	const struct esptun_sa_limits *l;
+	const struct esptun_sa_cfg *cfg;
+	struct esptun_sa_cfg c;
 	struct nlattr *nest;
 	struct nl_msg *msg;
 	int ret;
+
+	h->errmsg[0] = '\0';
+	ret = sized_in(h, &c, sizeof(c), user,
+		       OFFSETOFEND(struct esptun_sa_cfg, limits), "esptun_sa_cfg");
+	if (ret)
+		return ret;
+	cfg = &c;
+	l = &cfg->limits;
 
 	msg = sa_msg(h, ESPTUN_CMD_SA_NEW, dev, cfg->dir, cfg->spi, &nest, &ret);
 	if (!msg)
@@ -283,13 +336,17 @@ EXPORT int esptun_sa_add(struct esptun *h, const char *dev,
 	return talk(h, msg, NULL, NULL);
 }
 
-EXPORT int esptun_sa_rekey(struct esptun *h, const char *dev,
+EXPORT int esptun_sa_rekey(struct esptun *h, const struct esptun_dev *dev,
 			   const struct esptun_sa_cfg *in,
 			   const struct esptun_sa_cfg *out)
 {
 	char why[sizeof(h->errmsg)];
 	int ret;
 
+	if (in->size < OFFSETOFEND(struct esptun_sa_cfg, limits) ||
+	    out->size < OFFSETOFEND(struct esptun_sa_cfg, limits))
+		return lib_err(h, -EINVAL,
+			       "esptun_sa_cfg: set size to sizeof(struct esptun_sa_cfg)");
 	if (in->dir != ESPTUN_SA_DIR_IN || out->dir != ESPTUN_SA_DIR_OUT ||
 	    in->tunnel_id != out->tunnel_id)
 		return lib_err(h, -EINVAL,
@@ -307,8 +364,8 @@ EXPORT int esptun_sa_rekey(struct esptun *h, const char *dev,
 	return ret;
 }
 
-EXPORT int esptun_sa_del(struct esptun *h, const char *dev, uint8_t dir,
-			 uint32_t spi)
+EXPORT int esptun_sa_del(struct esptun *h, const struct esptun_dev *dev,
+			 uint8_t dir, uint32_t spi)
 {
 	struct nlattr *nest;
 	struct nl_msg *msg;
@@ -340,13 +397,23 @@ static int parse_stats(struct nlattr *nest, struct esptun_stats *st)
 	return 0;
 }
 
-static void *grow(void *arr, size_t n, size_t size)
+/*
+ * A new zeroed element of @size bytes at the end of the pointer array
+ * *@arr of *@n: callers reach elements through pointers, so a structure
+ * that grows does not move the ones after it (see "Structures grow").
+ */
+static void *push(void ***arr, size_t *n, size_t size)
 {
-	void *p = realloc(arr, (n + 1) * size);
+	void **p = realloc(*arr, (*n + 1) * sizeof(*p));
+	void *e;
 
-	if (p)
-		memset((char *)p + n * size, 0, size);
-	return p;
+	if (!p)
+		return NULL;
+	*arr = p;
+	e = calloc(1, size);
+	if (e)
+		p[(*n)++] = e;
+	return e;
 }
 
 static int get_addr(struct nlattr *v4, struct nlattr *v6, struct esptun_addr *a)
@@ -416,18 +483,16 @@ static int parse_sa(struct nlattr *nest, struct esptun_sa_info *sa)
 static int parse_tunnel(struct nlattr *nest, struct esptun_dev_info *d)
 {
 	struct nlattr *tb[ESPTUN_A_TUNNEL_MAX + 1], *a;
-	struct esptun_tunnel_info *t, *tunnels;
-	struct esptun_sa_info *sas;
+	struct esptun_tunnel_info *t;
+	struct esptun_sa_info *sa;
 	int rem, ret;
 
 	if (nla_parse_nested(tb, ESPTUN_A_TUNNEL_MAX, nest, etn_tunnel_policy) ||
 	    !tb[ESPTUN_A_TUNNEL_ID])
 		return -EPROTO;
-	tunnels = grow(d->tunnels, d->ntunnels, sizeof(*tunnels));
-	if (!tunnels)
+	t = push((void ***)&d->tunnels, &d->ntunnels, sizeof(*t));
+	if (!t)
 		return -ENOMEM;
-	d->tunnels = tunnels;
-	t = &tunnels[d->ntunnels++];
 	t->present = present(tb, ESPTUN_A_TUNNEL_MAX);
 	t->id = nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]);
 	get_addr(tb[ESPTUN_A_TUNNEL_LOCAL_IPV4], tb[ESPTUN_A_TUNNEL_LOCAL_IPV6],
@@ -472,14 +537,14 @@ static int parse_tunnel(struct nlattr *nest, struct esptun_dev_info *d)
 	nla_for_each_nested(a, nest, rem) {
 		if (nla_type(a) != ESPTUN_A_TUNNEL_SA)
 			continue;
-		sas = grow(t->sas, t->nsas, sizeof(*sas));
-		if (!sas)
+		sa = push((void ***)&t->sas, &t->nsas, sizeof(*sa));
+		if (!sa)
 			return -ENOMEM;
-		t->sas = sas;
-		ret = parse_sa(a, &sas[t->nsas++]);
+		sa->size = sizeof(*sa);
+		ret = parse_sa(a, sa);
 		if (ret)
 			return ret;
-		sas[t->nsas - 1].tunnel_id = t->id;
+		sa->tunnel_id = t->id;
 	}
 	return 0;
 }
@@ -490,7 +555,7 @@ static int parse_dev(struct nl_msg *msg, void *arg)
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct nlattr *tb[ESPTUN_A_MAX + 1], *a;
 	struct esptun_dev_list *list = arg;
-	struct esptun_dev_info *d, *devs;
+	struct esptun_dev_info *d;
 	unsigned int ifindex;
 	int rem, ret;
 
@@ -498,14 +563,12 @@ static int parse_dev(struct nl_msg *msg, void *arg)
 	    !tb[ESPTUN_A_IFINDEX] || !tb[ESPTUN_A_IFNAME])
 		return -EPROTO;
 	ifindex = nla_get_u32(tb[ESPTUN_A_IFINDEX]);
-	if (list->n && list->devs[list->n - 1].ifindex == ifindex) {
-		d = &list->devs[list->n - 1];
+	if (list->n && list->devs[list->n - 1]->ifindex == ifindex) {
+		d = list->devs[list->n - 1];
 	} else {
-		devs = grow(list->devs, list->n, sizeof(*devs));
-		if (!devs)
+		d = push((void ***)&list->devs, &list->n, sizeof(*d));
+		if (!d)
 			return -ENOMEM;
-		list->devs = devs;
-		d = &devs[list->n++];
 		d->ifindex = ifindex;
 		snprintf(d->ifname, sizeof(d->ifname), "%s",
 			 nla_get_string(tb[ESPTUN_A_IFNAME]));
@@ -528,12 +591,21 @@ static int parse_dev(struct nl_msg *msg, void *arg)
 
 static void dev_list_clear(struct esptun_dev_list *list)
 {
-	size_t i, j;
+	struct esptun_tunnel_info *t;
+	struct esptun_dev_info *d;
+	size_t i, j, k;
 
 	for (i = 0; i < list->n; i++) {
-		for (j = 0; j < list->devs[i].ntunnels; j++)
-			free(list->devs[i].tunnels[j].sas);
-		free(list->devs[i].tunnels);
+		d = list->devs[i];
+		for (j = 0; j < d->ntunnels; j++) {
+			t = d->tunnels[j];
+			for (k = 0; k < t->nsas; k++)
+				free(t->sas[k]);
+			free(t->sas);
+			free(t);
+		}
+		free(d->tunnels);
+		free(d);
 	}
 	free(list->devs);
 	list->devs = NULL;
@@ -548,7 +620,7 @@ EXPORT void esptun_dev_list_free(struct esptun_dev_list *list)
 	free(list);
 }
 
-EXPORT int esptun_dev_dump(struct esptun *h, const char *dev,
+EXPORT int esptun_dev_dump(struct esptun *h, const struct esptun_dev *dev,
 			   struct esptun_dev_list **listp)
 {
 	struct esptun_dev_list *list;
@@ -597,15 +669,21 @@ static int parse_sa_get(struct nl_msg *msg, void *arg)
 	return ret;
 }
 
-EXPORT int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
-			 uint32_t spi, struct esptun_sa_info *sa)
+EXPORT int esptun_sa_get(struct esptun *h, const struct esptun_dev *dev,
+			 uint8_t dir, uint32_t spi, struct esptun_sa_info *sa)
 {
-	struct sa_get g = { .sa = sa };
+	size_t size = sa->size;
+	struct esptun_sa_info got;
+	struct sa_get g = { .sa = &got };
 	struct nlattr *nest;
 	struct nl_msg *msg;
 	int ret;
 
-	memset(sa, 0, sizeof(*sa));
+	h->errmsg[0] = '\0';
+	if (size < OFFSETOFEND(struct esptun_sa_info, expire))
+		return lib_err(h, -EINVAL,
+			       "esptun_sa_info: set size to sizeof(struct esptun_sa_info)");
+	memset(&got, 0, sizeof(got));
 	msg = sa_msg(h, ESPTUN_CMD_SA_GET, dev, dir, spi, &nest, &ret);
 	if (!msg)
 		return ret;
@@ -613,6 +691,9 @@ EXPORT int esptun_sa_get(struct esptun *h, const char *dev, uint8_t dir,
 	ret = talk(h, msg, parse_sa_get, &g);
 	if (!ret && !g.found)
 		ret = -EPROTO;
+	/* What the caller's structure holds, and no byte more. */
+	got.size = size;
+	memcpy(sa, &got, size < sizeof(got) ? size : sizeof(got));
 	return ret;
 }
 
@@ -630,8 +711,8 @@ static int parse_spi_alloc(struct nl_msg *msg, void *arg)
 	return 0;
 }
 
-EXPORT int esptun_spi_alloc(struct esptun *h, const char *dev, uint32_t min,
-			    uint32_t max, uint32_t *spi)
+EXPORT int esptun_spi_alloc(struct esptun *h, const struct esptun_dev *dev,
+			    uint32_t min, uint32_t max, uint32_t *spi)
 {
 	struct nlattr *nest;
 	struct nl_msg *msg;
