@@ -102,8 +102,7 @@ static struct net_device *esptun_nl_get_dev(struct net *net,
 }
 
 /* The counters are the "stats" attributes in order, from the first after pad. */
-static_assert(ESPTUN_A_STATS_TX_PACKETS + ESPTUN_CTR_TX_PACKETS ==
-	      ESPTUN_A_STATS_TX_PACKETS);
+static_assert(ESPTUN_CTR_TX_PACKETS == 0);
 static_assert(ESPTUN_A_STATS_TX_PACKETS + __ESPTUN_CTR_MAX - 1 ==
 	      ESPTUN_A_STATS_MAX);
 

@@ -89,13 +89,16 @@ static struct esptun_path *esptun_path_new(const union esptun_addr *remote)
 	return path;
 }
 
-static void esptun_path_free_work(struct work_struct *work)
+static void esptun_path_free(struct esptun_path *path)
 {
-	struct esptun_path *path = container_of(to_rcu_work(work),
-						struct esptun_path, free_work);
-
 	dst_cache_destroy(&path->dst_cache);
 	kfree(path);
+}
+
+static void esptun_path_free_work(struct work_struct *work)
+{
+	esptun_path_free(container_of(to_rcu_work(work), struct esptun_path,
+				      free_work));
 }
 
 /* A path nobody will find any more: freed after the readers (and in
@@ -137,8 +140,7 @@ static int esptun_tunnel_set_remote(struct esptun_tunnel *tun,
 		mutex_unlock(&en->lock);
 		NL_SET_ERR_MSG(extack,
 			       "a tunnel already joins these local and remote addresses");
-		dst_cache_destroy(&path->dst_cache);
-		kfree(path);
+		esptun_path_free(path);
 		return -EEXIST;
 	}
 	old = rcu_replace_pointer(tun->path, path, lockdep_is_held(&en->lock));
@@ -366,8 +368,7 @@ err_put:
 err_tx_order:
 	esptun_order_stop(&tun->tx_order);
 err_dst:
-	dst_cache_destroy(&path->dst_cache);
-	kfree(path);
+	esptun_path_free(path);
 err_stats:
 	free_percpu(tun->stats);
 err_free:

@@ -575,6 +575,9 @@ static void test_rekey(void)
 	struct esptun_sa_cfg out = sa_cfg(1, ESPTUN_SA_DIR_OUT, 0x8002);
 	struct esptun_sa_info sa = { .size = sizeof(sa) };
 
+	check_ret(esptun_sa_rekey(h, ESPTUN_DEV_NAME(dev), &(struct esptun_sa_cfg){ 0 }, &out),
+		  -EINVAL, "set size to sizeof(struct esptun_sa_cfg)",
+		  "sa_rekey with an SA cfg without its size");
 	check_ret(esptun_sa_rekey(h, ESPTUN_DEV_NAME(dev), &out, &in), -EINVAL,
 		  "one inbound and one outbound", "sa_rekey with the directions swapped");
 	check_ret(esptun_sa_rekey(h, ESPTUN_DEV_NAME(dev), &in, &out), 0, NULL, "sa_rekey");

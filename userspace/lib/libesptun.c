@@ -110,6 +110,11 @@ static struct nl_msg *dev_msg(struct esptun *h, int cmd, int flags,
 #define OFFSETOFEND(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 
+/* The smallest size each structure a caller fills had in 1.0. */
+#define TUNNEL_CFG_1_0	OFFSETOFEND(struct esptun_tunnel_cfg, pins)
+#define SA_CFG_1_0	OFFSETOFEND(struct esptun_sa_cfg, limits)
+#define SA_INFO_1_0	OFFSETOFEND(struct esptun_sa_info, expire)
+
 /*
  * The caller's structure @src, of @src's size field, into @dst (@dst_size
  * bytes) with what the caller's header predates zeroed; -EINVAL when the
@@ -182,8 +187,7 @@ static int tunnel_request(struct esptun *h, int cmd,
 	int ret;
 
 	h->errmsg[0] = '\0';
-	ret = sized_in(h, &c, sizeof(c), user,
-		       OFFSETOFEND(struct esptun_tunnel_cfg, pins),
+	ret = sized_in(h, &c, sizeof(c), user, TUNNEL_CFG_1_0,
 		       "esptun_tunnel_cfg");
 	if (ret)
 		return ret;
@@ -299,8 +303,7 @@ EXPORT int esptun_sa_add(struct esptun *h, const struct esptun_dev *dev,
 	int ret;
 
 	h->errmsg[0] = '\0';
-	ret = sized_in(h, &c, sizeof(c), user,
-		       OFFSETOFEND(struct esptun_sa_cfg, limits), "esptun_sa_cfg");
+	ret = sized_in(h, &c, sizeof(c), user, SA_CFG_1_0, "esptun_sa_cfg");
 	if (ret)
 		return ret;
 	cfg = &c;
@@ -337,28 +340,35 @@ EXPORT int esptun_sa_add(struct esptun *h, const struct esptun_dev *dev,
 }
 
 EXPORT int esptun_sa_rekey(struct esptun *h, const struct esptun_dev *dev,
-			   const struct esptun_sa_cfg *in,
-			   const struct esptun_sa_cfg *out)
+			   const struct esptun_sa_cfg *user_in,
+			   const struct esptun_sa_cfg *user_out)
 {
 	char why[sizeof(h->errmsg)];
+	struct esptun_sa_cfg in, out;
 	int ret;
 
-	if (in->size < OFFSETOFEND(struct esptun_sa_cfg, limits) ||
-	    out->size < OFFSETOFEND(struct esptun_sa_cfg, limits))
-		return lib_err(h, -EINVAL,
-			       "esptun_sa_cfg: set size to sizeof(struct esptun_sa_cfg)");
-	if (in->dir != ESPTUN_SA_DIR_IN || out->dir != ESPTUN_SA_DIR_OUT ||
-	    in->tunnel_id != out->tunnel_id)
-		return lib_err(h, -EINVAL,
-			       "a rekey adds one inbound and one outbound SA to one tunnel");
-	ret = esptun_sa_add(h, dev, in);
+	h->errmsg[0] = '\0';
+	ret = sized_in(h, &in, sizeof(in), user_in, SA_CFG_1_0, "esptun_sa_cfg");
+	if (!ret)
+		ret = sized_in(h, &out, sizeof(out), user_out, SA_CFG_1_0,
+			       "esptun_sa_cfg");
 	if (ret)
 		return ret;
-	ret = esptun_sa_add(h, dev, out);
+	if (in.dir != ESPTUN_SA_DIR_IN || out.dir != ESPTUN_SA_DIR_OUT ||
+	    in.tunnel_id != out.tunnel_id)
+		return lib_err(h, -EINVAL,
+			       "a rekey adds one inbound and one outbound SA to one tunnel");
+	/* The copies are whole structures now, whatever the caller's size. */
+	in.size = sizeof(in);
+	out.size = sizeof(out);
+	ret = esptun_sa_add(h, dev, &in);
+	if (ret)
+		return ret;
+	ret = esptun_sa_add(h, dev, &out);
 	if (ret) {
 		/* Back to how it was, keeping the reason. */
 		memcpy(why, h->errmsg, sizeof(why));
-		esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, in->spi);
+		esptun_sa_del(h, dev, ESPTUN_SA_DIR_IN, in.spi);
 		memcpy(h->errmsg, why, sizeof(why));
 	}
 	return ret;
@@ -680,7 +690,7 @@ EXPORT int esptun_sa_get(struct esptun *h, const struct esptun_dev *dev,
 	int ret;
 
 	h->errmsg[0] = '\0';
-	if (size < OFFSETOFEND(struct esptun_sa_info, expire))
+	if (size < SA_INFO_1_0)
 		return lib_err(h, -EINVAL,
 			       "esptun_sa_info: set size to sizeof(struct esptun_sa_info)");
 	memset(&got, 0, sizeof(got));
