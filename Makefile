@@ -15,6 +15,9 @@
 #                 (header, static and shared library, libesptun.pc);
 #                 PREFIX=/usr, DESTDIR=
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
+# make strongswan the kernel-esptun charon plugin (userspace/strongswan;
+#                 the first run fetches and configures strongSwan's source:
+#                 root, a few minutes); `make install` then installs it too
 # make gen        regenerate the header, policies and tables from
 #                 uapi/esptun.yaml (uapi/gen.py; make check fails on a diff)
 
@@ -51,7 +54,12 @@ sparse: check-kdir
 install: all
 	$(KMAKE) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates modules_install
 	$(MAKE) -C userspace install
+	if [ -f userspace/strongswan/libstrongswan-kernel-esptun.so ]; then \
+		$(MAKE) -C userspace/strongswan install; fi
 	-$(if $(DESTDIR),depmod -b $(DESTDIR),depmod) -a $(notdir $(patsubst %/build,%,$(KDIR)))
+
+strongswan: tool
+	$(MAKE) -C userspace/strongswan
 
 checkpatch:
 	selftests/checkpatch
@@ -92,4 +100,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module tool check-kdir sparse install checkpatch gen check check-long demo bench bench-host clean
+.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen check check-long demo bench bench-host clean

@@ -1,0 +1,513 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# AWS in a box: stock charon keys esptun through the kernel-esptun plugin
+# (userspace/strongswan) against an AWS-shaped peer, with BGP over both
+# tunnels.
+#
+#   lan_gw 172.16.0.10 -- gw: charon + kernel-esptun, bgpd (AS 65000)
+#                             esp0: tunnels to 10.0.0.2 and 10.0.0.3,
+#                             pinned to 169.254.10.1 and .11.1
+#                             veth0 10.0.0.1
+#                               |
+#                         aws: charon + kernel-netlink (XFRM), bgpd (AS 64512)
+#                              veth0 10.0.0.2 and 10.0.0.3 (two endpoints)
+#                              ipsec1, ipsec2: xfrm interfaces (if_id 1, 2)
+#                              lan0 172.16.1.1 -- lan_aws 172.16.1.10
+#
+# IKEv2 with a PSK, aes256gcm16 for ESP, AWS's tunnel options (replay
+# window 1024, DPD); each charon runs in a mount namespace of its own (a
+# private /run, and on gw the plugin added to charon's plugin directory).
+#
+# IKE_PHASES= (space-separated) runs some phases only, for debugging.
+. "$(dirname "$0")/lib.sh"
+
+require_module
+PLUGIN=$ESPTUN_REPO/userspace/strongswan/libstrongswan-kernel-esptun.so
+[ -x /usr/lib/ipsec/charon ] || skip_all "no charon (apt-get install strongswan-charon strongswan-swanctl)"
+[ -x /usr/lib/frr/bgpd ] || skip_all "no FRR (apt-get install frr)"
+[ -f "$PLUGIN" ] || skip_all "kernel-esptun plugin not built (make strongswan)"
+
+LAN_GW=172.16.0.10
+LAN_AWS=172.16.1.10
+PSK=0sdGhpcyBpcyBhIHRlc3Qga2V5IG9mIDMyIGJ5dGVzIQ==
+
+gw() { ip netns exec gw "$@"; }
+aws() { ip netns exec aws "$@"; }
+lan_gw() { ip netns exec lan_gw "$@"; }
+lan_aws() { ip netns exec lan_aws "$@"; }
+
+T=$(mktemp -d /tmp/ike.XXXXXX)
+chmod 755 "$T"	# FRR's daemons run as its user
+_ike_cleanup() {
+	local pid
+	for pid in $(cat "$T"/*/*.pid 2>/dev/null); do
+		kill "$pid" 2>/dev/null
+	done
+	_cleanup
+	if [ "$_failed" -ne 0 ]; then
+		for f in "$T"/*/*.log; do
+			[ -f "$f" ] || continue
+			echo "# ---- $f (last 60 lines)"
+			tail -n 60 "$f" | sed 's/^/# /'
+		done
+	fi
+	rm -rf "$T"
+}
+trap _ike_cleanup EXIT
+
+phase() { [ -z "${IKE_PHASES:-}" ] || [[ " $IKE_PHASES " == *" $1 "* ]]; }
+
+# ------------------------------------------------------------ topology
+
+lan() { # ROUTER_NS ROUTER_ADDR HOST_NS HOST_ADDR
+	ip link add lan0 netns "$1" type veth peer name eth0 netns "$3"
+	ip -n "$1" addr add "$2/24" dev lan0
+	ip -n "$1" link set lan0 up
+	ip -n "$3" addr add "$4/24" dev eth0
+	ip -n "$3" link set eth0 up
+	ip -n "$3" route add default via "$2"
+}
+
+topology() {
+	local i
+	new_netns lan_gw gw aws lan_aws
+	for ns in gw aws; do
+		ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
+	done
+	ip link add veth0 netns gw type veth peer name veth0 netns aws
+	gw ip addr add 10.0.0.1/24 dev veth0
+	gw ip link set veth0 up
+	aws ip addr add 10.0.0.2/24 dev veth0
+	aws ip addr add 10.0.0.3/24 dev veth0
+	aws ip link set veth0 up
+	lan gw 172.16.0.1 lan_gw $LAN_GW
+	lan aws 172.16.1.1 lan_aws $LAN_AWS
+
+	gw ip link add esp0 type esptun
+	for i in 1 2; do
+		gw ip addr add "169.254.$((9 + i)).2/30" dev esp0
+		aws ip link add ipsec$i type xfrm dev veth0 if_id $i
+		aws ip addr add "169.254.$((9 + i)).1/30" dev ipsec$i
+		aws ip link set ipsec$i up
+	done
+	gw ip link set esp0 up
+}
+
+# ------------------------------------------------------------- charon
+
+# charon_conf NS LOAD: strongswan.conf for the charon of NS, plugins LOAD
+# (the first loaded wins kernel-ipsec: kernel-esptun before
+# kernel-netlink on gw).
+charon_conf() {
+	local d=$T/$1
+	mkdir -p "$d"
+	cat > "$d/strongswan.conf" <<-EOF
+	charon {
+		load = $2
+		install_routes = no
+		install_virtual_ip = no
+		retransmit_timeout = 1.0
+		retransmit_base = 1.4
+		retransmit_tries = 3
+		filelog {
+			log {
+				path = $d/charon.log
+				time_format = %T
+				default = 1
+				knl = 2
+			}
+		}
+		plugins {
+			vici {
+				socket = unix://$d/charon.vici
+			}
+			kernel-esptun {
+				device = esp0
+				peers {
+					aws1 {
+						remote = 10.0.0.2
+						pins = 169.254.10.1
+					}
+					aws2 {
+						remote = 10.0.0.3
+						pins = 169.254.11.1
+					}
+				}
+			}
+		}
+	}
+	swanctl {
+		load = pem pkcs1 x509 revocation constraints pubkey openssl random
+		socket = unix://$d/charon.vici
+	}
+	EOF
+}
+
+# charon_start NS: charon in NS, in a mount namespace of its own: /run
+# private (pid file), and on gw charon's plugin directory with the plugin
+# added (the guest's root is read-only).
+charon_start() {
+	local ns=$1 d=$T/$1
+	rm -f "$d/charon.vici"
+	# Copies: links into the directory mounted over would point at
+	# themselves.
+	mkdir -p "$d/plugins"
+	cp /usr/lib/ipsec/plugins/*.so "$PLUGIN" "$d/plugins/"
+	ip netns exec "$ns" unshare -m sh -c "
+		mount -t tmpfs tmpfs /run &&
+		mount --bind $d/plugins /usr/lib/ipsec/plugins &&
+		STRONGSWAN_CONF=$d/strongswan.conf exec /usr/lib/ipsec/charon
+	" > "$d/stdout.log" 2>&1 &
+	echo $! > "$d/charon.pid"
+	busywait 15 test -S "$d/charon.vici" || fail "charon in $ns did not start"
+}
+
+charon_stop() {
+	local d=$T/$1 pid
+	pid=$(cat "$d/charon.pid")
+	kill "$pid" 2>/dev/null
+	busywait 15 _dead "$pid" || fail "charon in $1 did not stop"
+	rm -f "$d/charon.pid"
+}
+_dead() { ! kill -0 "$1" 2>/dev/null; }
+
+sw() { # NS ARGS...: swanctl against NS's charon
+	local ns=$1
+	shift
+	STRONGSWAN_CONF=$T/$ns/strongswan.conf ip netns exec "$ns" swanctl "$@"
+}
+
+# swanctl.conf for both sides: two connections, one per AWS endpoint.
+swanctl_conf() {
+	local i d
+	for i in 1 2; do
+		cat >> "$T/gw/swanctl.conf" <<-EOF
+		connections {
+			aws$i {
+				version = ${IKE_VERSION:-2}
+				local_addrs = 10.0.0.1
+				remote_addrs = 10.0.0.$((1 + i))
+				proposals = aes256-sha256-ecp256
+				dpd_delay = ${DPD_DELAY:-10s}
+				mobike = no
+				local { auth = psk
+					id = 10.0.0.1 }
+				remote { auth = psk
+					id = 10.0.0.$((1 + i)) }
+				children {
+					t$i {
+						local_ts = 0.0.0.0/0
+						remote_ts = 0.0.0.0/0
+						esp_proposals = aes256gcm16-ecp256
+						replay_window = 1024
+						rekey_time = ${REKEY_TIME:-3000s}
+						life_time = ${LIFE_TIME:-3600s}
+						start_action = start
+						dpd_action = restart
+					}
+				}
+			}
+		}
+		secrets { ike-$i { id = 10.0.0.$((1 + i))
+			secret = $PSK } }
+		EOF
+		cat >> "$T/aws/swanctl.conf" <<-EOF
+		connections {
+			aws$i {
+				version = ${IKE_VERSION:-2}
+				local_addrs = 10.0.0.$((1 + i))
+				remote_addrs = 10.0.0.1
+				proposals = aes256-sha256-ecp256
+				dpd_delay = ${DPD_DELAY:-10s}
+				mobike = no
+				local { auth = psk
+					id = 10.0.0.$((1 + i)) }
+				remote { auth = psk
+					id = 10.0.0.1 }
+				children {
+					t$i {
+						local_ts = 0.0.0.0/0
+						remote_ts = 0.0.0.0/0
+						esp_proposals = aes256gcm16-ecp256
+						replay_window = 1024
+						if_id_in = $i
+						if_id_out = $i
+						rekey_time = 0
+						life_time = 0
+						dpd_action = clear
+					}
+				}
+			}
+		}
+		secrets { ike-$i { id = 10.0.0.1
+			secret = $PSK } }
+		EOF
+	done
+}
+
+CHARON_LOAD_BASE="random nonce openssl pem pkcs1 x509 pubkey revocation kdf socket-default vici"
+
+ike_up() {
+	local ns
+	rm -f "$T"/gw/swanctl.conf "$T"/aws/swanctl.conf
+	charon_conf aws "$CHARON_LOAD_BASE kernel-netlink"
+	charon_conf gw "kernel-esptun $CHARON_LOAD_BASE kernel-netlink"
+	swanctl_conf
+	charon_start aws
+	charon_start gw
+	for ns in aws gw; do
+		sw $ns --load-all --file "$T/$ns/swanctl.conf" > "$T/$ns/load.out" 2>&1 ||
+			fail "swanctl --load-all on $ns: $(tr '\n' ' ' < "$T/$ns/load.out")"
+	done
+	busywait 30 _installed 2 ||
+		fail "both CHILD_SAs installed on gw: $(sw gw --list-sas 2>&1 | tr '\n' ' ')"
+}
+_installed() { [ "$(sw gw --list-sas 2>/dev/null | grep -c 'INSTALLED, TUNNEL')" -eq "$1" ]; }
+
+# spis_swanctl NS CHILD: "in out" SPIs of the installed CHILD_SA CHILD.
+spis_swanctl() {
+	sw "$1" --list-sas 2>/dev/null | awk -v c="$2" '
+		$1 == c ":" && /INSTALLED/ { on = 1; next }
+		on && $1 == "in" { gsub(",", "", $2); i = $2 }
+		on && $1 == "out" { gsub(",", "", $2); o = $2; on = 0 }
+		END { print i, o }'
+}
+
+# spis_esptun REMOTE: "in out" SPIs of gw's tunnel to REMOTE (all inbound
+# ones, sorted, then the outbound one).
+spis_esptun() {
+	gw esptun show esp0 --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0]
+for t in d["tunnels"]:
+    if t["remote"] == sys.argv[1]:
+        sas = t["sas"]
+        ins = sorted("%08x" % s["spi"] for s in sas if s["dir"] == "in")
+        outs = ["%08x" % s["spi"] for s in sas if s["dir"] == "out"]
+        print(" ".join(ins + outs))' "$1"
+}
+
+# spis_xfrm SRC DST: the SPIs of aws's XFRM states from SRC to DST.
+spis_xfrm() {
+	aws ip xfrm state list src "$1" dst "$2" |
+		sed -n 's/.* spi 0x\([0-9a-f]*\) .*/\1/p' | sort | tr '\n' ' ' |
+		sed 's/ $//'
+}
+
+check_spis() {
+	local i s in out
+	for i in 1 2; do
+		s=$(spis_swanctl gw t$i)
+		in=${s% *}
+		out=${s#* }
+		check_eq "tunnel $i: esptun has charon's SPIs (in $in, out $out)" \
+			"$(spis_esptun 10.0.0.$((1 + i)))" "$in $out"
+		check_eq "tunnel $i: aws's XFRM has the same out SPI" \
+			"$(spis_xfrm 10.0.0.1 10.0.0.$((1 + i)))" "$out"
+		check_eq "tunnel $i: aws's XFRM has the same in SPI" \
+			"$(spis_xfrm 10.0.0.$((1 + i)) 10.0.0.1)" "$in"
+	done
+}
+
+# ---------------------------------------------------------------- BGP
+
+frr_start() { # NS ASN ROUTER_ID NEIGHBOUR_ASN NEIGHBOUR... (with the LAN 172.16.x.0/24)
+	local ns=$1 asn=$2 rid=$3 nasn=$4 d=$T/$1/frr n lan
+	shift 4
+	mkdir -p "$d"
+	lan=172.16.0.0/24
+	[ "$ns" = aws ] && lan=172.16.1.0/24
+	{
+		echo "hostname $ns"
+		echo "log file $d/frr.log"
+		echo "router bgp $asn"
+		echo " bgp router-id $rid"
+		echo " no bgp ebgp-requires-policy"
+		echo " no bgp network import-check"
+		for n in "$@"; do
+			echo " neighbor $n remote-as $nasn"
+			echo " neighbor $n timers 3 9"
+			echo " neighbor $n timers connect 2"
+		done
+		echo " address-family ipv4 unicast"
+		echo "  network $lan"
+		echo "  maximum-paths 4"
+		echo " exit-address-family"
+	} > "$d/frr.conf"
+	# The daemons run as FRR's user (root is not in its vty group).
+	chown -R frr:frr "$d"
+	ip netns exec "$ns" /usr/lib/frr/zebra -d -f "$d/frr.conf" \
+		-i "$d/zebra.pid" -z "$d/zserv.api" --vty_socket "$d" \
+		--log "file:$d/zebra.log" 2>> "$d/zebra.log" || fail "zebra in $ns"
+	busywait 10 test -S "$d/zserv.api" || fail "zebra in $ns: no zserv socket"
+	ip netns exec "$ns" /usr/lib/frr/bgpd -d -f "$d/frr.conf" \
+		-i "$d/bgpd.pid" -z "$d/zserv.api" --vty_socket "$d" \
+		--log "file:$d/bgpd.log" || fail "bgpd in $ns"
+}
+
+vty() { # NS CMD
+	ip netns exec "$1" vtysh --vty_socket "$T/$1/frr" -c "$2"
+}
+
+_established() { # NS N
+	[ "$(vty "$1" 'show bgp ipv4 unicast summary json' 2>/dev/null |
+	     grep -c '"state":"Established"')" -eq "$2" ]
+}
+
+bgp_up() {
+	frr_start aws 64512 10.0.0.2 65000 169.254.10.2 169.254.11.2
+	frr_start gw 65000 10.0.0.1 64512 169.254.10.1 169.254.11.1
+	if busywait 60 _established gw 2 && busywait 30 _established aws 2; then
+		pass "both BGP sessions Established over their pinned tunnels"
+	else
+		fail "both BGP sessions Established: $(vty gw 'show bgp summary' 2>&1 | tr '\n' ' ')"
+		return
+	fi
+	if busywait 30 _route_hops gw 172.16.1.0/24 2 &&
+	   busywait 30 _route_hops aws 172.16.0.0/24 2; then
+		pass "LAN prefixes learned over both tunnels"
+	else
+		fail "LAN prefixes learned over both tunnels: gw $(gw ip route show 172.16.1.0/24 | tr '\n' ' '), aws $(aws ip route show 172.16.0.0/24 | tr '\n' ' ')"
+	fi
+}
+_route_hops() { # NS PREFIX N: the kernel route has N BGP next hops
+	local r
+	r=$(ip netns exec "$1" ip route show "$2" proto bgp)
+	[ "$(grep -c 'nexthop via\|^'"$2"' via' <<<"$r")" -ge "$3" ] ||
+		[ "$3" -eq 1 ] && [ -n "$r" ]
+}
+
+# ------------------------------------------------------------- traffic
+
+# tunnel_tx I: packets gw sent over tunnel I (to 10.0.0.(1+I)).
+tunnel_tx() {
+	gw esptun show esp0 --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0]
+print(sum(t["tx_packets"] for t in d["tunnels"]
+          if t["remote"] == sys.argv[1]))' "10.0.0.$((1 + $1))"
+}
+
+check_pings() {
+	local i
+	for i in 1 2; do
+		check "ping aws's inside address over tunnel $i" \
+			gw ping -c 2 -i 0.2 -W 2 169.254.$((9 + i)).1
+		check "ping gw's inside address from aws over tunnel $i" \
+			aws ping -c 2 -i 0.2 -W 2 169.254.$((9 + i)).2
+	done
+	check "ping LAN to LAN (gw side to aws side)" \
+		lan_gw ping -c 3 -i 0.2 -W 2 $LAN_AWS
+	check "ping LAN to LAN (aws side to gw side)" \
+		lan_aws ping -c 3 -i 0.2 -W 2 $LAN_GW
+}
+
+check_tcp() {
+	local port
+	for port in 5201 5202; do
+		iperf3_server lan_aws -p $port
+		check "TCP LAN to LAN (port $port)" \
+			lan_gw iperf3 -c $LAN_AWS -p $port -n 200K -M 1000
+	done
+	iperf3_server lan_gw -p 5203
+	check "TCP LAN to LAN, aws side to gw side" \
+		lan_aws iperf3 -c $LAN_GW -p 5203 -n 200K
+}
+
+# Sixteen UDP flows from the gw LAN: esptun hashes them over both
+# tunnels.
+check_spread() {
+	local a1 a2 b1 b2 p
+	a1=$(tunnel_tx 1)
+	a2=$(tunnel_tx 2)
+	for p in $(seq 6000 6015); do
+		lan_gw bash -c "echo x > /dev/udp/$LAN_AWS/$p; echo x > /dev/udp/$LAN_AWS/$p; echo x > /dev/udp/$LAN_AWS/$p"
+	done
+	b1=$(tunnel_tx 1)
+	b2=$(tunnel_tx 2)
+	if [ $((b1 - a1)) -gt 0 ] && [ $((b2 - a2)) -gt 0 ] &&
+	   [ $((b1 - a1 + b2 - a2)) -ge 48 ]; then
+		pass "16 flows spread over both tunnels ($((b1 - a1)) and $((b2 - a2)) packets)"
+	else
+		fail "16 flows spread over both tunnels: $((b1 - a1)) and $((b2 - a2)) packets"
+	fi
+}
+
+# ------------------------------------------------------------- rekeys
+
+# rekey_loop N: N rekeys of each CHILD_SA (swanctl --rekey, initiated by
+# gw) under a 1 kpps ping from the gw LAN: no loss, and every old SA gone
+# from esptun and XFRM.
+rekey_loop() {
+	local n=$1 i k before pid sent got
+	rm -f "$T/ping.out" "$T/ping.stop"
+	# Rounds of 1000 pings that each finish (replies in flight are
+	# waited for), until the rekeys are done.
+	(while [ ! -e "$T/ping.stop" ]; do
+		lan_gw ping -q -i 0.001 -c 1000 -W 1 $LAN_AWS
+	 done > "$T/ping.out" 2>&1) &
+	pid=$!
+	for k in $(seq "$n"); do
+		for i in 1 2; do
+			before=$(spis_swanctl gw t$i)
+			sw gw --rekey --child t$i > /dev/null 2>&1 ||
+				{ fail "rekey $k of t$i"; break 2; }
+			busywait 20 _rekeyed t$i "$before" ||
+				{ fail "rekey $k of t$i: SPIs still $before"; break 2; }
+		done
+	done
+	touch "$T/ping.stop"
+	wait "$pid"
+	sent=$(awk '/packets transmitted/ { s += $1 } END { print s + 0 }' "$T/ping.out")
+	got=$(awk '/packets transmitted/ { s += $4 } END { print s + 0 }' "$T/ping.out")
+	if [ "$sent" -gt 0 ] && [ "$sent" -eq "$got" ]; then
+		pass "$n rekeys of each CHILD_SA under ping -i 0.001: no loss ($sent sent)"
+	else
+		fail "$n rekeys of each CHILD_SA under ping -i 0.001: $got of $sent answered"
+	fi
+	busywait 20 _one_sa_pair || true
+	for i in 1 2; do
+		check_eq "after the rekeys tunnel $i has one SA each way" \
+			"$(spis_esptun 10.0.0.$((1 + i)) | wc -w)" 2
+	done
+	check_spis
+}
+_rekeyed() { # CHILD OLD: a new CHILD_SA is installed, the old one is gone
+	local now
+	now=$(spis_swanctl gw "$1")
+	[ -n "${now% *}" ] && [ "$now" != "$2" ] &&
+		[ "$(sw gw --list-sas 2>/dev/null | grep -c "$1: #.*INSTALLED")" -eq 1 ]
+}
+_one_sa_pair() {
+	[ "$(spis_esptun 10.0.0.2 | wc -w)" -eq 2 ] &&
+		[ "$(spis_esptun 10.0.0.3 | wc -w)" -eq 2 ]
+}
+
+# ---------------------------------------------------------------- main
+
+topology
+ike_up
+check_spis
+check_eq "esptun's inbound SAs have AWS's replay window" \
+	"$(gw esptun show esp0 --json | python3 -c 'import json,sys; print(sorted(set(s.get("replay_window") for t in json.load(sys.stdin)[0]["tunnels"] for s in t["sas"] if s["dir"] == "in")))')" \
+	"[1024]"
+if phase traffic; then
+	bgp_up
+	check_pings
+	check_tcp
+	check_spread
+fi
+if phase rekey; then
+	rekey_loop "${IKE_REKEYS:-20}"
+fi
+if phase stop; then
+	charon_stop gw
+	check_eq "charon stopped: no tunnel left on esp0" \
+		"$(gw esptun show esp0 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["tunnels"]))')" 0
+	check_eq "charon stopped: no route left in table 220" \
+		"$(gw ip route show table 220 2>/dev/null)" ""
+	check_eq "charon stopped: no XFRM state or policy on gw" \
+		"$(gw ip xfrm state; gw ip xfrm policy)" ""
+fi
+finish
