@@ -41,7 +41,7 @@ T=$(mktemp -d /tmp/ike.XXXXXX)
 chmod 755 "$T"	# FRR's daemons run as its user
 _ike_cleanup() {
 	local pid
-	for pid in $(cat "$T"/*/*.pid 2>/dev/null); do
+	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
 		kill "$pid" 2>/dev/null
 	done
 	_cleanup
@@ -69,15 +69,35 @@ lan() { # ROUTER_NS ROUTER_ADDR HOST_NS HOST_ADDR
 	ip -n "$3" route add default via "$2"
 }
 
+# topology [nat]: with nat, gw sits behind a NAT namespace that owns
+# 10.0.0.1 towards aws (so aws's configuration is the same) and
+# masquerades UDP to ports 10000-10099.
 topology() {
 	local i
 	new_netns lan_gw gw aws lan_aws
 	for ns in gw aws; do
 		ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
 	done
-	ip link add veth0 netns gw type veth peer name veth0 netns aws
-	gw ip addr add 10.0.0.1/24 dev veth0
-	gw ip link set veth0 up
+	if [ "${1:-}" = nat ]; then
+		new_netns nat
+		GW_ADDR=10.1.0.1
+		ip link add veth0 netns gw type veth peer name veth1 netns nat
+		ip link add veth0 netns nat type veth peer name veth0 netns aws
+		ip -n nat addr add 10.1.0.254/24 dev veth1
+		ip -n nat addr add 10.0.0.1/24 dev veth0
+		ip -n nat link set veth0 up
+		ip -n nat link set veth1 up
+		ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
+		nat_ports 10000-10099 || fail "nft masquerade"
+		gw ip addr add $GW_ADDR/24 dev veth0
+		gw ip link set veth0 up
+		gw ip route add default via 10.1.0.254
+	else
+		GW_ADDR=10.0.0.1
+		ip link add veth0 netns gw type veth peer name veth0 netns aws
+		gw ip addr add $GW_ADDR/24 dev veth0
+		gw ip link set veth0 up
+	fi
 	aws ip addr add 10.0.0.2/24 dev veth0
 	aws ip addr add 10.0.0.3/24 dev veth0
 	aws ip link set veth0 up
@@ -92,6 +112,28 @@ topology() {
 		aws ip link set ipsec$i up
 	done
 	gw ip link set esp0 up
+}
+
+nat_ports() { # RANGE: the NAT's UDP source ports (a new mapping each time)
+	ip netns exec nat nft -f - <<-EOF
+	flush ruleset
+	table ip nat {
+		chain post {
+			type nat hook postrouting priority srcnat;
+			oifname "veth0" meta l4proto udp masquerade to :$1
+		}
+	}
+	EOF
+}
+
+teardown() {
+	local pid
+	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
+		kill "$pid" 2>/dev/null
+	done
+	_cleanup
+	_netns=()
+	rm -rf "${T:?}"/gw "${T:?}"/aws
 }
 
 # ------------------------------------------------------------- charon
@@ -180,16 +222,18 @@ sw() { # NS ARGS...: swanctl against NS's charon
 
 # swanctl.conf for both sides: two connections, one per AWS endpoint.
 swanctl_conf() {
-	local i d
+	local i rekey life
 	for i in 1 2; do
+		eval "rekey=\${REKEY_TIME_$i:-3000s} life=\${LIFE_TIME_$i:-3600s}"
 		cat >> "$T/gw/swanctl.conf" <<-EOF
 		connections {
 			aws$i {
 				version = ${IKE_VERSION:-2}
-				local_addrs = 10.0.0.1
+				local_addrs = $GW_ADDR
 				remote_addrs = 10.0.0.$((1 + i))
 				proposals = aes256-sha256-ecp256
-				dpd_delay = ${DPD_DELAY:-10s}
+				dpd_delay = 2s
+				keyingtries = 0
 				mobike = no
 				local { auth = psk
 					id = 10.0.0.1 }
@@ -201,8 +245,9 @@ swanctl_conf() {
 						remote_ts = 0.0.0.0/0
 						esp_proposals = aes256gcm16-ecp256
 						replay_window = 1024
-						rekey_time = ${REKEY_TIME:-3000s}
-						life_time = ${LIFE_TIME:-3600s}
+						rekey_time = $rekey
+						life_time = $life
+						rand_time = 0
 						start_action = start
 						dpd_action = restart
 					}
@@ -219,7 +264,7 @@ swanctl_conf() {
 				local_addrs = 10.0.0.$((1 + i))
 				remote_addrs = 10.0.0.1
 				proposals = aes256-sha256-ecp256
-				dpd_delay = ${DPD_DELAY:-10s}
+				dpd_delay = 2s
 				mobike = no
 				local { auth = psk
 					id = 10.0.0.$((1 + i)) }
@@ -248,15 +293,17 @@ swanctl_conf() {
 
 CHARON_LOAD_BASE="random nonce openssl pem pkcs1 x509 pubkey revocation kdf socket-default vici"
 
+# ike_up [gw]: both charons (or gw's only), connections loaded; both
+# CHILD_SAs installed on gw.
 ike_up() {
-	local ns
+	local ns sides="aws gw"
+	[ "${1:-}" = gw ] && sides=gw
 	rm -f "$T"/gw/swanctl.conf "$T"/aws/swanctl.conf
 	charon_conf aws "$CHARON_LOAD_BASE kernel-netlink"
 	charon_conf gw "kernel-esptun $CHARON_LOAD_BASE kernel-netlink"
 	swanctl_conf
-	charon_start aws
-	charon_start gw
-	for ns in aws gw; do
+	for ns in $sides; do
+		charon_start $ns
 		sw $ns --load-all --file "$T/$ns/swanctl.conf" > "$T/$ns/load.out" 2>&1 ||
 			fail "swanctl --load-all on $ns: $(tr '\n' ' ' < "$T/$ns/load.out")"
 	done
@@ -484,6 +531,153 @@ _one_sa_pair() {
 		[ "$(spis_esptun 10.0.0.3 | wc -w)" -eq 2 ]
 }
 
+# ------------------------------------------------------------ failover
+
+_bgp_conns() { # NS NEIGHBOUR: how often the session was established
+	vty "$1" "show bgp neighbors $2 json" 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+n = list(d.values())[0]
+print(n.get("connectionsEstablished", 0), n.get("bgpState"))'
+}
+_tunnels() { # the remote addresses of gw's tunnels
+	gw esptun show esp0 --json | python3 -c '
+import json, sys
+print(" ".join(sorted(t["remote"] for t in json.load(sys.stdin)[0]["tunnels"])))'
+}
+_tunnels_are() { [ "$(_tunnels)" = "$1" ]; }
+
+# Tunnel 1's peer goes silent (aws drops everything to and from
+# 10.0.0.2): charon's DPD restarts the connection, which deletes the
+# tunnel, so esptun carries every flow over tunnel 2; BGP over tunnel 2
+# stays up; tunnel 1 comes back with its peer.
+failover() {
+	local bgp2
+	bgp2=$(_bgp_conns gw 169.254.11.1)
+	aws nft -f - <<-EOF
+	table ip dead {
+		chain in { type filter hook input priority 0; ip daddr 10.0.0.2 drop; }
+		chain out { type filter hook output priority 0; ip saddr 10.0.0.2 drop; }
+	}
+	EOF
+	if busywait 30 _tunnels_are 10.0.0.3; then
+		pass "peer 1 dead: DPD removed tunnel 1 from esp0"
+	else
+		fail "peer 1 dead: tunnels still $(_tunnels)"
+	fi
+	check "peer 1 dead: LAN to LAN over tunnel 2" \
+		lan_gw ping -c 3 -i 0.2 -W 2 $LAN_AWS
+	check_eq "peer 1 dead: BGP over tunnel 2 stayed up" \
+		"$(_bgp_conns gw 169.254.11.1)" "$bgp2"
+	aws nft delete table ip dead
+	if busywait 60 _tunnels_are "10.0.0.2 10.0.0.3" && busywait 30 _installed 2; then
+		pass "peer 1 back: tunnel 1 back on esp0"
+	else
+		fail "peer 1 back: tunnels $(_tunnels)"
+	fi
+	if busywait 60 _established gw 2; then
+		pass "peer 1 back: BGP over tunnel 1 Established again"
+	else
+		fail "peer 1 back: BGP $(vty gw 'show bgp summary' 2>&1 | tr '\n' ' ')"
+	fi
+	check_spis
+}
+
+# ------------------------------------------------------------- expires
+
+# gw's charon again, with tunnel 1 rekeyed after 5 s (esptun's soft
+# expire of the inbound SA) and tunnel 2 without rekeying, living 8 s
+# (esptun's hard expire).
+expires() {
+	local in1 in2 k
+	charon_stop gw
+	REKEY_TIME_1=5s LIFE_TIME_1=60s REKEY_TIME_2=0 LIFE_TIME_2=8s ike_up gw
+	check_spis
+	in1=$(spis_swanctl gw t1)
+	in1=${in1% *}
+	in2=$(spis_swanctl gw t2)
+	in2=${in2% *}
+	k="creating rekey job for CHILD_SA ESP/0x$in1"
+	if busywait 20 grep -q "$k" "$T/gw/charon.log"; then
+		pass "esptun's soft expire of $in1 made charon rekey"
+	else
+		fail "no '$k' in charon's log"
+	fi
+	busywait 20 _rekeyed t1 "$in1 x" ||
+		fail "tunnel 1 rekeyed: still $(spis_swanctl gw t1)"
+	k="creating delete job for CHILD_SA ESP/0x$in2"
+	if busywait 20 grep -q "$k" "$T/gw/charon.log"; then
+		pass "esptun's hard expire of $in2 made charon delete it"
+	else
+		fail "no '$k' in charon's log"
+	fi
+	if busywait 20 _tunnels_are 10.0.0.2; then
+		pass "the expired CHILD_SA's tunnel is gone from esp0"
+	else
+		fail "after the hard expire, tunnels $(_tunnels)"
+	fi
+	charon_stop gw
+}
+
+# ----------------------------------------------------------------- NAT
+
+# gw behind a NAT: UDP encapsulation on port 4500, shared by charon's
+# socket and esptun; then the NAT maps gw to another port, and the SAs
+# carry on.
+nat() {
+	local sp before
+	teardown
+	topology nat
+	ike_up
+	check_spis
+	check_eq "behind NAT: both tunnels encapsulate, from charon's port 4500" \
+		"$(gw esptun show esp0 --json | python3 -c 'import json,sys; print(sorted(set((t["encap"], t.get("sport"), t.get("dport")) for t in json.load(sys.stdin)[0]["tunnels"])))')" \
+		"[('udp', 4500, 4500)]"
+	check "behind NAT: ping over tunnel 1" gw ping -c 2 -i 0.2 -W 2 169.254.10.1
+	check "behind NAT: ping from aws over tunnel 2" aws ping -c 2 -i 0.2 -W 2 169.254.11.2
+	before=$(spis_swanctl gw t1)
+	nat_ports 20000-20099
+	ip netns exec nat conntrack -F >/dev/null 2>&1
+	# gw's next packets leave from a new port; aws's charon learns it
+	# (XFRM's mapping event) and moves its SAs there.
+	gw ping -c 3 -i 0.3 -W 1 169.254.10.1 >/dev/null 2>&1
+	if busywait 30 _nat_port_moved; then
+		pass "NAT rebinding: aws follows gw to port $(_aws_encap_port)"
+	else
+		fail "NAT rebinding: aws still sends to port $(_aws_encap_port)"
+	fi
+	check "after rebinding: ping from aws over tunnel 1" \
+		aws ping -c 3 -i 0.2 -W 2 169.254.10.2
+	check "after rebinding: ping over tunnel 1" gw ping -c 3 -i 0.2 -W 2 169.254.10.1
+	check_eq "after rebinding: the same SAs" "$(spis_swanctl gw t1)" "$before"
+	charon_stop gw
+	charon_stop aws
+}
+_aws_encap_port() {
+	aws ip xfrm state list src 10.0.0.2 dst 10.0.0.1 |
+		sed -n 's/.*encap type espinudp sport [0-9]* dport \([0-9]*\).*/\1/p'
+}
+_nat_port_moved() { local p; p=$(_aws_encap_port); [ -n "$p" ] && [ "$p" -ge 20000 ] && [ "$p" -le 20099 ]; }
+
+# --------------------------------------------------------------- IKEv1
+
+ikev1() {
+	local before
+	charon_stop aws
+	IKE_VERSION=1 ike_up
+	check_spis
+	check "IKEv1: ping over tunnel 1" gw ping -c 2 -i 0.2 -W 2 169.254.10.1
+	check "IKEv1: ping over tunnel 2" aws ping -c 2 -i 0.2 -W 2 169.254.11.2
+	before=$(spis_swanctl gw t1)
+	sw gw --rekey --child t1 > /dev/null 2>&1 || fail "IKEv1: swanctl --rekey"
+	busywait 20 _rekeyed t1 "$before" || fail "IKEv1: t1 still $before"
+	busywait 20 _one_sa_pair || true
+	check_spis
+	check "IKEv1: ping over tunnel 1 after the rekey" gw ping -c 2 -i 0.2 -W 2 169.254.10.1
+	charon_stop gw
+	charon_stop aws
+}
+
 # ---------------------------------------------------------------- main
 
 topology
@@ -492,22 +686,23 @@ check_spis
 check_eq "esptun's inbound SAs have AWS's replay window" \
 	"$(gw esptun show esp0 --json | python3 -c 'import json,sys; print(sorted(set(s.get("replay_window") for t in json.load(sys.stdin)[0]["tunnels"] for s in t["sas"] if s["dir"] == "in")))')" \
 	"[1024]"
+bgp_up
 if phase traffic; then
-	bgp_up
 	check_pings
 	check_tcp
 	check_spread
 fi
-if phase rekey; then
-	rekey_loop "${IKE_REKEYS:-20}"
-fi
+phase rekey && rekey_loop "${IKE_REKEYS:-20}"
+phase failover && failover
 if phase stop; then
 	charon_stop gw
-	check_eq "charon stopped: no tunnel left on esp0" \
-		"$(gw esptun show esp0 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["tunnels"]))')" 0
+	check_eq "charon stopped: no tunnel left on esp0" "$(_tunnels)" ""
 	check_eq "charon stopped: no route left in table 220" \
 		"$(gw ip route show table 220 2>/dev/null)" ""
 	check_eq "charon stopped: no XFRM state or policy on gw" \
 		"$(gw ip xfrm state; gw ip xfrm policy)" ""
 fi
+phase expire && expires
+phase ikev1 && ikev1
+phase nat && nat
 finish
