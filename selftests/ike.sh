@@ -611,10 +611,12 @@ expires() {
 	else
 		fail "no '$k' in charon's log"
 	fi
-	if busywait 20 _tunnels_are 10.0.0.2; then
-		pass "the expired CHILD_SA's tunnel is gone from esp0"
+	# charon then creates the CHILD_SA anew (child_delete.c: "recreate
+	# after hard expire").
+	if busywait 20 _replaced 10.0.0.3 "$in2"; then
+		pass "the expired SAs are gone from esp0, the new CHILD_SA is there"
 	else
-		fail "after the hard expire, tunnels $(_tunnels)"
+		fail "after the hard expire, tunnel 2 has $(spis_esptun 10.0.0.3)"
 	fi
 	charon_stop gw
 }
@@ -657,12 +659,17 @@ _aws_encap_port() {
 	aws ip xfrm state list src 10.0.0.2 dst 10.0.0.1 |
 		sed -n 's/.*encap type espinudp sport [0-9]* dport \([0-9]*\).*/\1/p'
 }
+_replaced() { # REMOTE OLD_IN: OLD_IN is gone, a new pair is there
+	local now
+	now=$(spis_esptun "$1")
+	[ "$(wc -w <<<"$now")" -eq 2 ] && [[ " $now " != *" $2 "* ]]
+}
 _nat_port_moved() { local p; p=$(_aws_encap_port); [ -n "$p" ] && [ "$p" -ge 20000 ] && [ "$p" -le 20099 ]; }
 
 # --------------------------------------------------------------- IKEv1
 
 ikev1() {
-	local before
+	local before now
 	charon_stop aws
 	IKE_VERSION=1 ike_up
 	check_spis
@@ -671,8 +678,14 @@ ikev1() {
 	before=$(spis_swanctl gw t1)
 	sw gw --rekey --child t1 > /dev/null 2>&1 || fail "IKEv1: swanctl --rekey"
 	busywait 20 _rekeyed t1 "$before" || fail "IKEv1: t1 still $before"
-	busywait 20 _one_sa_pair || true
-	check_spis
+	# IKEv1 keeps the rekeyed SAs until they expire (charon's
+	# delete_rekeyed = no, as on XFRM): esptun has the new inbound SA
+	# besides the old, and only the new outbound one.
+	now=$(spis_swanctl gw t1)
+	check_eq "IKEv1 rekey: esptun sends with the new outbound SA" \
+		"$(spis_esptun 10.0.0.2 | awk '{ print $NF }')" "${now#* }"
+	check_eq "IKEv1 rekey: esptun has the new inbound SA" \
+		"$(spis_esptun 10.0.0.2 | tr ' ' '\n' | grep -c "^${now% *}$")" 1
 	check "IKEv1: ping over tunnel 1 after the rekey" gw ping -c 2 -i 0.2 -W 2 169.254.10.1
 	charon_stop gw
 	charon_stop aws
