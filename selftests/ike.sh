@@ -21,6 +21,7 @@
 #
 # IKE_PHASES= (space-separated) runs some phases only, for debugging.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/aws.sh"
 
 require_module
 PLUGIN=$ESPTUN_REPO/userspace/strongswan/libstrongswan-kernel-esptun.so
@@ -28,14 +29,7 @@ PLUGIN=$ESPTUN_REPO/userspace/strongswan/libstrongswan-kernel-esptun.so
 [ -x /usr/lib/frr/bgpd ] || skip_all "no FRR (apt-get install frr)"
 [ -f "$PLUGIN" ] || skip_all "kernel-esptun plugin not built (make strongswan)"
 
-LAN_GW=172.16.0.10
-LAN_AWS=172.16.1.10
 PSK=0sdGhpcyBpcyBhIHRlc3Qga2V5IG9mIDMyIGJ5dGVzIQ==
-
-gw() { ip netns exec gw "$@"; }
-aws() { ip netns exec aws "$@"; }
-lan_gw() { ip netns exec lan_gw "$@"; }
-lan_aws() { ip netns exec lan_aws "$@"; }
 
 T=$(mktemp -d /tmp/ike.XXXXXX)
 chmod 755 "$T"	# FRR's daemons run as its user
@@ -60,15 +54,6 @@ phase() { [ -z "${IKE_PHASES:-}" ] || [[ " $IKE_PHASES " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ topology
 
-lan() { # ROUTER_NS ROUTER_ADDR HOST_NS HOST_ADDR
-	ip link add lan0 netns "$1" type veth peer name eth0 netns "$3"
-	ip -n "$1" addr add "$2/24" dev lan0
-	ip -n "$1" link set lan0 up
-	ip -n "$3" addr add "$4/24" dev eth0
-	ip -n "$3" link set eth0 up
-	ip -n "$3" route add default via "$2"
-}
-
 # topology [nat]: with nat, gw sits behind a NAT namespace that owns
 # 10.0.0.1 towards aws (so aws's configuration is the same) and
 # masquerades UDP to ports 10000-10099.
@@ -88,7 +73,7 @@ topology() {
 		ip -n nat link set veth0 up
 		ip -n nat link set veth1 up
 		ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
-		nat_ports 10000-10099 || fail "nft masquerade"
+		udp_masquerade nat veth0 10000-10099 || fail "nft masquerade"
 		gw ip addr add $GW_ADDR/24 dev veth0
 		gw ip link set veth0 up
 		gw ip route add default via 10.1.0.254
@@ -101,8 +86,8 @@ topology() {
 	aws ip addr add 10.0.0.2/24 dev veth0
 	aws ip addr add 10.0.0.3/24 dev veth0
 	aws ip link set veth0 up
-	lan gw 172.16.0.1 lan_gw $LAN_GW
-	lan aws 172.16.1.1 lan_aws $LAN_AWS
+	aws_lan gw 172.16.0.1 lan_gw $LAN_GW
+	aws_lan aws 172.16.1.1 lan_aws $LAN_AWS
 
 	gw ip link add esp0 type esptun
 	for i in 1 2; do
@@ -112,18 +97,6 @@ topology() {
 		aws ip link set ipsec$i up
 	done
 	gw ip link set esp0 up
-}
-
-nat_ports() { # RANGE: the NAT's UDP source ports (a new mapping each time)
-	ip netns exec nat nft -f - <<-EOF
-	flush ruleset
-	table ip nat {
-		chain post {
-			type nat hook postrouting priority srcnat;
-			oifname "veth0" meta l4proto udp masquerade to :$1
-		}
-	}
-	EOF
 }
 
 teardown() {
@@ -171,10 +144,12 @@ charon_conf() {
 					aws1 {
 						remote = 10.0.0.2
 						pins = 169.254.10.1
+						dead_after = 6
 					}
 					aws2 {
 						remote = 10.0.0.3
 						pins = 169.254.11.1
+						dead_after = 6
 					}
 				}
 			}
@@ -187,23 +162,29 @@ charon_conf() {
 	EOF
 }
 
-# charon_start NS: charon in NS, in a mount namespace of its own: /run
-# private (pid file), and on gw charon's plugin directory with the plugin
-# added (the guest's root is read-only).
-charon_start() {
-	local ns=$1 d=$T/$1
-	rm -f "$d/charon.vici"
+# charon_run NS DIR [MOUNT_CMDS] [ENV]: charon in NS, in a mount namespace
+# of its own: /run private (pid file), charon's plugin directory replaced
+# by a copy with the plugin added (the guest's root is read-only).
+charon_run() {
+	local ns=$1 d=$2
 	# Copies: links into the directory mounted over would point at
 	# themselves.
 	mkdir -p "$d/plugins"
 	cp /usr/lib/ipsec/plugins/*.so "$PLUGIN" "$d/plugins/"
 	ip netns exec "$ns" unshare -m sh -c "
 		mount -t tmpfs tmpfs /run &&
-		mount --bind $d/plugins /usr/lib/ipsec/plugins &&
-		STRONGSWAN_CONF=$d/strongswan.conf exec /usr/lib/ipsec/charon
+		mount --bind $d/plugins /usr/lib/ipsec/plugins && ${3:-}
+		${4:-} exec /usr/lib/ipsec/charon
 	" > "$d/stdout.log" 2>&1 &
 	echo $! > "$d/charon.pid"
-	busywait 15 test -S "$d/charon.vici" || fail "charon in $ns did not start"
+}
+
+# charon_start NS: charon_run with the test's strongswan.conf.
+charon_start() {
+	local d=$T/$1
+	rm -f "$d/charon.vici"
+	charon_run "$1" "$d" "" "STRONGSWAN_CONF=$d/strongswan.conf"
+	busywait 15 test -S "$d/charon.vici" || fail "charon in $1 did not start"
 }
 
 charon_stop() {
@@ -222,86 +203,70 @@ sw() { # NS ARGS...: swanctl against NS's charon
 	STRONGSWAN_CONF=$T/$ns/strongswan.conf ip netns exec "$ns" swanctl "$@"
 }
 
+# conn NAME LOCAL REMOTE LOCAL_ID REMOTE_ID CONN_OPTS CHILD_OPTS CBC_OPTS:
+# one AWS tunnel's connection, its CHILD_SA t<N> (AWS's ESP options) and
+# a CHILD_SA "cbc" that esptun cannot carry.
+conn() {
+	cat <<-EOF
+	connections {
+		$1 {
+			version = ${IKE_VERSION:-2}
+			local_addrs = $2
+			remote_addrs = $3
+			proposals = aes256-sha256-ecp256
+			mobike = no
+			$6
+			local { auth = psk
+				id = $4 }
+			remote { auth = psk
+				id = $5 }
+			children {
+				t${1#aws} {
+					local_ts = 0.0.0.0/0
+					remote_ts = 0.0.0.0/0
+					esp_proposals = aes256gcm16-ecp256
+					replay_window = 1024
+					$7
+				}
+				cbc {
+					esp_proposals = aes256-sha256-ecp256
+					$8
+				}
+			}
+		}
+	}
+	secrets { ike-$1 { id = $5
+		secret = $PSK } }
+	EOF
+}
+
 # swanctl.conf for both sides: two connections, one per AWS endpoint.
+# gw initiates, rekeys (REKEY_TIME_<i>, LIFE_TIME_<i>) and restarts after
+# DPD; aws answers, each tunnel on its xfrm interface.
 swanctl_conf() {
-	local i rekey life
+	local i rekey life peer
 	for i in 1 2; do
+		peer=10.0.0.$((1 + i))
 		eval "rekey=\${REKEY_TIME_$i:-3000s} life=\${LIFE_TIME_$i:-3600s}"
-		cat >> "$T/gw/swanctl.conf" <<-EOF
-		connections {
-			aws$i {
-				version = ${IKE_VERSION:-2}
-				local_addrs = $GW_ADDR
-				remote_addrs = 10.0.0.$((1 + i))
-				proposals = aes256-sha256-ecp256
-				dpd_delay = 2s
-				keyingtries = 0
-				mobike = no
-				local { auth = psk
-					id = 10.0.0.1 }
-				remote { auth = psk
-					id = 10.0.0.$((1 + i)) }
-				children {
-					t$i {
-						local_ts = 0.0.0.0/0
-						remote_ts = 0.0.0.0/0
-						esp_proposals = aes256gcm16-ecp256
-						replay_window = 1024
-						rekey_time = $rekey
-						life_time = $life
-						rand_time = 0
-						start_action = start
-						dpd_action = restart
-					}
-					$([ $i -eq 1 ] && echo "cbc {
-						local_ts = 10.99.0.0/24
-						remote_ts = 10.98.0.0/24
-						esp_proposals = aes256-sha256-ecp256
-					}")
-				}
-			}
-		}
-		secrets { ike-$i { id = 10.0.0.$((1 + i))
-			secret = $PSK } }
-		EOF
-		cat >> "$T/aws/swanctl.conf" <<-EOF
-		connections {
-			aws$i {
-				version = ${IKE_VERSION:-2}
-				local_addrs = 10.0.0.$((1 + i))
-				remote_addrs = 10.0.0.1
-				proposals = aes256-sha256-ecp256
-				dpd_delay = 2s
-				mobike = no
-				local { auth = psk
-					id = 10.0.0.$((1 + i)) }
-				remote { auth = psk
-					id = 10.0.0.1 }
-				children {
-					t$i {
-						local_ts = 0.0.0.0/0
-						remote_ts = 0.0.0.0/0
-						esp_proposals = aes256gcm16-ecp256
-						replay_window = 1024
-						if_id_in = $i
-						if_id_out = $i
-						rekey_time = 0
-						life_time = 0
-						dpd_action = clear
-					}
-					$([ $i -eq 1 ] && echo "cbc {
-						local_ts = 10.98.0.0/24
-						remote_ts = 10.99.0.0/24
-						esp_proposals = aes256-sha256-ecp256
-						if_id_in = 1
-						if_id_out = 1
-					}")
-				}
-			}
-		}
-		secrets { ike-$i { id = 10.0.0.1
-			secret = $PSK } }
-		EOF
+		conn aws$i $GW_ADDR $peer 10.0.0.1 $peer "dpd_delay = 10s
+			keyingtries = 0" "
+			rekey_time = $rekey
+			life_time = $life
+			rand_time = 0
+			start_action = start
+			dpd_action = restart" "
+			local_ts = 10.99.0.0/24
+			remote_ts = 10.98.0.0/24" >> "$T/gw/swanctl.conf"
+		conn aws$i $peer 10.0.0.1 $peer 10.0.0.1 "dpd_delay = 2s" "
+			if_id_in = $i
+			if_id_out = $i
+			rekey_time = 0
+			life_time = 0
+			dpd_action = clear" "
+			local_ts = 10.98.0.0/24
+			remote_ts = 10.99.0.0/24
+			if_id_in = $i
+			if_id_out = $i" >> "$T/aws/swanctl.conf"
 	done
 }
 
@@ -574,12 +539,22 @@ _tunnels() { # the remote addresses of gw's tunnels
 import json, sys
 print(" ".join(sorted(t["remote"] for t in json.load(sys.stdin)[0]["tunnels"])))'
 }
+_tstate() { # REMOTE: "state liveness" of gw's tunnel to REMOTE
+	gw esptun show esp0 --json | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)[0]["tunnels"]:
+    if t["remote"] == sys.argv[1]:
+        print(t["state"], t.get("liveness"))' "$1"
+}
+_liveness_down() { [ "$(_tstate "$1")" = "down down" ]; }
 _tunnels_are() { [ "$(_tunnels)" = "$1" ]; }
 
 # Tunnel 1's peer goes silent (aws drops everything to and from
-# 10.0.0.2): charon's DPD restarts the connection, which deletes the
-# tunnel, so esptun carries every flow over tunnel 2; BGP over tunnel 2
-# stays up; tunnel 1 comes back with its peer.
+# 10.0.0.2).  esptun's liveness (dead_after 6 s, fed by BGP's keepalives
+# every 3 s) takes tunnel 1 out of service first, so every flow moves to
+# tunnel 2; charon's DPD (10 s, AWS's) then restarts the connection,
+# which deletes the tunnel; BGP over tunnel 2 stays up throughout; tunnel
+# 1 comes back with its peer.
 failover() {
 	local bgp2
 	bgp2=$(_bgp_conns gw 169.254.11.1)
@@ -589,12 +564,21 @@ failover() {
 		chain out { type filter hook output priority 0; ip saddr 10.0.0.2 drop; }
 	}
 	EOF
-	if busywait 30 _tunnels_are 10.0.0.3; then
+	if busywait 15 _liveness_down 10.0.0.2; then
+		pass "peer 1 dead: esptun's liveness took tunnel 1 down"
+	else
+		fail "peer 1 dead: tunnel 1 still $(_tstate 10.0.0.2)"
+	fi
+	# aws's own route back still has ipsec1 until its BGP hold time
+	# (9 s) ends: a flow hashed there waits for that.
+	check "peer 1 dead: LAN to LAN over tunnel 2" \
+		busywait 15 lan_gw ping -c 2 -i 0.2 -W 1 $LAN_AWS
+	if busywait 40 _tunnels_are 10.0.0.3; then
 		pass "peer 1 dead: DPD removed tunnel 1 from esp0"
 	else
 		fail "peer 1 dead: tunnels still $(_tunnels)"
 	fi
-	check "peer 1 dead: LAN to LAN over tunnel 2" \
+	check "peer 1 dead: LAN to LAN over tunnel 2, tunnel 1 gone" \
 		lan_gw ping -c 3 -i 0.2 -W 2 $LAN_AWS
 	check_eq "peer 1 dead: BGP over tunnel 2 stayed up" \
 		"$(_bgp_conns gw 169.254.11.1)" "$bgp2"
@@ -667,7 +651,7 @@ nat() {
 	check "behind NAT: ping over tunnel 1" gw ping -c 2 -i 0.2 -W 2 169.254.10.1
 	check "behind NAT: ping from aws over tunnel 2" aws ping -c 2 -i 0.2 -W 2 169.254.11.2
 	before=$(spis_swanctl gw t1)
-	nat_ports 20000-20099
+	udp_masquerade nat veth0 20000-20099
 	ip netns exec nat conntrack -F >/dev/null 2>&1
 	# gw's next packets leave from a new port; aws's charon learns it
 	# (XFRM's mapping event) and moves its SAs there.
@@ -720,6 +704,32 @@ ikev1() {
 	charon_stop aws
 }
 
+# ------------------------------------------------------------- install
+
+# charon as Debian starts it (its own strongswan.conf, load_modular)
+# with what `make install` adds: the plugin and kernel-esptun.conf, whose
+# load = 2 puts kernel-esptun ahead of kernel-netlink.
+installed() {
+	local d=$T/modular
+	mkdir -p "$d"
+	cp -a /etc/strongswan.d "$d/"
+	cp "$ESPTUN_REPO/userspace/strongswan/kernel-esptun.conf" \
+		"$d/strongswan.d/charon/"
+	printf 'charon {\n filelog {\n log {\n path = %s\n flush_line = yes\n default = 1\n }\n }\n}\n' \
+		"$d/charon.log" > "$d/strongswan.d/zz-ike-sh-log.conf"
+	charon_run gw "$d" "mount --bind $d/strongswan.d /etc/strongswan.d &&"
+	if busywait 15 grep -q 'esptun: kernel-ipsec backend on esp0' "$d/charon.log"; then
+		pass "installed: Debian's charon takes kernel-esptun as its kernel-ipsec backend"
+	else
+		fail "installed: no kernel-esptun backend in $(tr '\n' ' ' < "$d/charon.log")"
+	fi
+	check_eq "installed: kernel-esptun loads before kernel-netlink" \
+		"$(sed -n 's/.*loaded plugins: //p' "$d/charon.log" | tr ' ' '\n' |
+		   grep -n '^kernel-esptun$\|^kernel-netlink$' | cut -d: -f2 | tr '\n' ' ')" \
+		"kernel-esptun kernel-netlink "
+	charon_stop modular
+}
+
 # ---------------------------------------------------------------- main
 
 topology
@@ -745,6 +755,7 @@ if phase stop; then
 	check_eq "charon stopped: no XFRM state or policy on gw" \
 		"$(gw ip xfrm state; gw ip xfrm policy)" ""
 fi
+phase install && installed
 phase expire && expires
 phase ikev1 && ikev1
 phase nat && nat

@@ -119,6 +119,21 @@ no_carrier() {
 	esac
 }
 
+# udp_masquerade NS OIF PORTS: NS masquerades UDP leaving OIF to source
+# ports PORTS (a range, "10000-10099"), replacing its nftables ruleset;
+# with `conntrack -F` after it, a NAT that rebinds to other ports.
+udp_masquerade() {
+	ip netns exec "$1" nft -f - <<-EOF
+	flush ruleset
+	table ip nat {
+		chain post {
+			type nat hook postrouting priority srcnat;
+			oifname "$2" meta l4proto udp masquerade to :$3
+		}
+	}
+	EOF
+}
+
 # Namespaces created with new_netns are deleted at exit.
 new_netns() {
 	local ns

@@ -184,18 +184,7 @@ for l in "gw veth0" "nat veth0" "nat veth1" "peer veth0"; do
 done
 ip -n peer route add default via 192.168.0.254
 ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
-nat_range() {
-	ip netns exec nat nft -f - <<-EOF
-	flush ruleset
-	table ip natt {
-		chain post {
-			type nat hook postrouting priority srcnat;
-			oifname "veth0" meta l4proto udp masquerade to :$1
-		}
-	}
-	EOF
-}
-nat_range 10000-10099 || fail "nft masquerade"
+udp_masquerade nat veth0 10000-10099 || fail "nft masquerade"
 GW_OUT=10.0.0.1 PEER_OUT=192.168.0.2
 peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT encap espinudp 4500 4500 0.0.0.0
 peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN encap espinudp 4500 4500 0.0.0.0
@@ -233,7 +222,7 @@ check_eq "a forged packet from port 30000 fails authentication" \
 check_eq "and does not move the remote port" "$(jget 't["dport"]')" "$p1"
 
 # The NAT forgets its mapping and picks another port.
-nat_range 20000-20099
+udp_masquerade nat veth0 20000-20099
 ip netns exec nat conntrack -F >/dev/null 2>&1
 check "after rebinding: peer -> gw" ping_ok peer $GW4 5
 p2=$(jget 't["dport"]')
