@@ -364,6 +364,34 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/* Commands that create, change or delete state in the device's link_net. */
+static bool esptun_nl_cmd_writes(u8 cmd)
+{
+	return cmd != ESPTUN_CMD_DEV_GET && cmd != ESPTUN_CMD_SA_GET;
+}
+
+/*
+ * A device moved to another netns keeps its link_net: its tunnels bind
+ * UDP ports, claim SPIs and send ESP there.  GENL_UNS_ADMIN_PERM only
+ * proves CAP_NET_ADMIN over the netns the request came from, whose
+ * owner may be an unprivileged user namespace; so, as WireGuard does for
+ * its creating netns, whatever writes needs CAP_NET_ADMIN over link_net
+ * too.  link_net never changes, so checking under the device's lock is
+ * checking for good.
+ */
+static bool esptun_nl_may_write_link_net(struct sk_buff *skb,
+					 struct esptun_dev *esp,
+					 struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&esp->lock);
+	if (net_eq(esp->link_net, sock_net(skb->sk)) ||
+	    netlink_ns_capable(skb, esp->link_net->user_ns, CAP_NET_ADMIN))
+		return true;
+	NL_SET_ERR_MSG(extack,
+		       "the device sends from another network namespace: changing it needs CAP_NET_ADMIN there");
+	return false;
+}
+
 /**
  * esptun_nl_pre_doit() - find, hold and lock the device a command names
  * @ops: the command
@@ -391,6 +419,12 @@ static int esptun_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
 		dev_put(dev);
 		NL_SET_ERR_MSG(info->extack, "no such device");
 		return -ENODEV;
+	}
+	if (esptun_nl_cmd_writes(ops->cmd) &&
+	    !esptun_nl_may_write_link_net(skb, esp, info->extack)) {
+		mutex_unlock(&esp->lock);
+		dev_put(dev);
+		return -EPERM;
 	}
 	info->user_ptr[0] = esp;
 	return 0;
