@@ -203,9 +203,34 @@ sw() { # NS ARGS...: swanctl against NS's charon
 	STRONGSWAN_CONF=$T/$ns/strongswan.conf ip netns exec "$ns" swanctl "$@"
 }
 
-# conn NAME LOCAL REMOTE LOCAL_ID REMOTE_ID CONN_OPTS CHILD_OPTS CBC_OPTS:
-# one AWS tunnel's connection, its CHILD_SA t<N> (AWS's ESP options) and
-# a CHILD_SA "cbc" that esptun cannot carry.
+# Children only the unsupported phase initiates, each one esptun must
+# refuse: AES-CBC; a second CHILD_SA (its own reqid) on a tunnel that
+# carries one; copy_df = no (esptun copies DF).  $1: gw or aws (the
+# traffic selectors mirror), $2: per-child lines.
+refused_children() {
+	local l r
+	for c in "cbc 10.99 10.98 aes256-sha256-ecp256" \
+		 "second 10.97 10.96 aes256gcm16-ecp256" \
+		 "nodf 10.95 10.94 aes256gcm16-ecp256"; do
+		set -- "$1" "$2" $c
+		l=$4 r=$5
+		[ "$1" = gw ] || { l=$5 r=$4; }
+		cat <<-EOF
+		$3 {
+			esp_proposals = $6
+			local_ts = $l.0.0/24
+			remote_ts = $r.0.0/24
+			$2
+			$([ "$1:$3" = gw:nodf ] && echo "copy_df = no")
+		}
+		EOF
+		set -- "$1" "$2"
+	done
+}
+
+# conn NAME LOCAL REMOTE LOCAL_ID REMOTE_ID CONN_LINES CHILD_LINES SIDE
+#      REFUSED_CHILD_LINES: one AWS tunnel's connection, its CHILD_SA t<N>
+# (AWS's ESP options) and the children esptun must refuse.
 conn() {
 	cat <<-EOF
 	connections {
@@ -228,10 +253,7 @@ conn() {
 					replay_window = 1024
 					$7
 				}
-				cbc {
-					esp_proposals = aes256-sha256-ecp256
-					$8
-				}
+				$(refused_children "$8" "${9:-}")
 			}
 		}
 	}
@@ -254,17 +276,13 @@ swanctl_conf() {
 			life_time = $life
 			rand_time = 0
 			start_action = start
-			dpd_action = restart" "
-			local_ts = 10.99.0.0/24
-			remote_ts = 10.98.0.0/24" >> "$T/gw/swanctl.conf"
+			dpd_action = restart" gw >> "$T/gw/swanctl.conf"
 		conn aws$i $peer 10.0.0.1 $peer 10.0.0.1 "dpd_delay = 2s" "
 			if_id_in = $i
 			if_id_out = $i
 			rekey_time = 0
 			life_time = 0
-			dpd_action = clear" "
-			local_ts = 10.98.0.0/24
-			remote_ts = 10.99.0.0/24
+			dpd_action = clear" aws "
 			if_id_in = $i
 			if_id_out = $i" >> "$T/aws/swanctl.conf"
 	done
@@ -502,7 +520,7 @@ rekey_loop() {
 _rekeyed() { # CHILD OLD: a new CHILD_SA is installed, the old one is gone
 	local now
 	now=$(spis_swanctl gw "$1")
-	[ -n "${now% *}" ] && [ "$now" != "$2" ] &&
+	[ -n "${now% *}" ] && [ "${now% *}" != "${2% *}" ] &&
 		[ "$(sw gw --list-sas 2>/dev/null | grep -c "$1: #.*INSTALLED")" -eq 1 ]
 }
 _one_sa_pair() {
@@ -521,7 +539,23 @@ unsupported() {
 	check "the plugin said why in charon's log" grep -q \
 		"esptun: cannot install SA .*: esptun does AES-GCM with a 16-byte ICV only" \
 		"$T/gw/charon.log"
+	check_err "a second CHILD_SA on tunnel 1 fails" "failed|error" \
+		sw gw --initiate --child second --timeout 15
+	check "the plugin said why: one CHILD_SA per tunnel" grep -q \
+		"esptun: tunnel [0-9]* (10.0.0.1 - 10.0.0.2) carries the CHILD_SA with reqid [0-9]*: esptun carries one CHILD_SA per tunnel" \
+		"$T/gw/charon.log"
+	check_err "a CHILD_SA with copy_df = no fails" "failed|error" \
+		sw gw --initiate --child nodf --timeout 15
+	check "the plugin said why: DF is copied" grep -q \
+		"esptun: cannot install SA .*: esptun copies DF to the outer header" \
+		"$T/gw/charon.log"
+	check "narrower traffic selectors are said not to be enforced" grep -q \
+		"esptun: SA .*: traffic selectors 10.97.0.0/24 === 10.96.0.0/24 are not enforced" \
+		"$T/gw/charon.log"
 	check_eq "tunnel 1's SAs are as before" "$(spis_esptun 10.0.0.2)" "$before"
+	check_eq "only t1 and t2 are installed on gw" \
+		"$(sw gw --list-sas | awk '/INSTALLED, TUNNEL/ { print $1 }' | sort | tr '\n' ' ')" \
+		"t1: t2: "
 	check "charon still answers" sw gw --stats
 }
 
@@ -601,8 +635,52 @@ failover() {
 # gw's charon again, with tunnel 1 rekeyed after 5 s (esptun's soft
 # expire of the inbound SA) and tunnel 2 without rekeying, living 8 s
 # (esptun's hard expire).
+# Expire events lost: charon stopped while the events socket overflows
+# (tunnel 2's admin state toggled) and tunnel 1's SAs reach their soft
+# limit; once charon runs again, the plugin reads the expire back from
+# the kernel and charon rekeys.
+lost_events() {
+	local in1 k pid i
+	charon_stop gw
+	REKEY_TIME_1=8s LIFE_TIME_1=60s ike_up gw
+	in1=$(spis_swanctl gw t1)
+	in1=${in1% *}
+	pid=$(cat "$T/gw/charon.pid")
+	kill -STOP "$pid"
+	for i in $(seq 60); do
+		gw esptun tunnel set esp0 id 2 down
+		gw esptun tunnel set esp0 id 2 up
+	done
+	busywait 20 _expired 10.0.0.2 "0x$in1" soft ||
+		fail "tunnel 1's inbound SA did not reach its soft limit"
+	kill -CONT "$pid"
+	k="expired SA(s) read back from the kernel"
+	if busywait 10 grep -q "events were lost.*[1-9] $k" "$T/gw/charon.log"; then
+		pass "lost events: the plugin read tunnel 1's expire back"
+	else
+		fail "no '$k' in charon's log"
+	fi
+	k="creating rekey job for CHILD_SA ESP/0x$in1"
+	if busywait 10 grep -q "$k" "$T/gw/charon.log"; then
+		pass "lost events: charon rekeyed tunnel 1 all the same"
+	else
+		fail "no '$k' in charon's log"
+	fi
+	busywait 20 _rekeyed t1 "$in1 x" ||
+		fail "tunnel 1 rekeyed: still $(spis_swanctl gw t1)"
+}
+_expired() { # REMOTE SPI STATE: gw's SA SPI to REMOTE has expire STATE
+	[ "$(gw esptun show esp0 --json | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)[0]["tunnels"]:
+    for s in t["sas"]:
+        if t["remote"] == sys.argv[1] and s["spi"] == int(sys.argv[2], 16):
+            print(s.get("expire"))' "$1" "$2")" = "$3" ]
+}
+
 expires() {
 	local in1 in2 k
+	lost_events
 	charon_stop gw
 	REKEY_TIME_1=5s LIFE_TIME_1=60s REKEY_TIME_2=0 LIFE_TIME_2=8s ike_up gw
 	check_spis

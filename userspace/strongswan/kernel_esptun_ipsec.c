@@ -71,6 +71,7 @@ struct sa_entry_t {
 	tunnel_t *tun;
 	uint8_t dir;			/* ESPTUN_SA_DIR_* */
 	uint32_t spi;			/* host order */
+	uint32_t reqid;			/* the CHILD_SA's */
 };
 
 struct private_kernel_esptun_ipsec_t {
@@ -164,21 +165,33 @@ static tunnel_t *find_tunnel(private_kernel_esptun_ipsec_t *this,
 	return found;
 }
 
+/* The direction of an SA from @src to @dst on @tun, or 0 if neither. */
+static uint8_t sa_dir(tunnel_t *tun, host_t *src, host_t *dst)
+{
+	if (tun->local->ip_equals(tun->local, src) &&
+	    tun->remote->ip_equals(tun->remote, dst))
+		return ESPTUN_SA_DIR_OUT;
+	if (tun->local->ip_equals(tun->local, dst) &&
+	    tun->remote->ip_equals(tun->remote, src))
+		return ESPTUN_SA_DIR_IN;
+	return 0;
+}
+
 /*
  * The SA charon names by @id: its SPI, in the direction the addresses
  * say (charon's src/dst are ours/the peer's for outbound SAs, the
- * reverse for inbound ones).  When the addresses match no tunnel any more
- * (they were just updated), the only SA with the SPI.
+ * reverse for inbound ones).  Right after a NAT rebinding charon may name
+ * an SA by the peer's new address: then the only SA with the SPI whose
+ * direction our own address (which never moves) fits.
  */
 static sa_entry_t *find_sa(private_kernel_esptun_ipsec_t *this,
 			   kernel_ipsec_sa_id_t *id)
 {
 	enumerator_t *te, *se;
 	tunnel_t *tun;
-	sa_entry_t *sa, *found = NULL, *any = NULL;
+	sa_entry_t *sa, *found = NULL, *moved = NULL;
 	uint32_t spi = ntohl(id->spi);
-	int n = 0;
-	uint8_t dir;
+	int nmoved = 0;
 
 	te = this->tunnels->create_enumerator(this->tunnels);
 	while (!found && te->enumerate(te, &tun))
@@ -188,23 +201,21 @@ static sa_entry_t *find_sa(private_kernel_esptun_ipsec_t *this,
 		{
 			if (sa->spi != spi)
 				continue;
-			any = sa;
-			n++;
-			if (tun->local->ip_equals(tun->local, id->src) &&
-			    tun->remote->ip_equals(tun->remote, id->dst))
-				dir = ESPTUN_SA_DIR_OUT;
-			else if (tun->local->ip_equals(tun->local, id->dst) &&
-				 tun->remote->ip_equals(tun->remote, id->src))
-				dir = ESPTUN_SA_DIR_IN;
-			else
-				continue;
-			if (sa->dir == dir)
+			if (sa_dir(tun, id->src, id->dst) == sa->dir)
+			{
 				found = sa;
+			}
+			else if (tun->local->ip_equals(tun->local,
+				 sa->dir == ESPTUN_SA_DIR_IN ? id->dst : id->src))
+			{
+				moved = sa;
+				nmoved++;
+			}
 		}
 		se->destroy(se);
 	}
 	te->destroy(te);
-	return found ?: (n == 1 ? any : NULL);
+	return found ?: (nmoved == 1 ? moved : NULL);
 }
 
 static void tunnel_free(tunnel_t *tun)
@@ -309,11 +320,60 @@ static bool peer_options(const char *peer, struct esptun_tunnel_cfg *cfg)
 }
 
 /*
- * The tunnel between @local and @remote, created when missing: with UDP
- * encapsulation between the IKE ports when @encap (charon saw a NAT).
+ * Whether the CHILD_SA @reqid, from @local to @remote, may go on the
+ * existing tunnel @tun: esptun keeps one tunnel per pair of addresses,
+ * with one outbound SA, so one CHILD_SA (and its rekeyed successors,
+ * which keep the reqid) at a time.
  */
-static tunnel_t *get_tunnel(private_kernel_esptun_ipsec_t *this,
-			    host_t *local, host_t *remote, bool encap)
+static bool tunnel_fits(tunnel_t *tun, host_t *local, host_t *remote,
+			bool encap, uint32_t reqid)
+{
+	enumerator_t *enumerator;
+	sa_entry_t *sa;
+	uint32_t other = 0;
+
+	if (tun->encap != encap)
+	{
+		DBG1(DBG_KNL, "esptun: tunnel %u (%H - %H) is %s UDP "
+		     "encapsulation; esptun cannot switch it on a live "
+		     "tunnel", tun->id, local, remote,
+		     tun->encap ? "with" : "without");
+		return FALSE;
+	}
+	if (encap && remote->get_port(remote) != tun->remote->get_port(tun->remote))
+	{
+		DBG1(DBG_KNL, "esptun: tunnel %u already joins %H and %#H, "
+		     "not %#H: esptun keeps one tunnel per pair of addresses "
+		     "(two peers behind one NAT address cannot both connect)",
+		     tun->id, local, tun->remote, remote);
+		return FALSE;
+	}
+	enumerator = tun->sas->create_enumerator(tun->sas);
+	while (!other && enumerator->enumerate(enumerator, &sa))
+	{
+		if (sa->reqid != reqid)
+			other = sa->reqid;
+	}
+	enumerator->destroy(enumerator);
+	if (other)
+	{
+		DBG1(DBG_KNL, "esptun: tunnel %u (%H - %H) carries the "
+		     "CHILD_SA with reqid %u: esptun carries one CHILD_SA per "
+		     "tunnel (route-based, traffic selectors 0.0.0.0/0)",
+		     tun->id, local, remote, other);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * The tunnel between @local and @remote for the CHILD_SA @reqid into
+ * @out, created when missing: with UDP encapsulation between the IKE
+ * ports when @encap (charon saw a NAT).
+ */
+static status_t get_tunnel(private_kernel_esptun_ipsec_t *this,
+			   host_t *local, host_t *remote, bool encap,
+			   uint32_t reqid, tunnel_t **out)
 {
 	struct esptun_tunnel_cfg cfg = { .size = sizeof(cfg) };
 	char *dev, *peer;
@@ -325,20 +385,15 @@ static tunnel_t *get_tunnel(private_kernel_esptun_ipsec_t *this,
 	if (tun)
 	{
 		free(dev);
-		if (tun->encap != encap)
-		{
-			DBG1(DBG_KNL, "esptun: tunnel %u (%H - %H) is %s UDP "
-			     "encapsulation; esptun cannot switch it on a live "
-			     "tunnel", tun->id, local, remote,
-			     tun->encap ? "with" : "without");
-			return NULL;
-		}
-		return tun;
+		if (!tunnel_fits(tun, local, remote, encap, reqid))
+			return NOT_SUPPORTED;
+		*out = tun;
+		return SUCCESS;
 	}
 	if (!host2addr(local, &cfg.local) || !host2addr(remote, &cfg.remote))
 	{
 		free(dev);
-		return NULL;
+		return FAILED;
 	}
 	cfg.id = this->next_id;
 	if (encap)
@@ -361,7 +416,7 @@ static tunnel_t *get_tunnel(private_kernel_esptun_ipsec_t *this,
 	{
 		free(peer);
 		free(dev);
-		return NULL;
+		return FAILED;
 	}
 	err = esptun_tunnel_add(this->req, ESPTUN_DEV_NAME(dev), &cfg);
 	if (err)
@@ -369,7 +424,7 @@ static tunnel_t *get_tunnel(private_kernel_esptun_ipsec_t *this,
 		log_fail(this, "adding a tunnel", err);
 		free(peer);
 		free(dev);
-		return NULL;
+		return FAILED;
 	}
 	INIT(tun,
 		.dev = dev,
@@ -385,7 +440,8 @@ static tunnel_t *get_tunnel(private_kernel_esptun_ipsec_t *this,
 	     tun->id, local, remote, encap ? ", UDP" : "", peer ? ", peer " : "",
 	     peer ?: "", dev);
 	free(peer);
-	return tun;
+	*out = tun;
+	return SUCCESS;
 }
 
 METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
@@ -461,11 +517,62 @@ static const char *sa_unsupported(kernel_ipsec_sa_id_t *id,
 		return "esptun has no hardware offload";
 	if (id->mark.value || data->mark.value)
 		return "esptun SAs take no marks (the device is the route)";
+	if (id->if_id)
+		return "esptun SAs take no interface ID (the device comes "
+		       "from charon.plugins.kernel-esptun)";
+	if (!data->copy_df)
+		return "esptun copies DF to the outer header (copy_df = no)";
+	if (!data->copy_ecn)
+		return "esptun copies ECN both ways (copy_ecn = no)";
+	if (data->copy_dscp != DSCP_COPY_OUT_ONLY)
+		return "esptun copies DSCP outward only (copy_dscp = out)";
 	if (data->inbound && data->replay_window > ESPTUN_REPLAY_WINDOW_MAX)
 		return "the replay window is larger than esptun's largest";
 	if (id->src->get_family(id->src) != id->dst->get_family(id->dst))
 		return "the outer addresses are of two families";
 	return NULL;
+}
+
+/* Whether a selector of @list covers every address, protocol and port. */
+static bool ts_covers_all(linked_list_t *list, int family)
+{
+	traffic_selector_t *ts, *all;
+	enumerator_t *enumerator;
+	bool covers = FALSE;
+
+	if (!list)
+		return FALSE;
+	all = traffic_selector_create_from_cidr(family == AF_INET ?
+					"0.0.0.0/0" : "::/0", 0, 0, 65535);
+	if (!all)
+		return FALSE;
+	enumerator = list->create_enumerator(list);
+	while (!covers && enumerator->enumerate(enumerator, &ts))
+		covers = all->is_contained_in(all, ts);
+	enumerator->destroy(enumerator);
+	all->destroy(all);
+	return covers;
+}
+
+/*
+ * esptun is route-based: what the routes send to the device goes out,
+ * what a tunnel receives comes in, whatever its inner addresses; the
+ * CHILD_SA's selectors are not enforced.  Say so when they are narrower
+ * (checked on the inbound SA: once per CHILD_SA).
+ */
+static void log_narrow_ts(kernel_ipsec_sa_id_t *id,
+			  kernel_ipsec_add_sa_t *data)
+{
+	int family = id->src->get_family(id->src);
+
+	if (!data->inbound || (ts_covers_all(data->src_ts, family) &&
+			       ts_covers_all(data->dst_ts, family)))
+		return;
+	/* Inbound: dst_ts is ours, src_ts the peer's. */
+	DBG1(DBG_KNL, "esptun: SA %.8x: traffic selectors %#R === %#R are "
+	     "not enforced: routes to the device select what is tunnelled, "
+	     "and inbound inner addresses are not checked against them",
+	     ntohl(id->spi), data->dst_ts, data->src_ts);
 }
 
 static void set_limits(struct esptun_sa_limits *l, lifetime_cfg_t *lt)
@@ -490,6 +597,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	sa_entry_t *sa, *old;
 	enumerator_t *enumerator;
 	tunnel_t *tun;
+	status_t st;
 	int err;
 
 	why = sa_unsupported(id, data);
@@ -499,6 +607,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		     ntohl(id->spi), why);
 		return NOT_SUPPORTED;
 	}
+	log_narrow_ts(id, data);
 	local = data->inbound ? id->dst : id->src;
 	remote = data->inbound ? id->src : id->dst;
 
@@ -516,11 +625,11 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	set_limits(&cfg.limits, data->lifetime);
 
 	this->mutex->lock(this->mutex);
-	tun = get_tunnel(this, local, remote, data->encap);
-	if (!tun)
+	st = get_tunnel(this, local, remote, data->encap, data->reqid, &tun);
+	if (st != SUCCESS)
 	{
 		this->mutex->unlock(this->mutex);
-		return FAILED;
+		return st;
 	}
 	cfg.tunnel_id = tun->id;
 	err = esptun_sa_add(this->req, ESPTUN_DEV_NAME(tun->dev), &cfg);
@@ -550,6 +659,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		.tun = tun,
 		.dir = cfg.dir,
 		.spi = cfg.spi,
+		.reqid = data->reqid,
 	);
 	tun->sas->insert_last(tun->sas, sa);
 	DBG1(DBG_KNL, "esptun: added %s SA %.8x to tunnel %u on %s",
@@ -610,8 +720,9 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 					&cfg);
 		if (err)
 		{
+			/* -EEXIST: another tunnel joins these addresses. */
 			log_fail(this, "moving a tunnel's remote end", err);
-			st = FAILED;
+			st = err == -EEXIST ? NOT_SUPPORTED : FAILED;
 		}
 		else
 		{
@@ -770,13 +881,65 @@ METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 	return TRUE;
 }
 
-/* The expire event @ev to charon: the SA's SPI and destination. */
+/* The SA @spi, @dir of @tun, if charon installed it. */
+static sa_entry_t *tunnel_sa(tunnel_t *tun, uint32_t spi, uint8_t dir)
+{
+	enumerator_t *enumerator;
+	sa_entry_t *sa, *found = NULL;
+
+	enumerator = tun->sas->create_enumerator(tun->sas);
+	while (!found && enumerator->enumerate(enumerator, &sa))
+	{
+		if (sa->spi == spi && sa->dir == dir)
+			found = sa;
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/* An expire for charon, collected under the mutex, raised without it. */
+typedef struct {
+	uint32_t spi;			/* host order */
+	uint8_t dir;
+	bool hard;
+	host_t *dst;			/* charon's name for the SA: its SPI
+					 * and destination */
+} expire_t;
+
+/* A new expire of @sa: the SA's destination is ours when inbound. */
+static expire_t *expire_create(sa_entry_t *sa, bool hard)
+{
+	tunnel_t *tun = sa->tun;
+	expire_t *e;
+
+	INIT(e,
+		.spi = sa->spi,
+		.dir = sa->dir,
+		.hard = hard,
+		.dst = sa->dir == ESPTUN_SA_DIR_IN ?
+		       tun->local->clone(tun->local) :
+		       tun->remote->clone(tun->remote),
+	);
+	return e;
+}
+
+/* Hand @e to charon (which may call back into del_sa) and free it. */
+static void expire_raise(expire_t *e)
+{
+	DBG1(DBG_KNL, "esptun: %s expire of %s SA %.8x",
+	     e->hard ? "hard" : "soft",
+	     e->dir == ESPTUN_SA_DIR_IN ? "inbound" : "outbound", e->spi);
+	charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(e->spi),
+			       e->dst, e->hard);
+	e->dst->destroy(e->dst);
+	free(e);
+}
+
 static int on_event(const struct esptun_event *ev, void *arg)
 {
 	private_kernel_esptun_ipsec_t *this = arg;
-	kernel_ipsec_sa_id_t id = {};
-	enumerator_t *te, *se;
-	host_t *dst = NULL;
+	expire_t *e = NULL;
+	enumerator_t *enumerator;
 	tunnel_t *tun;
 	sa_entry_t *sa;
 
@@ -790,34 +953,89 @@ static int on_event(const struct esptun_event *ev, void *arg)
 	if (ev->type != ESPTUN_EVENT_SA_EXPIRE)
 		return 0;
 	this->mutex->lock(this->mutex);
-	te = this->tunnels->create_enumerator(this->tunnels);
-	while (!dst && te->enumerate(te, &tun))
+	enumerator = this->tunnels->create_enumerator(this->tunnels);
+	while (!e && enumerator->enumerate(enumerator, &tun))
 	{
 		if (tun->id != ev->tunnel_id || !streq(tun->dev, ev->ifname))
 			continue;
-		se = tun->sas->create_enumerator(tun->sas);
-		while (!dst && se->enumerate(se, &sa))
-		{
-			if (sa->spi == ev->sa.spi && sa->dir == ev->sa.dir)
-				dst = sa->dir == ESPTUN_SA_DIR_IN ?
-				      tun->local->clone(tun->local) :
-				      tun->remote->clone(tun->remote);
-		}
-		se->destroy(se);
+		sa = tunnel_sa(tun, ev->sa.spi, ev->sa.dir);
+		if (sa)
+			e = expire_create(sa, ev->sa.expire == ESPTUN_EXPIRE_HARD);
 	}
-	te->destroy(te);
+	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
-	if (!dst)
-		return 0;
-	id.spi = htonl(ev->sa.spi);
-	DBG1(DBG_KNL, "esptun: %s expire of %s SA %.8x",
-	     ev->sa.expire == ESPTUN_EXPIRE_HARD ? "hard" : "soft",
-	     ev->sa.dir == ESPTUN_SA_DIR_IN ? "inbound" : "outbound",
-	     ev->sa.spi);
-	charon->kernel->expire(charon->kernel, IPPROTO_ESP, id.spi, dst,
-			       ev->sa.expire == ESPTUN_EXPIRE_HARD);
-	dst->destroy(dst);
+	if (e)
+		expire_raise(e);
 	return 0;
+}
+
+/*
+ * Expires into @expires for the SAs of @tun that the kernel says have
+ * expired (@list: a dump of its device).
+ */
+static void collect_expires(tunnel_t *tun, struct esptun_dev_list *list,
+			    linked_list_t *expires)
+{
+	struct esptun_tunnel_info *t;
+	struct esptun_sa_info *si;
+	sa_entry_t *sa;
+	size_t i, j, k;
+
+	for (i = 0; i < list->n; i++)
+	{
+		for (j = 0; j < list->devs[i]->ntunnels; j++)
+		{
+			t = list->devs[i]->tunnels[j];
+			if (t->id != tun->id)
+				continue;
+			for (k = 0; k < t->nsas; k++)
+			{
+				si = t->sas[k];
+				sa = tunnel_sa(tun, si->spi, si->dir);
+				if (sa && ESPTUN_HAS(si, ESPTUN_A_SA_EXPIRE))
+					expires->insert_last(expires,
+						expire_create(sa,
+						si->expire == ESPTUN_EXPIRE_HARD));
+			}
+		}
+	}
+}
+
+/*
+ * Events were lost: an expire among them would leave an SA to run into
+ * its hard limit, or past it, without charon rekeying.  The kernel keeps
+ * each SA's expire state, so read it back and raise every expire again;
+ * charon ignores one for an SA it is already rekeying or has deleted.
+ */
+static void resync_expires(private_kernel_esptun_ipsec_t *this)
+{
+	linked_list_t *expires = linked_list_create();
+	struct esptun_dev_list *list;
+	enumerator_t *enumerator;
+	tunnel_t *tun;
+	expire_t *e;
+	int err;
+
+	this->mutex->lock(this->mutex);
+	enumerator = this->tunnels->create_enumerator(this->tunnels);
+	while (enumerator->enumerate(enumerator, &tun))
+	{
+		list = NULL;
+		err = esptun_dev_dump(this->req, ESPTUN_DEV_NAME(tun->dev), &list);
+		if (err)
+			log_fail(this, "reading SAs back after lost events", err);
+		else
+			collect_expires(tun, list, expires);
+		esptun_dev_list_free(list);
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	DBG1(DBG_KNL, "esptun: events were lost (socket buffer full); %d "
+	     "expired SA(s) read back from the kernel",
+	     expires->get_count(expires));
+	while (expires->remove_first(expires, (void **)&e) == SUCCESS)
+		expire_raise(e);
+	expires->destroy(expires);
 }
 
 static bool on_readable(void *data, int fd, watcher_event_t event)
@@ -827,8 +1045,7 @@ static bool on_readable(void *data, int fd, watcher_event_t event)
 
 	n = esptun_event_read(this->ev, on_event, this);
 	if (n == -ENOBUFS)
-		DBG1(DBG_KNL, "esptun: events were lost (socket buffer full); "
-		     "an SA may expire without charon rekeying it first");
+		resync_expires(this);
 	else if (n < 0 && n != -EAGAIN)
 		DBG1(DBG_KNL, "esptun: reading events failed: %s",
 		     strerror(-n));
@@ -841,7 +1058,11 @@ METHOD(kernel_ipsec_t, destroy, void,
 	if (this->ev_fd >= 0)
 		lib->watcher->remove(lib->watcher, this->ev_fd);
 	if (this->req)
+	{
+		this->mutex->lock(this->mutex);
 		flush_tunnels(this);
+		this->mutex->unlock(this->mutex);
+	}
 	esptun_close(this->ev);
 	esptun_close(this->req);
 	this->tunnels->destroy(this->tunnels);

@@ -42,7 +42,8 @@ plugin_t *kernel_esptun_plugin_create(void)
 {
 	private_kernel_esptun_plugin_t *this;
 
-	if (!lib->caps->check(lib->caps, CAP_NET_ADMIN))
+	/* Keep it across charon's drop of privileges, as kernel-netlink. */
+	if (!lib->caps->keep(lib->caps, CAP_NET_ADMIN))
 	{
 		DBG1(DBG_KNL, "kernel-esptun plugin requires CAP_NET_ADMIN");
 		return NULL;
