@@ -66,6 +66,34 @@ check_eq "the route learned the IPv6 minimum MTU" \
 	"$(ip -n gw -6 route get $PEER6 | grep -o 'mtu [0-9]*')" "mtu 1280"
 check "a 1280-byte IPv6 packet still passes (the outer packet is fragmented)" \
 	gw ping -6 -q -c 1 -W 3 -s 1232 $PEER6
+# ICMP "fragmentation needed" about ESP esptun sent counts only when it
+# quotes the tunnel's outbound SPI, as XFRM's esp4_err does: an ICMP
+# forged by someone who does not know the SPI changes nothing.
+forge_frag_needed() { # SPI MTU: from the peer's side, about gw -> peer ESP
+	peer python3 - "$1" "$2" "$GW_OUT" "$PEER_OUT" <<-'EOF'
+	import socket, struct, sys
+	spi, mtu = int(sys.argv[1], 0), int(sys.argv[2])
+	src, dst = socket.inet_aton(sys.argv[3]), socket.inet_aton(sys.argv[4])
+	def csum(b):
+	    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+	    s = (s >> 16) + (s & 0xffff)
+	    return ~(s + (s >> 16)) & 0xffff
+	quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 1, 0x4000, 64,
+	                     50, 0, src, dst) + struct.pack("!II", spi, 7)
+	icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quoted
+	icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+	s.sendto(icmp, (sys.argv[3], 0))
+	EOF
+}
+outer_mtu() { ip -n gw route get $PEER_OUT | grep -o 'mtu [0-9]*'; }
+# A path MTU only goes down: had the forged 1100 been taken, the genuine
+# 1200 after it could not show.
+ip -n gw route flush cache
+forge_frag_needed 0x4242 1100
+forge_frag_needed $SPI_OUT 1200
+wait_eq "ICMP quoting the tunnel's SPI sets mtu 1200, one quoting another SPI (1100) none" \
+	5 "mtu 1200" outer_mtu
 check_eq "no auth/replay/malformed drops" \
 	"$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
 finish
