@@ -75,15 +75,29 @@ struct esptun_dev {
 
 #define ESPTUN_SPI_HASH_BITS	8
 
+/*
+ * An outbound key retired, by its fingerprint: sequence numbers below
+ * @seq may have been sent with it (sa.c, nonce rule).
+ */
+struct esptun_key_used {
+	u64 id;
+	u64 seq;
+};
+
+#define ESPTUN_KEYS_USED	64
+
 /**
  * struct esptun_net - esptun's state in a network namespace
  * @devs: devices whose transport (@link_net) is this namespace, under RTNL
- * @lock: guards the three below, shared by the devices of the namespace
+ * @lock: guards what says so below, shared by the devices of the namespace
  * @tunnels: their tunnels, for ICMP errors and unclaimed ESP; RCU, @lock
  * @sa_in: inbound SAs by SPI; RCU for the data path, changed under @lock
  * @encap_socks: esptun's UDP sockets in this namespace (encap.c), @lock
  * @spi_reserved: SPIs reserved by SPI_ALLOC (sa.c), @lock
  * @n_reserved: how many
+ * @keys_used: the last ESPTUN_KEYS_USED outbound SAs' keys, retired (sa.c),
+ *	@lock
+ * @keys_used_next: the slot the next one takes, @lock
  */
 struct esptun_net {
 	struct list_head devs;
@@ -93,6 +107,8 @@ struct esptun_net {
 	struct list_head encap_socks;
 	struct list_head spi_reserved;
 	unsigned int n_reserved;
+	struct esptun_key_used keys_used[ESPTUN_KEYS_USED];
+	unsigned int keys_used_next;
 };
 
 /* A pointer the device's lock guards, read by its holder. */

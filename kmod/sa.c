@@ -11,6 +11,7 @@
 #include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/rculist.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <net/xfrm.h>
 
@@ -190,6 +191,112 @@ static struct crypto_aead *esptun_sa_aead(const u8 *key, unsigned int len,
 		return ERR_PTR(ret);
 	}
 	return aead;
+}
+
+/*
+ * The nonce rule.  AES-GCM's nonce is the salt and the 64-bit sequence
+ * number (esp.c): a key that sends one sequence number twice reveals the
+ * keystream and the GHASH key, i.e. lets anyone on the path forge.  A
+ * caller must never give a key twice (uapi); the kernel refuses what it
+ * can see: one key on two live outbound SAs of the namespace, one key
+ * both ways on a tunnel (both ends count from 1), and a retired outbound
+ * key again, unless it resumes past every sequence number it may have
+ * sent.  Keys are compared by a keyed hash, so none is kept.
+ */
+static siphash_key_t esptun_key_id_secret __read_mostly;
+
+static u64 esptun_key_id(const u8 *key, unsigned int len)
+{
+	net_get_random_once(&esptun_key_id_secret,
+			    sizeof(esptun_key_id_secret));
+	return siphash(key, len, &esptun_key_id_secret);
+}
+
+/*
+ * Senders that read the old tx_sa before it was replaced may still take
+ * tickets on it (esptun_sa_add()): at most a ring's worth.
+ */
+#define ESPTUN_SEQ_IN_FLIGHT	ESPTUN_ORDER_MAX
+
+/* The first sequence number a key that sent up to @seq may resume after. */
+static u64 esptun_seq_resume(u64 seq)
+{
+	return seq > U64_MAX - ESPTUN_SEQ_IN_FLIGHT ? U64_MAX :
+	       seq + ESPTUN_SEQ_IN_FLIGHT;
+}
+
+/* Remember @sa's key as retired: it stops sending now. */
+static void esptun_sa_retire_key(struct esptun_sa *sa)
+{
+	struct esptun_net *en = esptun_net(sa->tunnel->esp->link_net);
+	struct esptun_key_used *k;
+
+	mutex_lock(&en->lock);
+	k = &en->keys_used[en->keys_used_next++ % ESPTUN_KEYS_USED];
+	k->id = sa->key_id;
+	k->seq = esptun_seq_resume(esptun_sa_seq(sa));
+	mutex_unlock(&en->lock);
+}
+
+static int esptun_sa_check_key(struct esptun_tunnel *tun,
+			       const struct esptun_sa_config *cfg, u64 key_id,
+			       struct netlink_ext_ack *extack)
+{
+	struct esptun_net *en = esptun_net(tun->esp->link_net);
+	struct esptun_tunnel *t;
+	struct esptun_sa *sa;
+	unsigned int i;
+	int ret = 0;
+
+	lockdep_assert_held(&tun->esp->lock);
+	sa = esptun_dereference(tun->tx_sa, tun->esp);
+	if (cfg->dir == ESPTUN_SA_DIR_IN) {
+		if (sa && sa->key_id == key_id)
+			goto both_ways;
+		return 0;
+	}
+	list_for_each_entry(sa, &tun->rx_sas, tunnel_node)
+		if (sa->key_id == key_id)
+			goto both_ways;
+
+	mutex_lock(&en->lock);
+	rcu_read_lock();
+	list_for_each_entry_rcu(t, &en->tunnels, net_node,
+				lockdep_is_held(&en->lock)) {
+		sa = rcu_dereference(t->tx_sa);
+		if (!sa || sa->key_id != key_id)
+			continue;
+		/* The SA it replaces: retired as it goes in. */
+		if (t == tun &&
+		    cfg->seq >= esptun_seq_resume(esptun_sa_seq(sa)))
+			continue;
+		if (t == tun) {
+			NL_SET_ERR_MSG(extack,
+				       "the outbound SA it replaces has this key and sent up to a higher sequence number: AES-GCM nonces would repeat");
+			ret = -EINVAL;
+		} else {
+			NL_SET_ERR_MSG(extack,
+				       "an outbound SA in use has this key: AES-GCM nonces would repeat");
+			ret = -EEXIST;
+		}
+		break;
+	}
+	rcu_read_unlock();
+	for (i = 0; !ret && i < ESPTUN_KEYS_USED; i++) {
+		if (en->keys_used[i].id == key_id &&
+		    cfg->seq < en->keys_used[i].seq) {
+			NL_SET_ERR_MSG(extack,
+				       "this key sent before, with higher sequence numbers: AES-GCM nonces would repeat (use a new key)");
+			ret = -EINVAL;
+		}
+	}
+	mutex_unlock(&en->lock);
+	return ret;
+
+both_ways:
+	NL_SET_ERR_MSG(extack,
+		       "the same key both ways would repeat AES-GCM nonces: each direction needs its own");
+	return -EINVAL;
 }
 
 static int esptun_sa_check(struct esptun_tunnel *tun,
@@ -437,6 +544,10 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		if (!sa->replay)
 			goto err;
 	}
+	sa->key_id = esptun_key_id(cfg->key, cfg->key_len);
+	ret = esptun_sa_check_key(tun, cfg, sa->key_id, extack);
+	if (ret)
+		goto err;
 	sa->aead = esptun_sa_aead(cfg->key, cfg->key_len, extack);
 	if (IS_ERR(sa->aead)) {
 		ret = PTR_ERR(sa->aead);
@@ -471,6 +582,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		old = rcu_replace_pointer(tun->tx_sa, sa,
 					  lockdep_is_held(&tun->esp->lock));
 		if (old) {
+			esptun_sa_retire_key(old);
 			esptun_lifetime_stop(old);
 			esptun_sa_kill(old);
 		}
@@ -525,6 +637,7 @@ void esptun_sa_del(struct esptun_sa *sa)
 		esptun_spi_cache_invalidate();
 	} else if (esptun_dereference(tun->tx_sa, tun->esp) == sa) {
 		RCU_INIT_POINTER(tun->tx_sa, NULL);
+		esptun_sa_retire_key(sa);
 	}
 	esptun_lifetime_stop(sa);
 	esptun_tunnel_update(tun, ESPTUN_STATE_CAUSE_SA);

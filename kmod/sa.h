@@ -52,6 +52,7 @@ struct esptun_sa {
 	struct esptun_replay *replay;
 	struct esptun_stats __percpu *stats;
 	u64 seq_base;
+	u64 key_id;		/* the key's fingerprint (sa.c, nonce rule) */
 	/* Written for every packet by the tunnel's hand-off CPU: on a line
 	 * of its own, away from what the lookup and every CPU read.
 	 */

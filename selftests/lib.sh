@@ -64,6 +64,12 @@ check_eq() {
 	fi
 }
 
+# new_key [LEN]: a fresh random key of LEN bytes (default 20: AES-128
+# and its salt), 0x-prefixed hex.  The kernel refuses an outbound key
+# given again from a lower sequence number (the nonce rule, kmod/sa.c):
+# a test that adds outbound SAs again takes new keys, as a daemon does.
+new_key() { echo "0x$(od -An -tx1 -N"${1:-20}" /dev/urandom | tr -d ' \n')"; }
+
 # busywait SECONDS CMD...: run CMD every 0.1 s until it succeeds or
 # SECONDS pass; CMD's last status (net/lib.sh's busywait, in seconds).
 # Waits on a state instead of sleeping for a guess at how long it takes.

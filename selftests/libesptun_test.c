@@ -106,12 +106,27 @@ static uint8_t key[36] = {
 	0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0xde, 0xad, 0xbe, 0xef,
 };
 
+/*
+ * An SA's config: inbound SAs take @key, each outbound one a key of its
+ * own, as the kernel refuses an outbound key given again from a lower
+ * sequence number, or the same key both ways (the nonce rule).
+ */
 static struct esptun_sa_cfg sa_cfg(uint32_t tunnel, uint8_t dir, uint32_t spi)
 {
+	static uint8_t out_keys[64][sizeof(key)];
+	static unsigned int n_out;
 	struct esptun_sa_cfg c = {
 		.size = sizeof(c), .tunnel_id = tunnel, .dir = dir, .spi = spi,
 		.key = key, .key_len = 20,
 	};
+	uint8_t *k;
+
+	if (dir == ESPTUN_SA_DIR_OUT) {
+		k = out_keys[n_out++ % 64];
+		memcpy(k, key, sizeof(key));
+		k[0] = 0x80 | (n_out & 0x7f);
+		c.key = k;
+	}
 	return c;
 }
 

@@ -34,12 +34,14 @@ print(" ".join("%s/%s" % (e["expire"], e["limit"]) for e in ev
 		"$MON" "$1"
 }
 
-# new_out SPI [ARGS]: replace the outbound SA, the peer learning it first.
+# new_out SPI [ARGS]: replace the outbound SA (a new key), the peer
+# learning it first.
 new_out() {
-	local spi=$1
+	local spi=$1 key
 	shift
-	peer_xfrm_state "$spi" $GW_OUT $PEER_OUT $KEY_OUT
-	gw esptun sa add esp0 tunnel 1 dir out spi "$spi" key $KEY_OUT "$@" ||
+	key=$(new_key)
+	peer_xfrm_state "$spi" $GW_OUT $PEER_OUT "$key"
+	gw esptun sa add esp0 tunnel 1 dir out spi "$spi" key "$key" "$@" ||
 		fail "outbound SA $spi $*"
 }
 

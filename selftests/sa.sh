@@ -94,7 +94,7 @@ gw ping -q -i 0.01 -c 600 -W 1 $PEER4 >/dev/null 2>&1 &
 load2=$!
 ok=1
 for i in $(seq 30); do
-	ge sa add esp0 tunnel 1 dir out spi 0x1256 key $key36 || ok=0
+	ge sa add esp0 tunnel 1 dir out spi 0x1256 key "$(new_key 36)" || ok=0
 	ge sa del esp0 dir in spi 0x2192 || ok=0
 	ge sa add esp0 tunnel 1 dir in spi 0x2192 key $key28 || ok=0
 	ge sa del esp0 dir out spi 0x1256 || ok=0
@@ -104,6 +104,7 @@ wait $load1
 check_eq "30 rounds of SA replacement and removal under traffic" $ok 1
 # Re-adding an SPI restarts its sequence numbers, which the peer's replay
 # window rightly refuses: the daemon's next SA has a new SPI.
+key36=$(new_key 36)
 peer_xfrm_state 0x1300 $GW_OUT $PEER_OUT $key36
 ge sa add esp0 tunnel 1 dir out spi 0x1300 key $key36
 check "traffic flows afterwards" gw ping -q -c 3 -i 0.1 -W 2 $PEER4
@@ -117,9 +118,23 @@ wait $load2
 check_eq "no tunnel left" "$(jget 'len(d["tunnels"])')" 0
 check_eq "carrier off without a tunnel" "$(no_carrier gw esp0)" 1
 check "a tunnel again" ge tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT
-check "its SAs" sh -c "ip netns exec gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT &&
+# The nonce rule (AES-GCM's nonce is the salt and the sequence number):
+# the deleted tunnel's outbound key, which sent up to some number, cannot
+# come back from 0, nor one key go both ways or on two tunnels at once.
+check_err "a deleted tunnel's outbound key again from seq 0 is refused" \
+	"this key sent before, with higher sequence numbers" \
+	ge sa add esp0 tunnel 1 dir out spi $SPI_OUT key $key36
+check "from past what it may have sent, it is taken" \
+	ge sa add esp0 tunnel 1 dir out spi $SPI_OUT key $key36 seq 100000
+k=$(new_key)
+check "its SAs" sh -c "ip netns exec gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $k &&
 	ip netns exec gw esptun sa add esp0 tunnel 1 dir in spi 0x2192 key $key28"
+check_err "the outbound key as an inbound one is refused" "same key both ways" \
+	ge sa add esp0 tunnel 1 dir in spi 0x2193 key $k
 check "and a second, IPv6, tunnel" ge tunnel add esp0 id 2 local fd00::1 remote fd00::2
+check_err "tunnel 1's outbound key on tunnel 2 is refused" \
+	"an outbound SA in use has this key" \
+	ge sa add esp0 tunnel 2 dir out spi 0x1999 key $k
 check "an SA on it" ge sa add esp0 tunnel 2 dir in spi 0x2999 key $KEY_IN
 check_eq "show lists both tunnels in id order" "$(jget '[x["id"] for x in d["tunnels"]]')" "[1, 2]"
 gw ping -q -i 0.01 -c 300 -W 1 $PEER4 >/dev/null 2>&1 &

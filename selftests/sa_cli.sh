@@ -12,7 +12,7 @@ a() { ip netns exec a "$@"; }
 a ip link add esp0 type esptun
 K=0x00112233445566778899aabbccddeeffdeadbeef
 check "tunnel 1" a esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
-check "its outbound SA" a esptun sa add esp0 tunnel 1 dir out spi 0x1001 key $K
+check "its outbound SA" a esptun sa add esp0 tunnel 1 dir out spi 0x1001 key "$(new_key)"
 
 # Arguments: no kernel needed.
 check_err "a limit is a number" '^esptun: soft-bytes "x" is not a number$' \
@@ -88,7 +88,7 @@ a esptun monitor --json > "$MON" 2>&1 &
 a esptun monitor > "$HMON" 2>&1 &
 sleep 0.5
 check "outbound SA 0x1002, soft-seconds 1, hard-seconds 2" \
-	a esptun sa add esp0 tunnel 1 dir out spi 0x1002 key $K soft-seconds 1 hard-seconds 2
+	a esptun sa add esp0 tunnel 1 dir out spi 0x1002 key "$(new_key)" soft-seconds 1 hard-seconds 2
 for _ in $(seq 60); do
 	grep -q '"expire":"hard"' "$MON" && break
 	sleep 0.1

@@ -34,9 +34,14 @@ check "and no more than the 5" test "$exhausted" -le 5
 check_err "seq beyond 2^32-1 without esn is refused" "needs esn" \
 	gw esptun sa add esp0 tunnel 1 dir out spi 0x1002 key $KEY_OUT seq 0x100000000
 
-# ESN both ways, starting just below 2^32.
+# ESN both ways, starting just below 2^32: with a new key, as 0x1001 sent
+# those numbers with the old one.
 ip -n peer xfrm state flush
 gw esptun sa del esp0 dir in spi $SPI_IN
+check_err "the old key again from a lower sequence number is refused" \
+	"AES-GCM nonces would repeat" \
+	gw esptun sa add esp0 tunnel 1 dir out spi 0x1003 key $KEY_OUT esn seq 0xfffffff0
+KEY_OUT=$(new_key)
 gw esptun sa add esp0 tunnel 1 dir out spi 0x1003 key $KEY_OUT esn seq 0xfffffff0 ||
 	fail "ESN outbound SA"
 gw esptun sa add esp0 tunnel 1 dir in spi 0x2003 key $KEY_IN esn || fail "ESN inbound SA"

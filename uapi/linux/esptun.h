@@ -261,7 +261,13 @@ enum {
  *   ones in the device.
  * ESPTUN_A_SA_KEY (binary, min-len 20, max-len 36): The AES-GCM key followed
  *   by the 4-byte salt (20, 28 or 36 bytes), as XFRM's rfc4106(gcm(aes))
- *   takes it; the ICV is 16 bytes. Never dumped.
+ *   takes it; the ICV is 16 bytes. Never dumped. The IV is the sequence
+ *   number, so the caller must never send one sequence number twice under one
+ *   key: a fresh key for every SA (as IKE derives), never the same key both
+ *   ways. The kernel refuses what it can see: an outbound key in use on
+ *   another tunnel or inbound on this one, or given again (it remembers the
+ *   namespace's last 64 outbound keys by a keyed hash) with a seq below what
+ *   it may have sent.
  * ESPTUN_A_SA_ESN (flag): 64-bit extended sequence numbers; without, an SA
  *   sends no sequence number beyond 2^32-1
  * ESPTUN_A_SA_REPLAY_WINDOW (u32, max 4096): Inbound anti-replay window in
