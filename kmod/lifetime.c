@@ -115,23 +115,27 @@ static void esptun_lifetime_timer(struct timer_list *t)
 {
 	struct esptun_lifetime *life = from_timer(life, t, timer);
 	struct esptun_sa *sa = container_of(life, struct esptun_sa, life);
-	u64 now = get_jiffies_64(), next = 0;
+	u64 age = get_jiffies_64() - life->added, next = U64_MAX;
 	int e;
 
+	/*
+	 * In jiffies of age, never as added + secs * HZ: a limit of any u64
+	 * (U64_MAX seconds, say) must not wrap to a time already past.
+	 */
 	for (e = ESPTUN_EXPIRE_SOFT; e <= ESPTUN_EXPIRE_HARD; e++) {
 		u64 secs = life->cfg.limit[e][ESPTUN_LIMIT_SECONDS];
-		u64 due = life->added + secs * HZ;
+		u64 due = secs > div_u64(U64_MAX, HZ) ? U64_MAX : secs * HZ;
 
 		if (!secs)
 			continue;
-		if (time_after_eq64(now, due))
+		if (age >= due)
 			esptun_lifetime_fire(sa, e, ESPTUN_LIMIT_SECONDS);
-		else if (!next || time_before64(due, next))
-			next = due;
+		else
+			next = min(next, due - age);
 	}
-	if (next)
+	if (next != U64_MAX)
 		mod_timer(&life->timer,
-			  jiffies + min_t(u64, next - now,
+			  jiffies + min_t(u64, next,
 					  ESPTUN_LIFETIME_MAX_SLEEP * HZ));
 }
 

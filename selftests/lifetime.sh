@@ -121,6 +121,13 @@ a = [json.loads(l)["age"] for l in open(sys.argv[1]) if "\"spi\":4099" in l]
 print(2 <= a[0] <= 3, 4 <= a[1] <= 5)' "$MON")" "True True"
 check_eq "and the tunnel went down with it" "$(jget 't["state"]')" down
 
+# A hard limit of 2^64-1 seconds is as good as none: it must not wrap to a
+# time already past when the soft one's timer looks at it.
+new_out 0x1006 soft-seconds 1 hard-seconds 18446744073709551615
+check "soft-seconds fires" monitor_wait '"spi":4102,.*"expire":"soft","limit":"seconds"' 4
+check_eq "the SA is soft-expired only, the tunnel up" \
+	"$(sa_get out 0x1006 's["expire"]') $(jget 't["state"]')" "soft up"
+
 # The sequence space: soft with 2^28 numbers left (seq 0xefffffff), hard
 # at its end.
 new_out 0x1004 seq 0xeffffffc
