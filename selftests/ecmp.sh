@@ -89,27 +89,31 @@ gw esptun sa del esp0 dir out spi 0x1002
 check "SA removal is announced" monitor_wait '"tunnel":2,"state":"down","cause":"sa"'
 check_eq "tunnel 2 without outbound SA: exactly its flows moved" \
 	"$(moved_only "$m0" "$(flows map 64 1)" 2)" True
-gw esptun sa add esp0 tunnel 2 dir out spi 0x1012 key "$(aws_key out 2)" seq 0
+# Each new outbound SA takes a new key: the old one's numbers are spent.
+k=$(new_key)
+gw esptun sa add esp0 tunnel 2 dir out spi 0x1012 key "$k"
 aws ip xfrm state del src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1002
 aws ip xfrm state add src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1012 \
-	mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key out 2)" 128 if_id 2
+	mode tunnel aead 'rfc4106(gcm(aes))' "$k" 128 if_id 2
 check "a new SA is announced" monitor_wait '"tunnel":2,"state":"up","cause":"sa"'
 check_eq "tunnel 2 with a new SA: its flows came back" "$(flows map 64 1)" "$m0"
 
 # A hard lifetime limit on the outbound SA does the same (lifetime.sh has
 # the limits themselves): a new SA allowed 10 packets, and 640 packets over
 # 64 flows, about 80 of them through tunnel 2.
+k=$(new_key)
 aws ip xfrm state add src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1022 \
-	mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key out 2)" 128 if_id 2
-gw esptun sa add esp0 tunnel 2 dir out spi 0x1022 key "$(aws_key out 2)" hard-packets 10
+	mode tunnel aead 'rfc4106(gcm(aes))' "$k" 128 if_id 2
+gw esptun sa add esp0 tunnel 2 dir out spi 0x1022 key "$k" hard-packets 10
 flows map 64 10 >/dev/null
 check "hard expiry is announced, and takes the tunnel down" \
 	monitor_wait '"tunnel":2,"state":"down","cause":"sa"' 5 2
 check_eq "tunnel 2 past its hard limit: exactly its flows moved" \
 	"$(moved_only "$m0" "$(flows map 64 1)" 2)" True
-gw esptun sa add esp0 tunnel 2 dir out spi 0x1032 key "$(aws_key out 2)"
+k=$(new_key)
+gw esptun sa add esp0 tunnel 2 dir out spi 0x1032 key "$k"
 aws ip xfrm state add src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1032 \
-	mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key out 2)" 128 if_id 2
+	mode tunnel aead 'rfc4106(gcm(aes))' "$k" 128 if_id 2
 check_eq "a new SA brings them back" "$(flows map 64 1)" "$m0"
 
 # Failover under 1,000 pings a second for 10 s: the loss is what was in
