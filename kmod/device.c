@@ -115,7 +115,8 @@ static void esptun_get_stats64(struct net_device *dev,
 
 	dev_get_tstats64(dev, s);
 	esptun_stats_sum(esp->stats, c);
-	s->rx_errors += c[ESPTUN_CTR_RX_AUTH_FAIL] + c[ESPTUN_CTR_RX_MALFORMED];
+	s->rx_errors += c[ESPTUN_CTR_RX_AUTH_FAIL] + c[ESPTUN_CTR_RX_MALFORMED] +
+			c[ESPTUN_CTR_RX_WRONG_TUNNEL];
 	s->rx_dropped += c[ESPTUN_CTR_RX_REPLAY] + c[ESPTUN_CTR_RX_NO_SA] +
 			 c[ESPTUN_CTR_RX_DROPS];
 	s->tx_errors += c[ESPTUN_CTR_TX_ERRORS] + c[ESPTUN_CTR_TX_NO_TUNNEL];

@@ -71,11 +71,11 @@ void esptun_ecmp_rebuild(struct esptun_dev *esp)
 	u32 *next = NULL;
 
 	lockdep_assert_held(&esp->lock);
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (t) {
 		list_for_each_entry(tun, &esp->tunnels, dev_node)
 			t->tunnels[t->n++] = tun;
-		next = kcalloc(max(t->n, 1U), sizeof(*next), GFP_KERNEL);
+		next = kcalloc(max(t->n, 1U), sizeof(*next), GFP_KERNEL_ACCOUNT);
 		if (!t->n || !next) {
 			kfree(t);
 			t = NULL;

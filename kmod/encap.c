@@ -156,7 +156,7 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 	struct esptun_encap_sock *es;
 	int ret;
 
-	es = kzalloc(sizeof(*es), GFP_KERNEL);
+	es = kzalloc(sizeof(*es), GFP_KERNEL_ACCOUNT);
 	if (!es)
 		return ERR_PTR(-ENOMEM);
 	if (tun->family == AF_INET) {

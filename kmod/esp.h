@@ -35,8 +35,9 @@
  *	packets: that of the outer header
  * @df: sent packets: set DF in the outer IPv4 header
  * @nexthdr: sent packets: ESPTUN_NEXTHDR_* of the payload
- * @encap_port: received packets: the UDP source port of ESP in UDP, 0 for
- *	plain ESP
+ * @encap_port: received packets: the UDP source port of ESP in UDP from
+ *	the tunnel's remote address, which NAT rebinding may follow; 0 for
+ *	plain ESP or ESP in UDP from another address
  *
  * Ordered so that it fills the 48 bytes of skb->cb without a hole.
  */

@@ -136,7 +136,8 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 	/* ESPTUN_CB(skb)->slot holds a slot's index. */
 	BUILD_BUG_ON(sizeof_field(struct esptun_skb_cb, slot) * BITS_PER_BYTE <
 		     ilog2(ESPTUN_ORDER_MAX));
-	o->slots = kvcalloc(ESPTUN_ORDER_MAX, sizeof(*o->slots), GFP_KERNEL);
+	o->slots = kvcalloc(ESPTUN_ORDER_MAX, sizeof(*o->slots),
+			    GFP_KERNEL_ACCOUNT);
 	if (!o->slots)
 		return -ENOMEM;
 	/* From 1: a ticket less a @base of 0 is then a number from 1 on,

@@ -89,7 +89,7 @@ int esptun_pin_set(struct esptun_tunnel *tun, const struct esptun_pin_list *pl)
 
 	lockdep_assert_held(&esp->lock);
 	for (i = 0; i < pl->n; i++) {
-		pin = kzalloc(sizeof(*pin), GFP_KERNEL);
+		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 		if (!pin) {
 			list_for_each_entry_safe(pin, tmp, &new, tun_node)
 				kfree(pin);
@@ -144,4 +144,30 @@ struct esptun_tunnel *esptun_pin_lookup(struct esptun_dev *esp,
 	else
 		pin = esptun_pin_find(esp, AF_INET6, &ipv6_hdr(skb)->daddr);
 	return pin ? pin->tun : NULL;
+}
+
+/**
+ * esptun_pin_source_ok() - may an inner packet come from @tun?
+ * @esp: the device
+ * @tun: the tunnel it arrived on, authentic
+ * @skb: the inner packet, its IP header pulled
+ *
+ * A pinned address is one tunnel's peer (its BGP neighbour): a packet
+ * from it arriving on another tunnel is that tunnel's peer posing as it.
+ * Under RCU (BH).
+ *
+ * Return: false when the source is pinned to another tunnel.
+ */
+bool esptun_pin_source_ok(struct esptun_dev *esp,
+			  const struct esptun_tunnel *tun, struct sk_buff *skb)
+{
+	struct esptun_pin *pin;
+
+	if (likely(!READ_ONCE(esp->n_pins)))
+		return true;
+	if (skb->protocol == htons(ETH_P_IP))
+		pin = esptun_pin_find(esp, AF_INET, &ip_hdr(skb)->saddr);
+	else
+		pin = esptun_pin_find(esp, AF_INET6, &ipv6_hdr(skb)->saddr);
+	return !pin || pin->tun == tun;
 }

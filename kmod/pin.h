@@ -52,5 +52,7 @@ int esptun_pin_set(struct esptun_tunnel *tun, const struct esptun_pin_list *pl);
 void esptun_pin_del_all(struct esptun_tunnel *tun);
 struct esptun_tunnel *esptun_pin_lookup(struct esptun_dev *esp,
 					struct sk_buff *skb);
+bool esptun_pin_source_ok(struct esptun_dev *esp,
+			  const struct esptun_tunnel *tun, struct sk_buff *skb);
 
 #endif /* _ESPTUN_PIN_H */

@@ -35,6 +35,7 @@
 #include "esp.h"
 #include "liveness.h"
 #include "parallel.h"
+#include "pin.h"
 #include "rx.h"
 #include "sa.h"
 #include "tunnel.h"
@@ -122,6 +123,10 @@ void esptun_rx_finish(struct sk_buff *skb, int err)
 	}
 	if (esptun_rx_inner(skb, nexthdr)) {
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_MALFORMED);
+		goto out;
+	}
+	if (unlikely(!esptun_pin_source_ok(esp, tun, skb))) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_WRONG_TUNNEL);
 		goto out;
 	}
 	if (INET_ECN_is_ce(cb->tos)) {
@@ -254,7 +259,15 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	memset(cb, 0, sizeof(*cb));
 	cb->sa = sa;
 	cb->tos = tos;
-	cb->encap_port = encap_port;
+	/*
+	 * Only the port may float (NAT rebinding, esptun_encap_follow()):
+	 * ESP from another address is taken, as XFRM takes it, but a copy
+	 * raced from elsewhere must not move the replies.
+	 */
+	if (encap_port &&
+	    esptun_addr_eq(family,
+			   &rcu_dereference(sa->tunnel->path)->remote, remote))
+		cb->encap_port = encap_port;
 	/* As XFRM: an SA takes ESP in UDP or plain ESP, as its tunnel says. */
 	if (!encap_port != !sa->tunnel->encap ||
 	    skb->len < ESPTUN_ESP_MIN_LEN ||

@@ -9,6 +9,7 @@
  */
 #include <linux/hash.h>
 #include <linux/log2.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/rculist.h>
 #include <linux/siphash.h>
@@ -299,6 +300,18 @@ both_ways:
 	return -EINVAL;
 }
 
+/*
+ * Inbound SAs per tunnel: the current one and those a rekey overlaps
+ * (IKEv1 keeps them until they expire).  With 255 tunnels per device it
+ * bounds what a namespace's administrator, maybe an unprivileged user
+ * namespace's, makes the kernel hold; memory is charged to the caller's
+ * cgroup besides.  Root may change it at run time.
+ */
+static unsigned int max_sas_per_tunnel = 64;
+module_param(max_sas_per_tunnel, uint, 0644);
+MODULE_PARM_DESC(max_sas_per_tunnel,
+		 "inbound SAs one tunnel may hold (default 64)");
+
 static int esptun_sa_check(struct esptun_tunnel *tun,
 			   const struct esptun_sa_config *cfg,
 			   struct netlink_ext_ack *extack)
@@ -316,6 +329,12 @@ static int esptun_sa_check(struct esptun_tunnel *tun,
 		if (cfg->seq) {
 			NL_SET_ERR_MSG(extack, "seq applies to outbound SAs only");
 			return -EINVAL;
+		}
+		if (list_count_nodes(&tun->rx_sas) >=
+		    READ_ONCE(max_sas_per_tunnel)) {
+			NL_SET_ERR_MSG(extack,
+				       "the tunnel holds max_sas_per_tunnel inbound SAs (module parameter): delete one first");
+			return -ENOSPC;
 		}
 		/* Checked again when it goes in (esptun_sa_publish_in()). */
 		rcu_read_lock();
@@ -529,18 +548,18 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	if (ret)
 		return ret;
 
-	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	sa = kzalloc(sizeof(*sa), GFP_KERNEL_ACCOUNT);
 	if (!sa)
 		return -ENOMEM;
 	ret = -ENOMEM;
 	sa->stats = esptun_stats_alloc();
 	if (!sa->stats)
 		goto err;
-	if (percpu_ref_init(&sa->ref, esptun_sa_release, 0, GFP_KERNEL))
+	if (percpu_ref_init(&sa->ref, esptun_sa_release, 0, GFP_KERNEL_ACCOUNT))
 		goto err;
 	if (cfg->dir == ESPTUN_SA_DIR_IN) {
 		sa->replay = esptun_replay_alloc(cfg->replay_window, cfg->esn,
-						 GFP_KERNEL);
+						 GFP_KERNEL_ACCOUNT);
 		if (!sa->replay)
 			goto err;
 	}

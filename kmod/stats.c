@@ -8,7 +8,7 @@ struct esptun_stats __percpu *esptun_stats_alloc(void)
 	struct esptun_stats __percpu *stats;
 	int cpu;
 
-	stats = alloc_percpu_gfp(struct esptun_stats, GFP_KERNEL);
+	stats = alloc_percpu_gfp(struct esptun_stats, GFP_KERNEL_ACCOUNT);
 	if (!stats)
 		return NULL;
 	for_each_possible_cpu(cpu)

@@ -25,6 +25,7 @@ enum esptun_ctr {
 	ESPTUN_CTR_TX_TOO_BIG,		/* ICMP "too big" sent back */
 	ESPTUN_CTR_TX_SA_EXPIRED,	/* the outbound SA hit a hard limit */
 	ESPTUN_CTR_RX_SA_EXPIRED,	/* the inbound SA hit a hard limit */
+	ESPTUN_CTR_RX_WRONG_TUNNEL,	/* source pinned to another tunnel */
 	__ESPTUN_CTR_MAX
 };
 

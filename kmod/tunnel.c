@@ -277,7 +277,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 
 	ret = -ENOMEM;
-	tun = kzalloc(sizeof(*tun), GFP_KERNEL);
+	tun = kzalloc(sizeof(*tun), GFP_KERNEL_ACCOUNT);
 	if (!tun)
 		return -ENOMEM;
 	tun->stats = esptun_stats_alloc();

@@ -45,6 +45,7 @@ SETS = {
         'tx-too-big': (14, 'u64', None),
         'tx-sa-expired': (15, 'u64', None),
         'rx-sa-expired': (16, 'u64', None),
+        'rx-wrong-tunnel': (17, 'u64', None),
     },
     'sa': {
         'pad': (1, 'pad', None),

@@ -233,6 +233,23 @@ check_eq "no drops on either side" \
 	"$(jget '(t["tx_packets"], t["rx_packets"], t["rx_replay"], t["rx_malformed"])')" \
 	"(20, 20, 0, 0)"
 
+# An authentic packet from another address (the newest, a dummy): taken,
+# but only the port floats (NAT rebinding); a new address is the IKE
+# daemon's to set, and a copy raced from elsewhere must not move replies.
+ip -n nat addr add 10.0.0.253/24 dev veth0
+# Not masqueraded: it must reach gw from 10.0.0.253 itself.
+ip netns exec nat nft insert rule ip nat post ip saddr 10.0.0.253 accept
+top=$(jget "sa(\"in\", $SPI_IN)[\"seq\"]")
+esp=$("$ESPTOOL" build $KEY_IN $SPI_IN $((top + 1)) --inner dummy)
+ip netns exec nat python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.0.0.253", 31000))
+s.sendto(bytes.fromhex(sys.argv[1]), ("10.0.0.1", 4500))' "$esp"
+wait_eq "from 10.0.0.253:31000, authentic: the inbound window moves to it" 3 \
+	"$((top + 1))" jget "sa(\"in\", $SPI_IN)[\"seq\"]"
+check_eq "but the remote port stays $p2" "$(jget 't["dport"]')" "$p2"
+
 # NAT keepalives: one 0xff byte from 4500 to the NAT's port, each second.
 capture_start gw veth0 3 8 "$NATT"
 gw esptun tunnel set esp0 id 1 nat-keepalive 1

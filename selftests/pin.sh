@@ -28,6 +28,18 @@ check_eq "20 pings to tunnel 1's BGP peer leave through tunnel 1 only" \
 check_eq "and to tunnel 2's through tunnel 2 only" \
 	"$(pinged 2 -c 20 -i 0.05 -W 2 $BGP2)" "0 20"
 
+# A pinned address is one tunnel's peer: arriving on another tunnel, it is
+# that tunnel's peer posing as it (a BGP neighbour spoofed), dropped and
+# counted on the tunnel it came in on.
+check_err "from tunnel 1's BGP address over tunnel 2: no answer" "." \
+	aws ping -c 3 -i 0.1 -W 1 -I $BGP1 "$(aws_inside 2 gw)"
+check_eq "tunnel 2 dropped the 3 as rx_wrong_tunnel, tunnel 1 none" \
+	"$(tjget '(t(2)["rx_wrong_tunnel"], t(1)["rx_wrong_tunnel"])')" "(3, 0)"
+check_eq "the device counts them too" "$(gw esptun show esp0 --json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"]["rx_wrong_tunnel"])')" 3
+check "over tunnel 2 from its own BGP address: answered" \
+	aws ping -q -c 2 -i 0.1 -W 1 -I $BGP2 "$(aws_inside 2 gw)"
+
 # Other tunnels come and go: the pinned session does not notice.
 a1=$(tx 1) a2=$(tx 2)
 gw ping -q -c 60 -i 0.05 -W 2 $BGP1 > /tmp/pin.$$ 2>&1 &

@@ -445,6 +445,10 @@ def gen_lib_c(s):
     return "\n".join(o) + "\n"
 
 
+# The last counter of libesptun 1.0's struct esptun_stats.
+STATS_1_0_LAST = "rx-sa-expired"
+
+
 def gen_lib_stats(s):
     o = ["/* SPDX-License-Identifier: LGPL-2.1-or-later */", "/* %s */" % NOTICE,
          "#ifndef LIBESPTUN_TABLES_H", "#define LIBESPTUN_TABLES_H", "",
@@ -455,9 +459,17 @@ def gen_lib_stats(s):
          " */",
          "#define ESPTUN_STATS_FIELDS(X) \\"]
     fields = [a for a in s.full["stats"] if a["type"] != "pad"]
-    for i, a in enumerate(fields):
-        o.append("\tX(%s, %s)%s" % (c_name(a["name"]), py_name(a["name"]),
-                                    " \\" if i + 1 < len(fields) else ""))
+    # struct esptun_stats is libesptun 1.0's ABI, embedded in the middle of
+    # esptun_sa_info: its members are frozen.  Counters added since go in
+    # struct esptun_stats2, at the end of each structure.
+    last = [a["name"] for a in fields].index(STATS_1_0_LAST) + 1
+    for part, name in ((fields[:last], None), (fields[last:], "STATS2")):
+        if name:
+            o += ["", "/* Counters since libesptun 1.1: struct esptun_stats2. */",
+                  "#define ESPTUN_%s_FIELDS(X) \\" % name]
+        for i, a in enumerate(part):
+            o.append("\tX(%s, %s)%s" % (c_name(a["name"]), py_name(a["name"]),
+                                        " \\" if i + 1 < len(part) else ""))
     o += ["", "/* The feature bits, as X(NAME, \"name\"): ESPTUN_FEATURE_##NAME. */",
           "#define ESPTUN_FEATURE_NAMES(X) \\"]
     feats = s.enums["feature"]["entries"]

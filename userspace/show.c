@@ -10,13 +10,20 @@
 #include "tool.h"
 #include "json.h"
 
-/* Counters, in attribute order: the names are also the JSON keys. */
+/*
+ * Counters, in attribute order: the names are also the JSON keys.  Those
+ * since libesptun 1.1 are in struct esptun_stats2 (@two).
+ */
 static const struct {
 	const char *name;
+	int two;
 	size_t off;
 } stats[] = {
-#define S(attr, f) { #f, offsetof(struct esptun_stats, f) },
+#define S(attr, f) { #f, 0, offsetof(struct esptun_stats, f) },
 	ESPTUN_STATS_FIELDS(S)
+#undef S
+#define S(attr, f) { #f, 1, offsetof(struct esptun_stats2, f) },
+	ESPTUN_STATS2_FIELDS(S)
 #undef S
 };
 
@@ -24,9 +31,12 @@ static const struct {
 /* The drop counters: from rx_no_sa on. */
 #define FIRST_DROP 4
 
-static uint64_t stat(const struct esptun_stats *st, size_t i)
+static uint64_t stat(const struct esptun_stats *st,
+		     const struct esptun_stats2 *st2, size_t i)
 {
-	return *(const uint64_t *)((const char *)st + stats[i].off);
+	const void *base = stats[i].two ? (const void *)st2 : (const void *)st;
+
+	return *(const uint64_t *)((const char *)base + stats[i].off);
 }
 
 static const char *addr_str(const struct esptun_addr *a, char *buf)
@@ -37,16 +47,17 @@ static const char *addr_str(const struct esptun_addr *a, char *buf)
 }
 
 /* "rx_replay 3, rx_auth_fail 1" for the drop counters that are not 0. */
-static void print_drops(const char *indent, const struct esptun_stats *st)
+static void print_drops(const char *indent, const struct esptun_stats *st,
+			const struct esptun_stats2 *st2)
 {
 	int first = 1;
 	size_t i;
 
 	for (i = FIRST_DROP; i < NSTATS; i++) {
-		if (!stat(st, i))
+		if (!stat(st, st2, i))
 			continue;
 		printf("%s%s %" PRIu64, first ? indent : ", ", stats[i].name,
-		       stat(st, i));
+		       stat(st, st2, i));
 		first = 0;
 	}
 	if (!first)
@@ -125,7 +136,7 @@ static void print_human(const struct esptun_dev_list *list)
 		if (i)
 			putchar('\n');
 		printf("interface: %s\n", d->ifname);
-		print_drops("  drops: ", &d->stats);
+		print_drops("  drops: ", &d->stats, &d->stats2);
 		for (j = 0; j < d->ntunnels; j++) {
 			const struct esptun_tunnel_info *t = d->tunnels[j];
 			int dead = ESPTUN_HAS(t, ESPTUN_A_TUNNEL_LIVENESS) &&
@@ -162,19 +173,20 @@ static void print_human(const struct esptun_dev_list *list)
 			       " B) received, %" PRIu64 " packets (%" PRIu64
 			       " B) sent\n", t->stats.rx_packets, t->stats.rx_bytes,
 			       t->stats.tx_packets, t->stats.tx_bytes);
-			print_drops("  drops: ", &t->stats);
+			print_drops("  drops: ", &t->stats, &t->stats2);
 			for (k = 0; k < t->nsas; k++)
 				print_sa(t->sas[k], "  ");
 		}
 	}
 }
 
-static void json_stats(struct json *j, const struct esptun_stats *st)
+static void json_stats(struct json *j, const struct esptun_stats *st,
+		       const struct esptun_stats2 *st2)
 {
 	size_t i;
 
 	for (i = 0; i < NSTATS; i++)
-		json_u64(j, stats[i].name, stat(st, i));
+		json_u64(j, stats[i].name, stat(st, st2, i));
 }
 
 /* An SA as a JSON object: one shape in `show --json` and `sa get --json`. */
@@ -242,7 +254,7 @@ static void print_json(const struct esptun_dev_list *list)
 #undef F
 		json_close(&j, ']');
 		json_open(&j, "stats", '{');
-		json_stats(&j, &d->stats);
+		json_stats(&j, &d->stats, &d->stats2);
 		json_close(&j, '}');
 		json_open(&j, "tunnels", '[');
 		for (k = 0; k < d->ntunnels; k++) {
@@ -273,7 +285,7 @@ static void print_json(const struct esptun_dev_list *list)
 				json_u64(&j, "dport", t->encap_dport);
 				json_u64(&j, "nat_keepalive", t->nat_keepalive);
 			}
-			json_stats(&j, &t->stats);
+			json_stats(&j, &t->stats, &t->stats2);
 			json_open(&j, "sas", '[');
 			for (s = 0; s < t->nsas; s++)
 				json_sa(&j, t->sas[s]);

@@ -227,6 +227,9 @@ enum esptun_feature {
  *   hard lifetime limit
  * ESPTUN_A_STATS_RX_SA_EXPIRED (u64): Dropped, the inbound SA crossed a hard
  *   lifetime limit
+ * ESPTUN_A_STATS_RX_WRONG_TUNNEL (u64): Dropped, authentic but from an inner
+ *   source address pinned to another tunnel of the device (a peer posing as
+ *   another tunnel's BGP neighbour)
  */
 enum {
 	ESPTUN_A_STATS_PAD = 1,
@@ -245,6 +248,7 @@ enum {
 	ESPTUN_A_STATS_TX_TOO_BIG,
 	ESPTUN_A_STATS_TX_SA_EXPIRED,
 	ESPTUN_A_STATS_RX_SA_EXPIRED,
+	ESPTUN_A_STATS_RX_WRONG_TUNNEL,
 
 	__ESPTUN_A_STATS_MAX,
 	ESPTUN_A_STATS_MAX = (__ESPTUN_A_STATS_MAX - 1)

@@ -25,6 +25,10 @@
 	X(TX_SA_EXPIRED, tx_sa_expired) \
 	X(RX_SA_EXPIRED, rx_sa_expired)
 
+/* Counters since libesptun 1.1: struct esptun_stats2. */
+#define ESPTUN_STATS2_FIELDS(X) \
+	X(RX_WRONG_TUNNEL, rx_wrong_tunnel)
+
 /* The feature bits, as X(NAME, "name"): ESPTUN_FEATURE_##NAME. */
 #define ESPTUN_FEATURE_NAMES(X) \
 	X(ESN, "esn") \

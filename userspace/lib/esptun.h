@@ -273,6 +273,16 @@ struct esptun_stats {
 };
 
 /*
+ * Counters added since 1.0 (struct esptun_stats is frozen): at the end of
+ * each structure that has counters, as "stats2".
+ */
+struct esptun_stats2 {
+#define ESPTUN_STATS_MEMBER(attr, field) uint64_t field;
+	ESPTUN_STATS2_FIELDS(ESPTUN_STATS_MEMBER)
+#undef ESPTUN_STATS_MEMBER
+};
+
+/*
  * Attributes a reply carried: bit (1 << ESPTUN_A_SA_x) of
  * esptun_sa_info.present, (1 << ESPTUN_A_TUNNEL_x) of
  * esptun_tunnel_info.present.  A field whose attribute was absent is 0:
@@ -298,6 +308,8 @@ struct esptun_sa_info {
 					 * present: its last use */
 	uint8_t expire;			/* ESPTUN_EXPIRE_SOFT or _HARD, when
 					 * ESPTUN_A_SA_EXPIRE is present */
+	/* Since 1.1: filled when @size covers it. */
+	struct esptun_stats2 stats2;
 };
 
 struct esptun_tunnel_info {
@@ -318,6 +330,7 @@ struct esptun_tunnel_info {
 	struct esptun_stats stats;
 	size_t nsas;
 	struct esptun_sa_info **sas;	/* the outbound SA first */
+	struct esptun_stats2 stats2;	/* since 1.1 */
 };
 
 struct esptun_dev_info {
@@ -327,6 +340,7 @@ struct esptun_dev_info {
 	struct esptun_stats stats;	/* device-wide */
 	size_t ntunnels;
 	struct esptun_tunnel_info **tunnels;
+	struct esptun_stats2 stats2;	/* since 1.1 */
 };
 
 struct esptun_dev_list {

@@ -391,7 +391,8 @@ EXPORT int esptun_sa_del(struct esptun *h, const struct esptun_dev *dev,
 /* ------------------------------------------------------------ replies */
 
 /* Counters this library does not know (newer kernels) are skipped. */
-static int parse_stats(struct nlattr *nest, struct esptun_stats *st)
+static int parse_stats(struct nlattr *nest, struct esptun_stats *st,
+		       struct esptun_stats2 *st2)
 {
 	struct nlattr *tb[ESPTUN_A_STATS_MAX + 1];
 
@@ -403,6 +404,11 @@ static int parse_stats(struct nlattr *nest, struct esptun_stats *st)
 	if (tb[ESPTUN_A_STATS_##attr]) \
 		st->field = nla_get_u64(tb[ESPTUN_A_STATS_##attr]);
 	ESPTUN_STATS_FIELDS(X)
+#undef X
+#define X(attr, field) \
+	if (tb[ESPTUN_A_STATS_##attr]) \
+		st2->field = nla_get_u64(tb[ESPTUN_A_STATS_##attr]);
+	ESPTUN_STATS2_FIELDS(X)
 #undef X
 	return 0;
 }
@@ -473,7 +479,7 @@ static int parse_sa(struct nlattr *nest, struct esptun_sa_info *sa)
 	sa->esn = !!tb[ESPTUN_A_SA_ESN];
 	if (tb[ESPTUN_A_SA_REPLAY_WINDOW])
 		sa->replay_window = nla_get_u32(tb[ESPTUN_A_SA_REPLAY_WINDOW]);
-	if (parse_stats(tb[ESPTUN_A_SA_STATS], &sa->stats))
+	if (parse_stats(tb[ESPTUN_A_SA_STATS], &sa->stats, &sa->stats2))
 		return -EPROTO;
 	sa->limits.soft_bytes = u64_or0(tb[ESPTUN_A_SA_SOFT_BYTES]);
 	sa->limits.hard_bytes = u64_or0(tb[ESPTUN_A_SA_HARD_BYTES]);
@@ -541,7 +547,7 @@ static int parse_tunnel(struct nlattr *nest, struct esptun_dev_info *d)
 				t->npins++;
 		}
 	}
-	ret = parse_stats(tb[ESPTUN_A_TUNNEL_STATS], &t->stats);
+	ret = parse_stats(tb[ESPTUN_A_TUNNEL_STATS], &t->stats, &t->stats2);
 	if (ret)
 		return ret;
 	nla_for_each_nested(a, nest, rem) {
@@ -585,7 +591,7 @@ static int parse_dev(struct nl_msg *msg, void *arg)
 	}
 	if (tb[ESPTUN_A_FEATURES])
 		d->features = nla_get_u32(tb[ESPTUN_A_FEATURES]);
-	ret = parse_stats(tb[ESPTUN_A_STATS], &d->stats);
+	ret = parse_stats(tb[ESPTUN_A_STATS], &d->stats, &d->stats2);
 	if (ret)
 		return ret;
 	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),

@@ -20,6 +20,7 @@ const struct nla_policy etn_stats_policy[ESPTUN_A_STATS_MAX + 1] = {
 	[ESPTUN_A_STATS_TX_TOO_BIG] = { .type = NLA_U64 },
 	[ESPTUN_A_STATS_TX_SA_EXPIRED] = { .type = NLA_U64 },
 	[ESPTUN_A_STATS_RX_SA_EXPIRED] = { .type = NLA_U64 },
+	[ESPTUN_A_STATS_RX_WRONG_TUNNEL] = { .type = NLA_U64 },
 };
 
 const struct nla_policy etn_sa_policy[ESPTUN_A_SA_MAX + 1] = {
