@@ -499,6 +499,24 @@ void esptun_sa_unreserve(struct esptun_dev *esp)
  * the SPI since esptun_sa_check() or reserved it; the SA takes its own
  * device's reservation.
  */
+/*
+ * Whether XFRM receives ESP for @spi on @tun's local address: esptun's
+ * handler runs first and would take XFRM's packets.  (An XFRM SA added
+ * later, or one with a mark, is XFRM's user's to avoid.)
+ */
+static bool esptun_spi_xfrm_owned(const struct esptun_tunnel *tun, __be32 spi)
+{
+	struct xfrm_state *x;
+
+	x = xfrm_state_lookup(tun->esp->link_net, 0,
+			      (const xfrm_address_t *)&tun->local, spi,
+			      IPPROTO_ESP, tun->family);
+	if (!x)
+		return false;
+	xfrm_state_put(x);
+	return true;
+}
+
 static int esptun_sa_publish_in(struct esptun_sa *sa,
 				struct netlink_ext_ack *extack)
 {
@@ -514,6 +532,10 @@ static int esptun_sa_publish_in(struct esptun_sa *sa,
 		ret = -EEXIST;
 	} else if (r && r->owner != esp) {
 		NL_SET_ERR_MSG(extack, "the SPI is reserved for another device");
+		ret = -EEXIST;
+	} else if (esptun_spi_xfrm_owned(sa->tunnel, sa->spi)) {
+		NL_SET_ERR_MSG(extack,
+			       "XFRM has an SA with this SPI to the tunnel's local address");
 		ret = -EEXIST;
 	} else {
 		if (r)

@@ -98,4 +98,11 @@ check_eq "the gateway's XFRM SA decrypted all 5" \
 	"$(ip -n gw -s xfrm state get src $PEER_OUT dst $GW_OUT proto esp spi 0x3000 |
 	   sed -n 's/^.* \([0-9]*\)(packets).*$/\1/p' | head -n 1)" 5
 check_eq "esptun took none of them and counted nothing" "$(counters)" "$before"
+check_err "an esptun inbound SA with XFRM's inbound SPI is refused" \
+	"XFRM has an SA with this SPI to the tunnel's local address" \
+	gw esptun sa add esp0 tunnel 1 dir in spi 0x3000 key "$(new_key)"
+check "XFRM's SPI to the peer's address is free for esptun" \
+	gw esptun sa add esp0 tunnel 1 dir in spi 0x4000 key "$(new_key)"
+check "and XFRM still decrypts its own" \
+	gw ping -q -c 2 -i 0.1 -W 2 -I 172.16.3.1 172.16.4.1
 finish
