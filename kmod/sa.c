@@ -495,11 +495,6 @@ void esptun_sa_unreserve(struct esptun_dev *esp)
 }
 
 /*
- * An inbound SA into its namespace's SPI table, unless another device took
- * the SPI since esptun_sa_check() or reserved it; the SA takes its own
- * device's reservation.
- */
-/*
  * Whether XFRM receives ESP for @spi on @tun's local address: esptun's
  * handler runs first and would take XFRM's packets.  (An XFRM SA added
  * later, or one with a mark, is XFRM's user's to avoid.)
@@ -517,6 +512,11 @@ static bool esptun_spi_xfrm_owned(const struct esptun_tunnel *tun, __be32 spi)
 	return true;
 }
 
+/*
+ * An inbound SA into its namespace's SPI table, unless another device took
+ * the SPI since esptun_sa_check() or reserved it, or XFRM has it; the SA takes its own
+ * device's reservation.
+ */
 static int esptun_sa_publish_in(struct esptun_sa *sa,
 				struct netlink_ext_ack *extack)
 {
@@ -561,18 +561,23 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		  struct netlink_ext_ack *extack)
 {
 	struct esptun_sa *sa, *old;
+	u64 key_id;
 	int ret;
 
 	lockdep_assert_held(&tun->esp->lock);
+	key_id = esptun_key_id(cfg->key, cfg->key_len);
 	ret = esptun_sa_check(tun, cfg, extack);
 	if (!ret)
 		ret = esptun_lifetime_check(&cfg->life, extack);
+	if (!ret)
+		ret = esptun_sa_check_key(tun, cfg, key_id, extack);
 	if (ret)
 		return ret;
 
 	sa = kzalloc(sizeof(*sa), GFP_KERNEL_ACCOUNT);
 	if (!sa)
 		return -ENOMEM;
+	sa->key_id = key_id;
 	ret = -ENOMEM;
 	sa->stats = esptun_stats_alloc();
 	if (!sa->stats)
@@ -585,10 +590,6 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		if (!sa->replay)
 			goto err;
 	}
-	sa->key_id = esptun_key_id(cfg->key, cfg->key_len);
-	ret = esptun_sa_check_key(tun, cfg, sa->key_id, extack);
-	if (ret)
-		goto err;
 	sa->aead = esptun_sa_aead(cfg->key, cfg->key_len, extack);
 	if (IS_ERR(sa->aead)) {
 		ret = PTR_ERR(sa->aead);
