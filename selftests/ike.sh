@@ -215,24 +215,24 @@ sw() { # NS ARGS...: swanctl against NS's charon
 # carries one; copy_df = no (esptun copies DF).  $1: gw or aws (the
 # traffic selectors mirror), $2: per-child lines.
 refused_children() {
-	local l r
-	for c in "cbc 10.99 10.98 aes256-sha256-ecp256" \
-		 "second 10.97 10.96 aes256gcm16-ecp256" \
-		 "nodf 10.95 10.94 aes256gcm16-ecp256"; do
-		set -- "$1" "$2" $c
-		l=$4 r=$5
-		[ "$1" = gw ] || { l=$5 r=$4; }
+	local name a b prop l r
+	while read -r name a b prop; do
+		l=$a r=$b
+		[ "$1" = gw ] || { l=$b r=$a; }
 		cat <<-EOF
-		$3 {
-			esp_proposals = $6
+		$name {
+			esp_proposals = $prop
 			local_ts = $l.0.0/24
 			remote_ts = $r.0.0/24
 			$2
-			$([ "$1:$3" = gw:nodf ] && echo "copy_df = no")
+			$([ "$1:$name" = gw:nodf ] && echo "copy_df = no")
 		}
 		EOF
-		set -- "$1" "$2"
-	done
+	done <<-EOF
+	cbc 10.99 10.98 aes256-sha256-ecp256
+	second 10.97 10.96 aes256gcm16-ecp256
+	nodf 10.95 10.94 aes256gcm16-ecp256
+	EOF
 }
 
 # conn NAME LOCAL REMOTE LOCAL_ID REMOTE_ID CONN_LINES CHILD_LINES SIDE
@@ -641,9 +641,6 @@ failover() {
 
 # ------------------------------------------------------------- expires
 
-# gw's charon again, with tunnel 1 rekeyed after 5 s (esptun's soft
-# expire of the inbound SA) and tunnel 2 without rekeying, living 8 s
-# (esptun's hard expire).
 # gw_log DESC SECONDS PATTERN: wait for PATTERN (grep) in gw's charon log.
 gw_log() {
 	if busywait "$2" grep -q "$3" "$T/gw/charon.log"; then
@@ -688,6 +685,9 @@ for t in json.load(sys.stdin)[0]["tunnels"]:
             print(s.get("expire"))' "$1" "$2")" = "$3" ]
 }
 
+# gw's charon again, with tunnel 1 rekeyed after 5 s (esptun's soft
+# expire of the inbound SA) and tunnel 2 without rekeying, living 8 s
+# (esptun's hard expire).
 expires() {
 	local in1 in2
 	lost_events

@@ -971,7 +971,7 @@ static int on_event(const struct esptun_event *ev, void *arg)
 
 /*
  * Expires into @expires for the SAs of @tun that the kernel says have
- * expired (@list: a dump of its device).
+ * expired (@list: a dump of the namespace's devices).
  */
 static void collect_expires(tunnel_t *tun, struct esptun_dev_list *list,
 			    linked_list_t *expires)
@@ -983,6 +983,8 @@ static void collect_expires(tunnel_t *tun, struct esptun_dev_list *list,
 
 	for (i = 0; i < list->n; i++)
 	{
+		if (!streq(list->devs[i]->ifname, tun->dev))
+			continue;
 		for (j = 0; j < list->devs[i]->ntunnels; j++)
 		{
 			t = list->devs[i]->tunnels[j];
@@ -1010,25 +1012,27 @@ static void collect_expires(tunnel_t *tun, struct esptun_dev_list *list,
 static void resync_expires(private_kernel_esptun_ipsec_t *this)
 {
 	linked_list_t *expires = linked_list_create();
-	struct esptun_dev_list *list;
+	struct esptun_dev_list *list = NULL;
 	enumerator_t *enumerator;
 	tunnel_t *tun;
 	expire_t *e;
 	int err;
 
 	this->mutex->lock(this->mutex);
-	enumerator = this->tunnels->create_enumerator(this->tunnels);
-	while (enumerator->enumerate(enumerator, &tun))
+	/* One dump of every device: the tunnels may be on several. */
+	err = esptun_dev_dump(this->req, NULL, &list);
+	if (err)
 	{
-		list = NULL;
-		err = esptun_dev_dump(this->req, ESPTUN_DEV_NAME(tun->dev), &list);
-		if (err)
-			log_fail(this, "reading SAs back after lost events", err);
-		else
-			collect_expires(tun, list, expires);
-		esptun_dev_list_free(list);
+		log_fail(this, "reading SAs back after lost events", err);
 	}
-	enumerator->destroy(enumerator);
+	else
+	{
+		enumerator = this->tunnels->create_enumerator(this->tunnels);
+		while (enumerator->enumerate(enumerator, &tun))
+			collect_expires(tun, list, expires);
+		enumerator->destroy(enumerator);
+	}
+	esptun_dev_list_free(list);
 	this->mutex->unlock(this->mutex);
 	DBG1(DBG_KNL, "esptun: events were lost (socket buffer full); %d "
 	     "expired SA(s) read back from the kernel",
