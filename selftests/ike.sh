@@ -42,7 +42,8 @@ _ike_cleanup() {
 	_cleanup
 	if [ "$_failed" -ne 0 ]; then
 		# IKE_LOGS=DIR keeps every log, e.g. /run/vm-out of the guest.
-		[ -z "${IKE_LOGS:-}" ] || cp -r "$T"/. "$IKE_LOGS"/
+		[ -z "${IKE_LOGS:-}" ] ||
+			(cd "$T" && find . -name '*.log' -exec cp --parents {} "$IKE_LOGS"/ \;)
 		for f in "$T"/*/*.log; do
 			[ -f "$f" ] || continue
 			echo "# ---- $f (last 60 lines)"
@@ -655,17 +656,22 @@ gw_log() {
 # limit; once charon runs again, the plugin reads the expire back from
 # the kernel and charon rekeys.
 lost_events() {
-	local in1 pid i
+	local in1 pid n
 	charon_stop gw
-	REKEY_TIME_1=8s LIFE_TIME_1=60s ike_up gw
+	# A long life: the hard limit must not come while charon is stopped.
+	REKEY_TIME_1=8s LIFE_TIME_1=600s ike_up gw
 	in1=$(spis_swanctl gw t1)
 	in1=${in1% *}
 	pid=$(cat "$T/gw/charon.pid")
+	gw esptun tunnel add esp0 id 99 local 10.0.0.1 remote 10.0.0.99
+	gw esptun sa add esp0 tunnel 99 dir out spi 0x99 key "$(new_key)"
 	kill -STOP "$pid"
-	for i in $(seq 60); do
-		gw esptun tunnel set esp0 id 2 down
-		gw esptun tunnel set esp0 id 2 up
-	done
+	if n=$(_overflow 2>&1); then
+		pass "lost events: charon's socket overflowed after $n toggles"
+	else
+		fail "lost events: $n"
+	fi
+	gw esptun tunnel del esp0 id 99
 	busywait 20 _expired 10.0.0.2 "0x$in1" soft ||
 		fail "tunnel 1's inbound SA did not reach its soft limit"
 	kill -CONT "$pid"
@@ -675,6 +681,37 @@ lost_events() {
 		"creating rekey job for CHILD_SA ESP/0x$in1"
 	busywait 20 _rekeyed t1 "$in1 x" ||
 		fail "tunnel 1 rekeyed: still $(spis_swanctl gw t1)"
+}
+# _overflow: state events of tunnel 99 (charon has no SA of it: it ignores
+# them) until the kernel drops one for a full socket in gw, charon's while
+# it is stopped; prints how many down/up toggles that took.  In one
+# process: how many it takes depends on the socket's buffer, and the
+# tool's start-up under TCG would make it last long enough to reach the
+# SAs' limits.
+_overflow() {
+	gw python3 - "$ESPTUN_REPO/selftests" <<-'EOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	import esptun_nl, nlraw
+	def drops():
+	    with open("/proc/net/netlink") as f:
+	        return sum(int(line.split()[8]) for line in list(f)[1:])
+	g = nlraw.Genl()
+	fam = g.family(esptun_nl.FAMILY)
+	before = drops()
+	for i in range(1, 2001):
+	    for state in (0, 1):
+	        req = nlraw.encode("ifname:str:esp0") + nlraw.encode(
+	            "tunnel:nest:id/u32/99,admin-state/u8/%d" % state)
+	        err, text, _ = g.request(fam, esptun_nl.OPS["tunnel-set"], req,
+	                                 nlraw.NLM_F_ACK)
+	        if err:
+	            sys.exit("tunnel set failed: %d %s" % (err, text))
+	    if drops() > before:
+	        print(i)
+	        sys.exit(0)
+	sys.exit("no socket in gw overflowed after 2000 toggles")
+	EOF
 }
 _expired() { # REMOTE SPI STATE: gw's SA SPI to REMOTE has expire STATE
 	[ "$(gw esptun show esp0 --json | python3 -c '
@@ -692,8 +729,9 @@ expires() {
 	local in1 in2
 	lost_events
 	charon_stop gw
+	# No check_spis: with SAs this short-lived, a loaded host's reads of
+	# gw and aws can straddle a rekey.
 	REKEY_TIME_1=5s LIFE_TIME_1=60s REKEY_TIME_2=0 LIFE_TIME_2=8s ike_up gw
-	check_spis
 	in1=$(spis_swanctl gw t1)
 	in1=${in1% *}
 	in2=$(spis_swanctl gw t2)
