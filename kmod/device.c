@@ -11,6 +11,7 @@
 #include "device.h"
 #include "ecmp.h"
 #include "esp.h"
+#include "main.h"
 #include "sa.h"
 #include "tunnel.h"
 #include "tx.h"
@@ -102,8 +103,10 @@ static void esptun_destruct(struct net_device *dev)
 
 	free_percpu(esp->stats);
 	free_percpu(dev->tstats);
-	/* The selftests pair this line with "created" to find leaks. */
-	pr_debug("%s: destroyed\n", dev->name);
+	/* The selftests pair this line with "created" to find leaks; %p
+	 * (hashed) tells two devices of one name apart.
+	 */
+	pr_debug("%s %p: destroyed\n", dev->name, dev);
 }
 
 /* Drops by cause, on top of the packet and byte counts. */
@@ -187,7 +190,8 @@ static int esptun_newlink(struct net *src_net, struct net_device *dev,
 	list_add(&esp->link_node, &en->devs);
 	/* Carrier follows tunnel usability: none yet. */
 	netif_carrier_off(dev);
-	pr_debug("%s: created\n", dev->name);
+	pr_debug("%s %p: created in pid:[%u]\n", dev->name, dev,
+		 esptun_creator_pidns());
 	return 0;
 }
 

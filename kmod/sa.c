@@ -151,7 +151,7 @@ static void esptun_sa_free_work(struct work_struct *work)
 	free_percpu(sa->stats);
 	esptun_tunnel_put(sa->tunnel);
 	/* The selftests pair this line with "created" to find leaks. */
-	pr_debug("sa %08x: destroyed\n", ntohl(sa->spi));
+	pr_debug("sa %08x %p: destroyed\n", ntohl(sa->spi), sa);
 	kfree(sa);
 }
 
@@ -603,7 +603,8 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	sa->tunnel = tun;
 	esptun_lifetime_start(sa, &cfg->life);
 	/* From here on the last reference frees the SA (esptun_sa_release()). */
-	pr_debug("sa %08x: created\n", ntohl(sa->spi));
+	pr_debug("sa %08x %p: created in pid:[%u]\n", ntohl(sa->spi), sa,
+		 esptun_creator_pidns());
 
 	if (sa->dir == ESPTUN_SA_DIR_IN) {
 		ret = esptun_sa_publish_in(sa, extack);

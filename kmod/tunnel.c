@@ -321,7 +321,8 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	refcount_set(&tun->refcnt, 1);
 	dev_hold(esp->dev);
 	/* The selftests pair this line with "destroyed" to find leaks. */
-	pr_debug("tunnel %u: created\n", id);
+	pr_debug("tunnel %u %p: created in pid:[%u]\n", id, tun,
+		 esptun_creator_pidns());
 	/* Published from here on: a failure unpublishes, and the last
 	 * reference frees the tunnel a grace period after any reader.
 	 */
@@ -382,7 +383,7 @@ static void esptun_tunnel_free_work(struct work_struct *work)
 	struct esptun_tunnel *tun = container_of(to_rcu_work(work),
 						 struct esptun_tunnel, free_work);
 
-	pr_debug("tunnel %u: destroyed\n", tun->id);
+	pr_debug("tunnel %u %p: destroyed\n", tun->id, tun);
 	esptun_order_stop(&tun->tx_order);
 	esptun_order_stop(&tun->rx_order);
 	esptun_path_retire(rcu_dereference_protected(tun->path, 1));

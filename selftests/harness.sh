@@ -34,6 +34,56 @@ check_eq "six tests, each run once by one of two runs" "$ran" 6
 check_eq "six results in all" "$(cat "$tmp/a" "$tmp/b" | grep -c '^ok ')" 6
 check "both runs took a share" test -s "$tmp/a" -a -s "$tmp/b"
 
+# --jobs 2: the shared tests p1 and p2 run at once (each waits for the
+# other to start), the exclusive one alone (nothing starts or ends while it
+# runs, though q is free to start).
+log=$tmp/jobs.log
+for i in 1 2; do
+	cat > "$tmp/p$i.sh" <<-EOF
+	#!/bin/bash
+	echo start p$i >> $log
+	for n in \$(seq 100); do
+		grep -q 'start p$((3 - i))' $log && break
+		sleep 0.1
+	done
+	grep -q 'start p$((3 - i))' $log || exit 1
+	echo end p$i >> $log
+	EOF
+done
+cat > "$tmp/x.sh" <<-EOF
+#!/bin/bash
+# harness: exclusive
+echo start x >> $log
+sleep 0.5
+echo end x >> $log
+EOF
+printf '#!/bin/sh\necho start q >> %s\n' "$log" > "$tmp/q.sh"
+chmod +x "$tmp"/*.sh
+"$tmp/harness" --jobs 2 p1.sh p2.sh x.sh q.sh > "$tmp/j" 2>&1
+check "--jobs 2: two shared tests ran at once" \
+	grep -q '^4 passed, 0 failed' "$tmp/j"
+check_eq "--jobs 2: the exclusive test ran alone" \
+	"$(grep -A1 '^start x' "$log" | tail -n 1)" "end x"
+
+# --isolate: each test's namespace names are its own, and what it leaves
+# running dies with it.
+if unshare --mount --pid --fork true 2>/dev/null; then
+	tag=esptun-harness-$$
+	for i in 1 2; do
+		printf '#!/bin/sh\nip netns add gw || exit 1\nsleep 3600 %s &\nsleep 0.5\n' \
+			"$tag" > "$tmp/ns$i.sh"
+	done
+	chmod +x "$tmp"/ns*.sh
+	"$tmp/harness" --jobs 2 --isolate ns1.sh ns2.sh > "$tmp/i" 2>&1
+	check "--isolate: two tests named a netns gw at once" \
+		grep -q '^2 passed, 0 failed' "$tmp/i"
+	check "--isolate: the name is gone with them" test ! -e /run/netns/gw
+	check_eq "--isolate: their processes are gone with them" \
+		"$(pgrep -f "sleep 3600 $tag" | wc -l)" 0
+else
+	log "no mount and PID namespaces here: --isolate untested on this host"
+fi
+
 "$tmp/harness" fails.sh skips.sh hangs.sh > "$tmp/c" 2>&1
 check_eq "a failing list fails the run" "$?" 1
 check "a failure is not ok" grep -q '^not ok 1 selftests: esptun: fails.sh # exit=1' "$tmp/c"

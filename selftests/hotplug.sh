@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# harness: exclusive
+#   (takes CPUs offline)
 #
 # CPU hotplug under traffic.  A tunnel's packets wait in other CPUs' crypto
 # rings (parallel.c) and are handed on from one CPU per tunnel and

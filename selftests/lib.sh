@@ -179,22 +179,36 @@ leak_mark() {
 }
 
 # leak_check DESC MIN: at least MIN objects (devices, tunnels, SAs) were
-# created since leak_mark and every one of them has been freed.
+# created since leak_mark and every one of them has been freed.  Only
+# objects created from this test's PID namespace count (the harness's
+# --isolate gives each test its own: tests side by side); each
+# "destroyed" finds its "created" by the object's hashed address.
 leak_check() {
-	local created destroyed i
+	local counts created left i pidns
+	pidns=$(readlink /proc/self/ns/pid)
 	dmesg | grep -q "$_mark" || { fail "$1: the kernel log no longer has the mark"; return; }
 	for i in $(seq 50); do
-		created=$(dmesg | sed -n "/$_mark/,\$p" | grep -c 'esptun: .*: created$')
-		destroyed=$(dmesg | sed -n "/$_mark/,\$p" | grep -c 'esptun: .*: destroyed$')
-		[ "$created" -eq "$destroyed" ] && break
+		counts=$(dmesg | sed -n "/$_mark/,\$p" | awk -v ns="$pidns" '
+			{ k = $0; sub(/.*esptun: /, "", k) }
+			k ~ /: created in / && $NF == ns {
+				sub(/: created in .*/, "", k); sub(/.* /, "", k)
+				live[k]++; n++ }
+			k ~ /: destroyed$/ {
+				sub(/: destroyed$/, "", k); sub(/.* /, "", k)
+				if (live[k] > 0) live[k]-- }
+			END { for (k in live) left += live[k]; print n + 0, left + 0 }')
+		created=${counts% *}
+		left=${counts#* }
+		[ "$left" -eq 0 ] && break
+		# Freeing is asynchronous (RCU, work items): poll for it.
 		sleep 0.1
 	done
 	if [ "$created" -lt "$2" ]; then
 		fail "$1: only $created objects created, expected at least $2"
-	elif [ "$created" -eq "$destroyed" ]; then
+	elif [ "$left" -eq 0 ]; then
 		pass "$1 ($created objects created, all freed)"
 	else
-		fail "$1: $created objects created, $destroyed freed"
+		fail "$1: $created objects created, $left not freed"
 	fi
 }
 

@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# harness: exclusive
+#   (changes a module parameter)
 #
 # What a namespace's administrator (maybe an unprivileged user namespace's)
 # can make the kernel hold: 255 tunnels per device, max_sas_per_tunnel

@@ -343,15 +343,4 @@ ns_del gw
 rm -f /tmp/natt-peer.$$ /tmp/natt-gw.$$
 leak_check "every device and tunnel freed" 10
 
-# Module unload with esptun's socket open: it goes with the tunnel.
-new_netns u
-ip -n u link add esp0 type esptun
-ip -n u link add d0 type dummy
-ip -n u addr add 10.0.0.1/24 dev d0
-ip -n u link set d0 up
-ip netns exec u esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2 encap udp
-check_eq "esptun holds 4500 in u" "$(socks4500 u)" 1
-check "rmmod with the socket open" rmmod esptun
-check_eq "the socket is gone" "$(socks4500 u)" 0
-check "insmod again" insmod "$ESPTUN_KO"
 finish
