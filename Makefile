@@ -20,6 +20,10 @@
 #                 root, a few minutes); `make install` then installs it too
 # make gen        regenerate the header, policies and tables from
 #                 uapi/esptun.yaml (uapi/gen.py; make check fails on a diff)
+# make deb        the Debian packages (esptun-dkms, esptun-tools, libesptun1,
+#                 libesptun-dev, strongswan-esptun) in build/deb (DEB_DIR=),
+#                 built in a copy of the tree, then lintian; README.rst,
+#                 "Debian packages"
 
 # The running kernel's headers when it has them, else the newest installed
 # (machines whose running kernel is a sandbox without headers).
@@ -67,6 +71,27 @@ checkpatch:
 gen:
 	uapi/gen.py
 
+# A copy of the tree's files (tracked or new, not ignored) in DEB_DIR: the
+# build writes nothing into the tree, whose own build (W=1, sparse) never
+# sees the packaging's objects.  prepare runs here, not in debian/rules,
+# because its first run needs root and apt (README.rst, "Using esptun
+# with strongSwan").
+DEB_DIR ?= $(TOP)/build/deb
+DEB_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB_SRC = $(DEB_DIR)/esptun-$(DEB_VERSION)
+LINTIAN ?= lintian --fail-on error,warning
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard | \
+		tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_SRC)
+	ss=""; \
+	if ! echo " $$DEB_BUILD_PROFILES " | grep -q ' pkg.esptun.nostrongswan '; then \
+		ss=$$(userspace/strongswan/prepare) || exit 1; fi; \
+	cd $(DEB_SRC) && ESPTUN_SS_TREE=$$ss dpkg-buildpackage -us -uc
+	$(LINTIAN) $(DEB_DIR)/esptun_$(DEB_VERSION)_*.changes
+	@ls -1 $(DEB_DIR)/*.deb
+
 check:
 	selftests/check
 
@@ -99,5 +124,6 @@ clean:
 	-test -d "$(KDIR)" && $(KMAKE) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
+	rm -rf $(TOP)/build/deb
 
-.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen check check-long demo bench bench-host clean
+.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen deb check check-long demo bench bench-host clean
