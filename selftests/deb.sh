@@ -91,6 +91,16 @@ check "libesptun1 has a symbols file" sh -c \
 ss=$(dpkg-query -W -f='${Version}' libstrongswan 2>/dev/null)
 check "strongswan-esptun depends on exactly the strongSwan it was built for ($ss)" sh -c \
 	"dpkg-deb -f '$(deb strongswan-esptun amd64)' Depends | grep -qF 'libstrongswan (= $ss)'"
+# charon loads its plugins after its own libraries: so loaded, the
+# packaged plugin (no RUNPATH, Debian's hardening flags) resolves every
+# symbol and has its entry point.  ike.sh runs the tree's build of it.
+dpkg-deb -x "$(deb strongswan-esptun amd64)" "$work/ss"
+check "the packaged plugin loads next to charon's libraries" python3 -c '
+import ctypes, sys
+for lib in ("libstrongswan.so.0", "libcharon.so.0"):
+    ctypes.CDLL("/usr/lib/ipsec/" + lib, mode=ctypes.RTLD_GLOBAL)
+assert ctypes.CDLL(sys.argv[1]).kernel_esptun_plugin_create' \
+	"$work/ss/usr/lib/ipsec/plugins/libstrongswan-kernel-esptun.so"
 
 # DKMS, on this machine, for the guest's kernel.
 start=$SECONDS
