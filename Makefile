@@ -4,15 +4,17 @@
 # make check      install what is missing, build, run every test in guests
 #                 side by side (ESPTUN_CHECK_GUESTS=, default one per
 #                 ESPTUN_VM_SMP host cores)
-# make check-long the slow tests (benchmark smoke, demo) in a guest
+# make check-long the slow tests: the Debian packages end to end (host, then a
+#                 guest), benchmark smoke and demo in a guest
 # make demo       the README's AWS example (two tunnels, failover), in a guest
 # make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
 #                 BENCH_TIME=); README.rst, "Benchmark"
 # make bench-host the same with the peer on this host, not in the guest
 #                 (root; libssl-dev); results in selftests/bench/results-host.json
 # make sparse     build the module under sparse (C=2)
-# make install    install the module (updates/), the tool and libesptun
-#                 (header, static and shared library, libesptun.pc);
+# make install    install the module (updates/), the tool, libesptun
+#                 (header, static and shared library, libesptun.pc), the
+#                 man pages, bash completion and esptun@.service;
 #                 PREFIX=/usr, DESTDIR=
 # make checkpatch run checkpatch.pl --strict on kmod/ and uapi/
 # make strongswan the kernel-esptun charon plugin (userspace/strongswan;
@@ -20,6 +22,10 @@
 #                 root, a few minutes); `make install` then installs it too
 # make gen        regenerate the header, policies and tables from
 #                 uapi/esptun.yaml (uapi/gen.py; make check fails on a diff)
+# make deb        the Debian packages (esptun-dkms, esptun-tools, libesptun1,
+#                 libesptun-dev, strongswan-esptun) in build/deb (DEB_DIR=),
+#                 built in a copy of the tree, then lintian; README.rst,
+#                 "Debian packages"
 
 # The running kernel's headers when it has them, else the newest installed
 # (machines whose running kernel is a sandbox without headers).
@@ -67,6 +73,33 @@ checkpatch:
 gen:
 	uapi/gen.py
 
+# A copy of the tree's files (tracked or new, not ignored) in DEB_DIR: the
+# build writes nothing into the tree, whose own build (W=1, sparse) never
+# sees the packaging's objects.  prepare runs here, not in debian/rules,
+# because its first run needs root and apt (README.rst, "Using esptun
+# with strongSwan").
+DEB_DIR ?= $(TOP)/build/deb
+DEB_VERSION = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB_SRC = $(DEB_DIR)/esptun-$(DEB_VERSION)
+comma := ,
+LINTIAN ?= $(if $(shell command -v lintian),lintian --fail-on error$(comma)warning)
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		tar --null -T - --ignore-failed-read -cf -; \
+	else \
+		tar --exclude=./build --exclude=./.git -cf - .; \
+	fi | tar -xf - -C $(DEB_SRC)
+	ss=""; \
+	if ! echo " $$DEB_BUILD_PROFILES " | grep -q ' pkg.esptun.nostrongswan '; then \
+		ss=$$(userspace/strongswan/prepare) || exit 1; fi; \
+	cd $(DEB_SRC) && ESPTUN_SS_TREE=$$ss dpkg-buildpackage -us -uc
+	$(if $(LINTIAN),$(LINTIAN) $(DEB_DIR)/esptun_$(DEB_VERSION)_*.changes,\
+		@echo "lintian not installed: packages not checked")
+	@ls -1 $(DEB_DIR)/*.deb
+
 check:
 	selftests/check
 
@@ -99,5 +132,6 @@ clean:
 	-test -d "$(KDIR)" && $(KMAKE) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
+	rm -rf $(TOP)/build/deb
 
-.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen check check-long demo bench bench-host clean
+.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen deb check check-long demo bench bench-host clean

@@ -10,7 +10,7 @@
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$ESPTUN_REPO/selftests/harness" "$tmp/"
-echo timeout=2 > "$tmp/settings"
+printf 'timeout=2\ntimeout.slow.sh=6\n' > "$tmp/settings"
 mkdir "$tmp/queue"
 list=""
 for i in 1 2 3 4 5 6; do
@@ -22,6 +22,7 @@ done
 printf '#!/bin/sh\nexit 1\n' > "$tmp/fails.sh"
 printf '#!/bin/sh\nexit 4\n' > "$tmp/skips.sh"
 printf '#!/bin/sh\nexec sleep 30\n' > "$tmp/hangs.sh"
+printf '#!/bin/sh\nexec sleep 3\n' > "$tmp/slow.sh"
 chmod +x "$tmp"/*.sh
 
 # shellcheck disable=SC2086
@@ -90,4 +91,7 @@ check "a failure is not ok" grep -q '^not ok 1 selftests: esptun: fails.sh # exi
 check "exit 4 is a skip" grep -q '^ok 2 selftests: esptun: skips.sh # SKIP' "$tmp/c"
 check "the settings timeout applies" grep -q '^not ok 3 .*hangs.sh # TIMEOUT 2 seconds' "$tmp/c"
 check "the summary counts them" grep -q '^0 passed, 2 failed, 1 skipped' "$tmp/c"
+"$tmp/harness" slow.sh > "$tmp/d" 2>&1
+check "a test's own timeout (timeout.NAME) replaces the default" \
+	grep -q '^ok 1 selftests: esptun: slow.sh$' "$tmp/d"
 finish

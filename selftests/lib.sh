@@ -12,8 +12,10 @@ KSFT_FAIL=1
 KSFT_SKIP=4
 
 ESPTUN_REPO=${ESPTUN_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-ESPTUN_KO=$ESPTUN_REPO/kmod/esptun.ko
-export PATH="$ESPTUN_REPO/userspace:$PATH"
+# The module and tool under test: the tree's, unless selftests/vm/run was
+# given others (ESPTUN_VM_MODULE, ESPTUN_VM_TOOLS: the packaged ones).
+ESPTUN_KO=${ESPTUN_VM_MODULE:-$ESPTUN_REPO/kmod/esptun.ko}
+export PATH="${ESPTUN_VM_TOOLS:-$ESPTUN_REPO/userspace}:$PATH"
 
 _failed=0
 _checks=0

@@ -27,13 +27,24 @@ esac
 out=$("$run" sh -c 'touch .vm-ro-probe 2>/dev/null && exit 1; touch /tmp/x /run/x' 2>&1); rc=$?
 rm -f "$ESPTUN_REPO/.vm-ro-probe"
 check_eq "host root read-only, /tmp and /run writable" "$rc" 0
-out=$("$run" insmod "$warn_ko" 2>&1); rc=$?
+# One boot for three things: the WARN module loaded in esptun's place
+# (ESPTUN_VM_MODULE, as make check-long loads the module DKMS built),
+# another directory leading PATH (ESPTUN_VM_TOOLS, the packaged tool), and
+# the WARN failing the run.
+out=$(ESPTUN_VM_MODULE=$warn_ko ESPTUN_VM_TOOLS=/usr/sbin \
+	"$run" sh -c 'echo "PATH=$PATH"; test -d /sys/module/esptun_warn' 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && grep -q "guest kernel reported a problem" <<<"$out" &&
    grep -q "deliberate warning" <<<"$out"; then
 	pass "a WARN in the guest fails the run (exit $rc) and shows the splat"
 else
 	fail "a WARN in the guest did not fail the run: exit $rc: $out"
 fi
+case $(grep -m 1 '^PATH=' <<<"$out" | tr -d '\r') in
+PATH=/usr/sbin:*) pass "ESPTUN_VM_TOOLS leads PATH in the guest" ;;
+*) fail "ESPTUN_VM_TOOLS does not lead PATH: $out" ;;
+esac
+out=$(ESPTUN_VM_MODULE=$ESPTUN_REPO/no-such.ko "$run" true 2>&1); rc=$?
+check_eq "a missing ESPTUN_VM_MODULE fails before booting" "$rc" 125
 out=$(ESPTUN_VM_TIMEOUT=20 "$run" sleep 120 2>&1); rc=$?
 check_eq "a hung guest is killed at the timeout" "$rc" 124
 # The benchmark records the accelerator before its first boot: --accel
