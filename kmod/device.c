@@ -12,6 +12,7 @@
 #include "ecmp.h"
 #include "esp.h"
 #include "main.h"
+#include "objects.h"
 #include "sa.h"
 #include "tunnel.h"
 #include "tx.h"
@@ -107,6 +108,7 @@ static void esptun_destruct(struct net_device *dev)
 	 * (hashed) tells two devices of one name apart.
 	 */
 	pr_debug("%s %p: destroyed\n", dev->name, dev);
+	esptun_object_gone(ESPTUN_OBJ_DEVICE);
 }
 
 /* Drops by cause, on top of the packet and byte counts. */
@@ -190,6 +192,7 @@ static int esptun_newlink(struct net *src_net, struct net_device *dev,
 	list_add(&esp->link_node, &en->devs);
 	/* Carrier follows tunnel usability: none yet. */
 	netif_carrier_off(dev);
+	esptun_object_new(ESPTUN_OBJ_DEVICE);
 	pr_debug("%s %p: created in pid:[%u]\n", dev->name, dev,
 		 esptun_creator_pidns());
 	return 0;

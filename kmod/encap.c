@@ -38,6 +38,7 @@
 
 #include "device.h"
 #include "encap.h"
+#include "objects.h"
 
 /* A tunnel of the socket's netns that @skb, received on it, is for. */
 static struct esptun_tunnel *esptun_encap_tunnel(struct sock *sk,
@@ -180,6 +181,7 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 		return ERR_PTR(ret);
 	}
 	setup_udp_tunnel_sock(net, es->sock, &tcfg);
+	esptun_object_new(ESPTUN_OBJ_SOCKET);
 	es->family = tun->family;
 	es->local = tun->local;
 	es->port = tun->encap_sport;
@@ -252,6 +254,7 @@ void esptun_encap_detach(struct esptun_tunnel *tun)
 		return;
 	list_del(&es->node);
 	udp_tunnel_sock_release(es->sock);
+	esptun_object_gone(ESPTUN_OBJ_SOCKET);
 	kfree(es);
 }
 

@@ -12,6 +12,7 @@
 #include "esp.h"
 #include "main.h"
 #include "netlink.h"
+#include "objects.h"
 #include "parallel.h"
 #include "rx.h"
 
@@ -36,6 +37,7 @@ static int __init esptun_mod_init(void)
 	ret = esptun_genl_init();
 	if (ret)
 		goto err_rx;
+	esptun_objects_init();
 	pr_info("loaded, netlink family %s v%d\n", ESPTUN_FAMILY_NAME,
 		ESPTUN_FAMILY_VERSION);
 	return 0;
@@ -58,6 +60,7 @@ err_wq:
  */
 static void __exit esptun_mod_exit(void)
 {
+	esptun_objects_uninit();
 	esptun_rx_uninit();
 	esptun_device_uninit();
 	esptun_genl_uninit();

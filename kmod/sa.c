@@ -18,6 +18,7 @@
 
 #include "device.h"
 #include "main.h"
+#include "objects.h"
 #include "sa.h"
 #include "tunnel.h"
 
@@ -152,6 +153,7 @@ static void esptun_sa_free_work(struct work_struct *work)
 	esptun_tunnel_put(sa->tunnel);
 	/* The selftests pair this line with "created" to find leaks. */
 	pr_debug("sa %08x %p: destroyed\n", ntohl(sa->spi), sa);
+	esptun_object_gone(ESPTUN_OBJ_SA);
 	kfree(sa);
 }
 
@@ -603,6 +605,7 @@ int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 	sa->tunnel = tun;
 	esptun_lifetime_start(sa, &cfg->life);
 	/* From here on the last reference frees the SA (esptun_sa_release()). */
+	esptun_object_new(ESPTUN_OBJ_SA);
 	pr_debug("sa %08x %p: created in pid:[%u]\n", ntohl(sa->spi), sa,
 		 esptun_creator_pidns());
 

@@ -15,6 +15,7 @@
 #include "liveness.h"
 #include "main.h"
 #include "netlink.h"
+#include "objects.h"
 #include "pin.h"
 #include "rx.h"
 #include "sa.h"
@@ -321,6 +322,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	refcount_set(&tun->refcnt, 1);
 	dev_hold(esp->dev);
 	/* The selftests pair this line with "destroyed" to find leaks. */
+	esptun_object_new(ESPTUN_OBJ_TUNNEL);
 	pr_debug("tunnel %u %p: created in pid:[%u]\n", id, tun,
 		 esptun_creator_pidns());
 	/* Published from here on: a failure unpublishes, and the last
@@ -384,6 +386,7 @@ static void esptun_tunnel_free_work(struct work_struct *work)
 						 struct esptun_tunnel, free_work);
 
 	pr_debug("tunnel %u %p: destroyed\n", tun->id, tun);
+	esptun_object_gone(ESPTUN_OBJ_TUNNEL);
 	esptun_order_stop(&tun->tx_order);
 	esptun_order_stop(&tun->rx_order);
 	esptun_path_retire(rcu_dereference_protected(tun->path, 1));

@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/aws.sh"
 require_module
-FLOWS=$ESPTUN_REPO/selftests/flows.py
+FLOWS=$SELFTESTS/flows.py
 
 aws_setup 4
 lan_aws "$FLOWS" sink $LAN_AWS &

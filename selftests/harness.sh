@@ -85,6 +85,18 @@ else
 	log "no mount and PID namespaces here: --isolate untested on this host"
 fi
 
+# kselftest's install contract: the tests and what they need, with a
+# run_kselftest.sh, in INSTALL_PATH; lib.sh finds its helpers there.
+make -s -C "$ESPTUN_REPO/selftests" install INSTALL_PATH="$tmp/inst" >/dev/null 2>&1
+missing=""
+for f in $(make -s -C "$ESPTUN_REPO/selftests" list) lib.sh harness settings \
+	nlraw.py run_kselftest.sh; do
+	[ -e "$tmp/inst/$f" ] || missing="$missing $f"
+done
+check_eq "make install puts the tests and run_kselftest.sh in INSTALL_PATH" "$missing" ""
+check_eq "an installed test finds its helpers beside it" \
+	"$(bash -c ". $tmp/inst/lib.sh; echo \$SELFTESTS")" "$tmp/inst"
+
 "$tmp/harness" fails.sh skips.sh hangs.sh > "$tmp/c" 2>&1
 check_eq "a failing list fails the run" "$?" 1
 check "a failure is not ok" grep -q '^not ok 1 selftests: esptun: fails.sh # exit=1' "$tmp/c"

@@ -689,7 +689,7 @@ lost_events() {
 # tool's start-up under TCG would make it last long enough to reach the
 # SAs' limits.
 _overflow() {
-	gw python3 - "$ESPTUN_REPO/selftests" <<-'EOF'
+	gw python3 - "$SELFTESTS" <<-'EOF'
 	import sys
 	sys.path.insert(0, sys.argv[1])
 	import esptun_nl, nlraw

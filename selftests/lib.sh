@@ -11,7 +11,10 @@ KSFT_PASS=0
 KSFT_FAIL=1
 KSFT_SKIP=4
 
-ESPTUN_REPO=${ESPTUN_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# The tests' own directory: the tree's selftests/, or where `make -C
+# selftests install` put them (kselftest's INSTALL_PATH).
+SELFTESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ESPTUN_REPO=${ESPTUN_REPO:-$(cd "$SELFTESTS/.." && pwd)}
 # The module and tool under test: the tree's, unless selftests/vm/run was
 # given others (ESPTUN_VM_MODULE, ESPTUN_VM_TOOLS: the packaged ones).
 ESPTUN_KO=${ESPTUN_VM_MODULE:-$ESPTUN_REPO/kmod/esptun.ko}

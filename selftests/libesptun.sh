@@ -5,7 +5,7 @@
 # (selftests/libesptun_test.c, built by `make`), against the module.
 . "$(dirname "$0")/lib.sh"
 require_module
-test=$ESPTUN_REPO/selftests/libesptun_test
+test=$SELFTESTS/libesptun_test
 [ -x "$test" ] || skip_all "$test not built (run make)"
 
 new_netns a

@@ -49,7 +49,7 @@ check_eq "show says why" "$(tjget '(t(2)["state"], t(2)["liveness"], t(2)["admin
 check_eq "its share went to tunnel 1" "$(tjget '[t(1)["share"], t(2)["share"]]')" "[1.0, 0.0]"
 check_eq "the carrier stays: tunnel 1 is up" "$(no_carrier gw esp0)" 0
 a2=$(tjget 't(2)["tx_packets"]')
-lan_gw "$ESPTUN_REPO/selftests/flows.py" sink $LAN_AWS >/dev/null 2>&1 &
+lan_gw "$SELFTESTS/flows.py" sink $LAN_AWS >/dev/null 2>&1 &
 check "LAN traffic still flows" lan_gw ping -q -c 5 -i 0.1 -W 2 $LAN_AWS
 check_eq "none of it through dead tunnel 2" "$(tjget 't(2)["tx_packets"]')" "$a2"
 

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/topology.sh"
 require_module
 
-CHURN=$ESPTUN_REPO/selftests/churn.py
+CHURN=$SELFTESTS/churn.py
 KEY3=0x4142434445464748494a4b4c4d4e4f5051525354
 KEY4=0x6162636465666768696a6b6c6d6e6f7071727374
 

@@ -14,7 +14,7 @@ command -v ping >/dev/null || skip_all "ping missing (iputils-ping)"
 command -v nft >/dev/null || skip_all "nft missing (nftables)"
 command -v conntrack >/dev/null || skip_all "conntrack missing (conntrack)"
 leak_mark
-NATT=$ESPTUN_REPO/selftests/natt.py
+NATT=$SELFTESTS/natt.py
 
 ping_ok() {
 	local out
@@ -308,7 +308,7 @@ check_err "nat-keepalive on a tunnel without encap udp" \
 raw_expect() {
 	local desc=$1 pat=$2 out
 	shift 2
-	out=$(ip netns exec gw python3 "$ESPTUN_REPO/selftests/nlraw.py" "$@")
+	out=$(ip netns exec gw python3 "$SELFTESTS/nlraw.py" "$@")
 	if grep -Eq -- "$pat" <<<"$out"; then
 		pass "$desc ($out)"
 	else

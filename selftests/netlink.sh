@@ -5,7 +5,7 @@
 # extack text, and CAP_NET_ADMIN in the device's namespace for every command.
 . "$(dirname "$0")/lib.sh"
 require_module
-nlraw=$ESPTUN_REPO/selftests/nlraw.py
+nlraw=$SELFTESTS/nlraw.py
 
 new_netns a
 ip -n a link add esp0 type esptun

@@ -89,9 +89,9 @@ spread() {
 }
 
 ctr() { jget "t[\"$1\"]"; }
-gw python3 "$ESPTUN_REPO/selftests/flows.py" sink $GW4 &
+gw python3 "$SELFTESTS/flows.py" sink $GW4 &
 sink_gw=$!
-peer python3 "$ESPTUN_REPO/selftests/flows.py" sink $PEER4 &
+peer python3 "$SELFTESTS/flows.py" sink $PEER4 &
 sink_peer=$!
 sleep 0.5
 

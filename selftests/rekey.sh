@@ -59,7 +59,7 @@ traffic_start
 # selftests/rekey.py drives both sides over netlink: from the tools, a
 # round takes seconds in the emulated guest under this load.
 out=$(PEER_NS=peer GW_OUT=$GW_OUT PEER_OUT=$PEER_OUT KEY_OUT=$KEY_OUT KEY_IN=$KEY_IN \
-	gw python3 "$ESPTUN_REPO/selftests/rekey.py" $ROUNDS 200 2>&1)
+	gw python3 "$SELFTESTS/rekey.py" $ROUNDS 200 2>&1)
 check "$ROUNDS rekeys, none refused" test $? = 0
 log "$out"
 traffic_end

@@ -18,7 +18,7 @@ GW4=172.16.0.1
 PEER4=172.16.1.1
 GW6=fd10::1
 PEER6=fd11::1
-ESPTOOL=$ESPTUN_REPO/selftests/esptool.py
+ESPTOOL=$SELFTESTS/esptool.py
 
 gw() { ip netns exec gw "$@"; }
 peer() { ip netns exec peer "$@"; }

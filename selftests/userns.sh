@@ -69,10 +69,10 @@ print([(x["id"], x["admin"], [s["spi"] for s in x["sas"]]) for x in t])')" \
 # SPI allocation claims an SPI in the creating netns: the Python client
 # sends the raw command (the tool has no verb for it).
 check_eq "inside: spi alloc refused" \
-	"$(inside "$ESPTUN_REPO/selftests/nlraw.py" spi-alloc ifname:str:esp0 | cut -d: -f1)" \
+	"$(inside "$SELFTESTS/nlraw.py" spi-alloc ifname:str:esp0 | cut -d: -f1)" \
 	"error EPERM"
 check_eq "privileged caller: spi alloc" \
-	"$(root_inside "$ESPTUN_REPO/selftests/nlraw.py" spi-alloc ifname:str:esp0)" "ok 1"
+	"$(root_inside "$SELFTESTS/nlraw.py" spi-alloc ifname:str:esp0)" "ok 1"
 
 check "privileged caller: tunnel del" root_inside esptun tunnel del esp0 id 1
 finish

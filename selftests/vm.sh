@@ -17,13 +17,20 @@ check_eq "vm/run false exits 1" "$rc" 1
 out=$("$run" sh -c 'echo "out put"; exit 7' 2>&1); rc=$?
 check_eq "vm/run passes any exit status through" "$rc" 7
 check_eq "vm/run passes the command's output" "$(tr -d '\r' <<<"$out")" "out put"
-out=$("$run" sh -c 'pwd; echo "$PATH"; test -d /sys/module/esptun' 2>&1); rc=$?
-check_eq "vm/run loads the module" "$rc" 0
+out=$(ESPTUN_VM_OBJECTS=1 "$run" sh -c 'pwd; echo "$PATH"; test -d /sys/module/esptun &&
+	ip link add esp9 type esptun && ip link del esp9' 2>&1); rc=$?
+check_eq "vm/run loads the module (a device made and freed: no objects left)" "$rc" 0
 check_eq "vm/run runs in the repository root" "$(sed -n 1p <<<"$out")" "$ESPTUN_REPO"
 case "$(sed -n 2p <<<"$out")" in
 "$ESPTUN_REPO/userspace:"*) pass "userspace/ leads PATH in the guest" ;;
 *) fail "userspace/ not first on PATH: $(sed -n 2p <<<"$out")" ;;
 esac
+out=$(ESPTUN_VM_OBJECTS=1 "$run" ip link add esp9 type esptun 2>&1); rc=$?
+if [ "$rc" -eq 126 ] && grep -q "objects still alive after the command: devices 1" <<<"$out"; then
+	pass "ESPTUN_VM_OBJECTS: a device left behind fails the run"
+else
+	fail "ESPTUN_VM_OBJECTS: a device left behind: exit $rc: $out"
+fi
 out=$("$run" sh -c 'touch .vm-ro-probe 2>/dev/null && exit 1; touch /tmp/x /run/x' 2>&1); rc=$?
 rm -f "$ESPTUN_REPO/.vm-ro-probe"
 check_eq "host root read-only, /tmp and /run writable" "$rc" 0
