@@ -27,6 +27,17 @@ check_err "sa get takes no key" '^esptun: sa get: unknown argument "key"$' \
 	a esptun sa get esp0 dir in spi 1 key $K
 check_err "sa get of a missing device" '^esptun: sa get nope dir out spi 0x00001001: ' \
 	a esptun sa get nope dir out spi 0x1001
+# A key in the wrong place is not repeated in the error: it would reach a
+# terminal or a log.
+hidden='"\(a long hex string, not shown: it may be a key\)"'
+check_err "a misplaced key is not echoed (unknown argument)" \
+	"^esptun: sa add: $hidden needs a value\$" \
+	a esptun sa add esp0 tunnel 1 dir in spi 0x2001 $K
+check_err "a misplaced key is not echoed (a number expected)" \
+	"^esptun: spi $hidden is not a number\$" \
+	a esptun sa add esp0 tunnel 1 dir in spi $K key $K
+check_err "nor as a command" "^esptun: unknown command $hidden; try \"esptun help\"\$" \
+	esptun ${K#0x}
 check "sa help names get and the limits" sh -c \
 	'esptun sa help | grep -q "esptun sa get DEV dir in|out spi SPI \[--json\]" &&
 	 esptun sa help | grep -q "\[soft-seconds N\] \[hard-seconds N\]"'

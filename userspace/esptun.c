@@ -189,7 +189,7 @@ int parse_verb(const char *cmd, int argc, char **argv,
 	if (argc < 2)
 		fail("%s: %s expected; try \"%s %s help\"", cmd, list, prog, cmd);
 	else
-		fail("%s: unknown subcommand \"%s\"; %s expected", cmd, argv[1],
+		fail("%s: unknown subcommand \"%s\"; %s expected", cmd, shown(argv[1]),
 		     list);
 	return -1;
 }
@@ -214,12 +214,12 @@ int parse_u64(const char *what, const char *s, uint64_t *v)
 
 	errno = 0;
 	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s)) {
-		fail("%s \"%s\" is not a number", what, s ? s : "");
+		fail("%s \"%s\" is not a number", what, shown(s ? s : ""));
 		return -1;
 	}
 	*v = strtoull(s, &end, 0);
 	if (errno || *end) {
-		fail("%s \"%s\" is not a number", what, s);
+		fail("%s \"%s\" is not a number", what, shown(s));
 		return -1;
 	}
 	return 0;
@@ -235,8 +235,26 @@ int parse_addr(const char *what, const char *s, struct esptun_addr *addr)
 		addr->family = AF_INET6;
 		return 0;
 	}
-	fail("%s \"%s\" is not an IPv4 or IPv6 address", what, s ? s : "");
+	fail("%s \"%s\" is not an IPv4 or IPv6 address", what, shown(s ? s : ""));
 	return -1;
+}
+
+/*
+ * An argument to echo in an error message, unless it may be a key put in
+ * the wrong place: a long run of hex digits is not repeated to a terminal
+ * or a log.
+ */
+const char *shown(const char *arg)
+{
+	const char *p = arg;
+	size_t n;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	n = strspn(p, "0123456789abcdefABCDEF");
+	if (n >= 16 && !p[n])
+		return "(a long hex string, not shown: it may be a key)";
+	return arg;
 }
 
 static int hexval(int c)
@@ -263,6 +281,10 @@ int parse_key(const char *s, uint8_t *key, size_t max, size_t *len)
 			fail("key file %s: %s", s + 1, strerror(errno));
 			return -1;
 		}
+		/* Straight into buf, which is wiped: no stdio buffer keeps a
+		 * copy of the key.
+		 */
+		setvbuf(f, NULL, _IONBF, 0);
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 		if (f != stdin)
 			fclose(f);
@@ -316,13 +338,13 @@ int main(int argc, char **argv)
 			return usage(stdout);
 		if (!find_command(argv[2]))
 			return fail("unknown command \"%s\"; try \"%s help\"",
-				    argv[2], prog);
+				    shown(argv[2]), prog);
 		return usage_of(argv[2], 0);
 	}
 	c = find_command(argv[1]);
 	if (!c)
-		return fail("unknown command \"%s\"; try \"%s help\"", argv[1],
-			    prog);
+		return fail("unknown command \"%s\"; try \"%s help\"",
+			    shown(argv[1]), prog);
 	if (argc > 2 && is_help(argv[2]))
 		return usage_of(c->name, 0);
 	return c->run(argc - 1, argv + 1);

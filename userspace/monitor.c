@@ -104,7 +104,7 @@ int cmd_monitor(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json"))
-			return fail("monitor: unknown argument \"%s\"", argv[i]);
+			return fail("monitor: unknown argument \"%s\"", shown(argv[i]));
 		json = 1;
 	}
 	if (open_lib(&h))

@@ -24,7 +24,7 @@ static int parse_dir(const char *s, uint8_t *dir)
 	else if (!strcmp(s, "out"))
 		*dir = ESPTUN_SA_DIR_OUT;
 	else
-		return fail("sa: dir must be in or out, not \"%s\"", s), -1;
+		return fail("sa: dir must be in or out, not \"%s\"", shown(s)), -1;
 	return 0;
 }
 
@@ -104,16 +104,16 @@ static int sa_alloc_spi(int argc, char **argv)
 		else if (!strcmp(argv[i], "max"))
 			v = &max;
 		else
-			return fail("sa alloc-spi: unknown argument \"%s\"", argv[i]);
+			return fail("sa alloc-spi: unknown argument \"%s\"", shown(argv[i]));
 		if (i + 1 == argc)
-			return fail("sa alloc-spi: \"%s\" needs a value", argv[i]);
+			return fail("sa alloc-spi: \"%s\" needs a value", shown(argv[i]));
 		if (parse_u32(argv[i], argv[i + 1], UINT32_MAX, v))
 			return 1;
 		if (!*v)
 			return fail("sa alloc-spi: spi 0 is reserved");
 	}
 	if (strlen(dev) >= IF_NAMESIZE)
-		return fail("device name \"%s\" is too long", dev);
+		return fail("device name \"%s\" is too long", shown(dev));
 	if (open_lib(&h))
 		return 1;
 	snprintf(what, sizeof(what), "sa alloc-spi %s", dev);
@@ -154,7 +154,7 @@ int cmd_sa(int argc, char **argv)
 			continue;
 		}
 		if (!val) {
-			fail("sa %s: \"%s\" needs a value", argv[1], k);
+			fail("sa %s: \"%s\" needs a value", argv[1], shown(k));
 			goto out;
 		}
 		i++;
@@ -190,7 +190,7 @@ int cmd_sa(int argc, char **argv)
 			if (parse_u64(k, val, lim))
 				goto out;
 		} else {
-			fail("sa %s: unknown argument \"%s\"", argv[1], k);
+			fail("sa %s: unknown argument \"%s\"", argv[1], shown(k));
 			goto out;
 		}
 	}
@@ -203,7 +203,7 @@ int cmd_sa(int argc, char **argv)
 		goto out;
 	}
 	if (strlen(dev) >= IF_NAMESIZE) {
-		fail("device name \"%s\" is too long", dev);
+		fail("device name \"%s\" is too long", shown(dev));
 		goto out;
 	}
 

@@ -311,14 +311,14 @@ int cmd_show(int argc, char **argv)
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
 		else if (argv[i][0] == '-')
-			return fail("show: unknown option \"%s\"", argv[i]);
+			return fail("show: unknown option \"%s\"", shown(argv[i]));
 		else if (!dev)
 			dev = argv[i];
 		else
-			return fail("show: unexpected argument \"%s\"", argv[i]);
+			return fail("show: unexpected argument \"%s\"", shown(argv[i]));
 	}
 	if (dev && strlen(dev) >= IF_NAMESIZE)
-		return fail("show: device name \"%s\" is too long", dev);
+		return fail("show: device name \"%s\" is too long", shown(dev));
 	if (open_lib(&h))
 		return 1;
 	/* A dump, filtered to DEV if given. */

@@ -20,6 +20,8 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a failed netlink request: the kernel's text when it gave one. */
 int fail_nl(const char *what, int err, const char *errmsg);
 int is_help(const char *arg);
+/* @arg, or a placeholder if it may be key material (long hex). */
+const char *shown(const char *arg);
 int usage_of(const char *cmd, int to_stderr);
 /* Open a libesptun handle, or say why not: returns 0 or 1 (exit status). */
 int open_lib(struct esptun **h);

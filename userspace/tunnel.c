@@ -51,7 +51,7 @@ int cmd_tunnel(int argc, char **argv)
 			continue;
 		}
 		if (!val)
-			return fail("tunnel %s: \"%s\" needs a value", argv[1], key);
+			return fail("tunnel %s: \"%s\" needs a value", argv[1], shown(key));
 		if (!strcmp(key, "id")) {
 			if (parse_u32("tunnel id", val, UINT32_MAX, &cfg.id))
 				return 1;
@@ -87,7 +87,7 @@ int cmd_tunnel(int argc, char **argv)
 			else if (!strcmp(val, "none"))
 				cfg.encap = ESPTUN_ENCAP_NONE;
 			else
-				return fail("tunnel add: encap is udp or none, not \"%s\"", val);
+				return fail("tunnel add: encap is udp or none, not \"%s\"", shown(val));
 			cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP;
 		} else if ((verb == ADD && !strcmp(key, "sport")) ||
 			   (verb != DEL && !strcmp(key, "dport"))) {
@@ -114,7 +114,7 @@ int cmd_tunnel(int argc, char **argv)
 			if (verb == SET)
 				cfg.flags |= ESPTUN_TUNNEL_HAS_REMOTE;
 		} else {
-			return fail("tunnel %s: unknown argument \"%s\"", argv[1], key);
+			return fail("tunnel %s: unknown argument \"%s\"", argv[1], shown(key));
 		}
 		i++;
 	}
@@ -128,7 +128,7 @@ int cmd_tunnel(int argc, char **argv)
 		return fail("tunnel add: local %s and remote %s are not of one family",
 			    local_s, remote_s);
 	if (strlen(dev) >= IF_NAMESIZE)
-		return fail("device name \"%s\" is too long", dev);
+		return fail("device name \"%s\" is too long", shown(dev));
 
 	if (open_lib(&h))
 		return 1;
