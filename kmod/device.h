@@ -109,6 +109,7 @@ struct esptun_net {
 	unsigned int n_reserved;
 	struct esptun_key_used keys_used[ESPTUN_KEYS_USED];
 	unsigned int keys_used_next;
+	atomic_t nl_genid;		/* netlink.c: dump consistency */
 };
 
 /* A pointer the device's lock guards, read by its holder. */

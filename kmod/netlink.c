@@ -28,12 +28,14 @@ static struct genl_family esptun_genl_family;
 				 ESPTUN_FEATURE_UDP_ENCAP | \
 				 ESPTUN_FEATURE_SPI_ALLOC)
 
-/* Bumped on every tunnel or SA change: dumps see it as NLM_F_DUMP_INTR. */
-static atomic_t esptun_nl_genid;
-
-static void esptun_nl_changed(void)
+/*
+ * Bumped on every tunnel or SA change of a device in the namespace: its
+ * dumps see it as NLM_F_DUMP_INTR.  Per namespace, so that one tenant's
+ * churn cannot keep another's dumps from completing.
+ */
+static void esptun_nl_changed(struct esptun_dev *esp)
 {
-	atomic_inc(&esptun_nl_genid);
+	atomic_inc(&esptun_net(dev_net(esp->dev))->nl_genid);
 }
 
 /* The attributes of the user's limits: [enum esptun_expire][enum esptun_limit] */
@@ -500,7 +502,8 @@ int esptun_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			return PTR_ERR(only);
 	}
 
-	cb->seq = READ_ONCE(net->dev_base_seq) + atomic_read(&esptun_nl_genid);
+	cb->seq = READ_ONCE(net->dev_base_seq) +
+		  atomic_read(&esptun_net(net)->nl_genid);
 	for (;;) {
 		if (only) {
 			dev = cb->args[0] > only->ifindex ? NULL : only;
@@ -799,7 +802,7 @@ int esptun_nl_tunnel_new_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = esptun_tunnel_add(esp, nla_get_u32(tb[ESPTUN_A_TUNNEL_ID]), lfam,
 				&local, &remote, &cfg, info->extack);
 	if (!ret)
-		esptun_nl_changed();
+		esptun_nl_changed(esp);
 	return ret;
 }
 
@@ -819,7 +822,7 @@ int esptun_nl_tunnel_del_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!tun)
 		return -ENOENT;
 	esptun_tunnel_del(tun);
-	esptun_nl_changed();
+	esptun_nl_changed(esp);
 	return 0;
 }
 
@@ -865,7 +868,7 @@ int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	ret = esptun_tunnel_set(tun, &cfg, info->extack);
 	if (!ret)
-		esptun_nl_changed();
+		esptun_nl_changed(esp);
 	return ret;
 }
 
@@ -915,7 +918,7 @@ int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_SA_TUNNEL_ID], info->extack);
 	ret = tun ? esptun_sa_add(tun, &cfg, info->extack) : -ENOENT;
 	if (!ret)
-		esptun_nl_changed();
+		esptun_nl_changed(esp);
 wipe:
 	/* The key is in the request buffer: do not leave it there. */
 	if (info->attrs[ESPTUN_A_SA])
@@ -953,13 +956,15 @@ static struct esptun_sa *esptun_nl_find_sa(struct genl_info *info)
 
 int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct esptun_dev *esp;
 	struct esptun_sa *sa;
 
 	sa = esptun_nl_find_sa(info);
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
+	esp = sa->tunnel->esp;
 	esptun_sa_del(sa);
-	esptun_nl_changed();
+	esptun_nl_changed(esp);
 	return 0;
 }
 

@@ -66,7 +66,13 @@ check "an authentic packet over tunnel 2 is answered (through tunnel 2)" \
 	aws ping -q -c 1 -W 3 "$(aws_inside 2 gw)"
 check "and brings the tunnel back, with an event" \
 	monitor_wait '"tunnel":2,"state":"up","cause":"liveness"'
-check_eq "show agrees" "$(tjget '(t(2)["state"], t(2)["liveness"])')" "('up', 'up')"
+# Kept alive while show is read: on a loaded host reading it can take
+# longer than dead-after.
+aws ping -q -i 0.5 -W 1 "$(aws_inside 2 gw)" >/dev/null 2>&1 &
+pinger=$!
+wait_eq "show agrees" 10 "('up', 'up')" tjget '(t(2)["state"], t(2)["liveness"])'
+kill "$pinger"
+wait "$pinger" 2>/dev/null
 check "silence again: down again (a second event)" \
 	monitor_wait '"tunnel":2,"state":"down","cause":"liveness"' 8 2
 

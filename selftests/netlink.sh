@@ -189,4 +189,56 @@ check_eq "owner of a new user+net namespace may create and list" \
 	"$(unshare -U -r -n sh -c "ip link add esp9 type esptun && $nlraw --dump dev-get && esptun show")" \
 	"ok 1
 interface: esp9"
+# Dumps in one namespace are not interrupted (NLM_F_DUMP_INTR) by changes
+# in another: the generation count is per namespace, or a tenant's churn
+# would keep the host's dumps from completing.  In a, a dump of 255
+# tunnels (several messages); SA churn in b, then in a itself.
+new_netns b
+ip -n b link add esp0 type esptun
+ip netns exec b esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
+ip netns exec a esptun tunnel add esp1 id 1 local 10.0.0.1 remote 10.0.0.2
+dumps() { # NS all|first: dumps of esp1 in a while NS churns (all 30, or
+	# until the first interrupted one): "DUMPS INTERRUPTED"
+	local pid out log=/tmp/netlink-churn.$$
+	# --until-gone for its "started": the dumps begin once it churns.
+	ip netns exec "$1" python3 "$SELFTESTS/churn.py" esp"$([ "$1" = a ] && echo 1 || echo 0)" \
+		1 0x1000 1000000 --until-gone > "$log" &
+	pid=$!
+	busywait 30 grep -q started "$log" || fail "SA churn in $1 did not start: $(cat "$log")"
+	out=$(ip netns exec a python3 - "$SELFTESTS" "$2" <<-'EOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	import esptun_nl, nlraw
+	g = nlraw.Genl()
+	fam = g.family(esptun_nl.FAMILY)
+	get = esptun_nl.OPS["dev-get"]
+	ifname = nlraw.encode("ifname:str:esp1")
+	for i in range(2, 256):
+	    g.request(fam, esptun_nl.OPS["tunnel-new"], ifname + nlraw.encode(
+	        "tunnel:nest:id/u32/%d,local-ipv4/be32/0x0a000001,remote-ipv4/be32/%d"
+	        % (i, 0x0a010000 + i)), nlraw.NLM_F_ACK)
+	n = intr = 0
+	for n in range(1, 31):
+	    err, text, replies = g.request(fam, get, ifname, nlraw.NLM_F_DUMP)
+	    if err or len(replies) < 2:
+	        sys.exit("dump: error %d %s, %d messages" % (err, text, len(replies)))
+	    intr += g.dump_intr
+	    if intr and sys.argv[2] == "first":
+	        break
+	print(n, intr)
+	EOF
+	)
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	rm -f "$log"
+	echo "$out"
+}
+out=$(dumps b all)
+check_eq "30 dumps in a, none interrupted by SA churn in b" "${out#* }" 0
+out=$(dumps a first)
+if [ "${out#* }" = 1 ]; then
+	pass "SA churn in a itself does interrupt a dump (after ${out% *})"
+else
+	fail "30 dumps in a, none interrupted by SA churn in a: $out"
+fi
 finish

@@ -28,6 +28,7 @@ SOL_NETLINK = 270
 NETLINK_EXT_ACK = 11
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLM_F_ACK_TLVS = 0x200
+NLM_F_DUMP_INTR = 0x10
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
 CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
@@ -63,6 +64,8 @@ class Genl:
         # The last error's missing attribute: (type, offset of its nest in
         # the request or None), or None.
         self.missing = None
+        # Whether a part of the last dump was flagged NLM_F_DUMP_INTR.
+        self.dump_intr = False
 
     def request(self, family, cmd, payload, flags, reserved=0):
         """A generic netlink request: (errno, extack text, replies)."""
@@ -76,6 +79,7 @@ class Genl:
                           NLM_F_REQUEST | flags, self.seq, 0)
         self.sent = hdr + body
         self.missing = None
+        self.dump_intr = False
         self.sock.send(self.sent)
         replies = []
         while True:
@@ -84,6 +88,8 @@ class Genl:
                 mlen, mtype, mflags, _, _ = struct.unpack("=IHHII", data[:16])
                 msg = data[16:mlen]
                 data = data[(mlen + 3) & ~3:]
+                if mflags & NLM_F_DUMP_INTR:
+                    self.dump_intr = True
                 if mtype == NLMSG_ERROR:
                     err = struct.unpack("=i", msg[:4])[0]
                     text = ""
