@@ -221,6 +221,7 @@ static int __net_init esptun_net_init(struct net *net)
 	mutex_init(&en->lock);
 	INIT_LIST_HEAD(&en->tunnels);
 	hash_init(en->sa_in);
+	hash_init(en->tun_addr);
 	INIT_LIST_HEAD(&en->encap_socks);
 	INIT_LIST_HEAD(&en->spi_reserved);
 	return 0;

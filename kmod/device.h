@@ -104,6 +104,11 @@ struct esptun_net {
 	struct mutex lock;		/* shared by the namespace's devices */
 	struct list_head tunnels;
 	DECLARE_HASHTABLE(sa_in, ESPTUN_SPI_HASH_BITS);
+	/* Tunnels by outer addresses (esptun_tunnel.addr_node): ESP that
+	 * nobody owns and ICMP errors look here, from the network, so it
+	 * is a hash and not a walk of @tunnels.
+	 */
+	DECLARE_HASHTABLE(tun_addr, ESPTUN_SPI_HASH_BITS);
 	struct list_head encap_socks;
 	struct list_head spi_reserved;
 	unsigned int n_reserved;

@@ -6,6 +6,7 @@
  * asynchronous crypto.  A tunnel holds its device until freed, so work
  * items holding the tunnel may take the device's lock.
  */
+#include <linux/jhash.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
 
@@ -33,17 +34,27 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
 	return NULL;
 }
 
+/* The tun_addr bucket of a pair of outer addresses. */
+static u32 esptun_addr_hash(sa_family_t family, const void *local,
+			    const void *remote)
+{
+	u32 len = family == AF_INET ? sizeof(__be32) : sizeof(struct in6_addr);
+
+	return jhash(local, len, jhash(remote, len, family));
+}
+
 /**
  * esptun_tunnel_by_addr() - a tunnel of a transport namespace by addresses
  * @net: the transport namespace
  * @family: AF_INET or AF_INET6
  * @local: the local outer address
- * @remote: the remote outer address, or NULL for any
+ * @remote: the remote outer address
  *
- * Only for the slow paths (ICMP errors, ESP nobody owns) and for checking
- * that a new tunnel's addresses are free.  Under RCU or esptun_net.lock.
+ * For the slow paths (ICMP errors, ESP nobody owns), which anyone on the
+ * network can make us take, and for checking that a new tunnel's
+ * addresses are free.  Under RCU or esptun_net.lock.
  *
- * Return: the first matching tunnel, not referenced, or NULL.
+ * Return: the tunnel joining these addresses, not referenced, or NULL.
  */
 struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
 					    sa_family_t family,
@@ -53,20 +64,28 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
 	struct esptun_net *en = esptun_net(net);
 	struct esptun_tunnel *tun;
 
-	list_for_each_entry_rcu(tun, &en->tunnels, net_node,
-				lockdep_is_held(&en->lock)) {
+	hash_for_each_possible_rcu(en->tun_addr, tun, addr_node,
+				   esptun_addr_hash(family, local, remote),
+				   lockdep_is_held(&en->lock)) {
 		const struct esptun_path *path =
 			rcu_dereference_check(tun->path, lockdep_is_held(&en->lock));
 
-		if (tun->family != family)
-			continue;
-		if (local && !esptun_addr_eq(family, &tun->local, local))
-			continue;
-		if (remote && !esptun_addr_eq(family, &path->remote, remote))
-			continue;
-		return tun;
+		if (tun->family == family &&
+		    esptun_addr_eq(family, &tun->local, local) &&
+		    esptun_addr_eq(family, &path->remote, remote))
+			return tun;
 	}
 	return NULL;
+}
+
+/* Files @tun under its addresses; esptun_net.lock held. */
+static void esptun_tunnel_hash(struct esptun_net *en,
+			       struct esptun_tunnel *tun,
+			       const union esptun_addr *remote)
+{
+	lockdep_assert_held(&en->lock);
+	hash_add_rcu(en->tun_addr, &tun->addr_node,
+		     esptun_addr_hash(tun->family, &tun->local, remote));
 }
 
 /* The remote address, for the control path: the tunnel's device locked. */
@@ -145,6 +164,11 @@ static int esptun_tunnel_set_remote(struct esptun_tunnel *tun,
 		return -EEXIST;
 	}
 	old = rcu_replace_pointer(tun->path, path, lockdep_is_held(&en->lock));
+	/* A reader walking the old bucket may miss the tunnel meanwhile:
+	 * one unowned packet goes uncounted, the slow path's only cost.
+	 */
+	hash_del_rcu(&tun->addr_node);
+	esptun_tunnel_hash(en, tun, remote);
 	mutex_unlock(&en->lock);
 	esptun_path_retire(old);
 	return 0;
@@ -345,6 +369,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 			goto err_unlock;
 	}
 	list_add_tail_rcu(&tun->net_node, &en->tunnels);
+	esptun_tunnel_hash(en, tun, remote);
 	mutex_unlock(&en->lock);
 
 	/* Keep the list ordered by id: show and tunnel choice follow it. */
@@ -428,6 +453,7 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 	list_del_rcu(&tun->dev_node);
 	mutex_lock(&en->lock);
 	list_del_rcu(&tun->net_node);
+	hash_del_rcu(&tun->addr_node);
 	esptun_encap_detach(tun);
 	mutex_unlock(&en->lock);
 	esptun_ecmp_rebuild(tun->esp);

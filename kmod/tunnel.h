@@ -46,6 +46,8 @@ struct esptun_path {
  * @esp: the device; a reference on its net_device is held
  * @dev_node: entry in esp->tunnels (RCU; esp->lock)
  * @net_node: entry in esptun_net(link_net)->tunnels (RCU; esptun_net.lock)
+ * @addr_node: entry in esptun_net(link_net)->tun_addr, by @local and the
+ *	remote address (RCU; esptun_net.lock)
  * @id: the tunnel's number in the device, chosen by the user
  * @family: AF_INET or AF_INET6, of both outer addresses
  * @local: outer source address
@@ -87,6 +89,7 @@ struct esptun_tunnel {
 	struct esptun_dev *esp;
 	struct list_head dev_node;
 	struct list_head net_node;
+	struct hlist_node addr_node;
 	u32 id;
 	sa_family_t family;
 	union esptun_addr local;

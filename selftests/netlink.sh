@@ -197,6 +197,7 @@ new_netns b
 ip -n b link add esp0 type esptun
 ip netns exec b esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2
 ip netns exec a esptun tunnel add esp1 id 1 local 10.0.0.1 remote 10.0.0.2
+add_tunnels a esp1 2 255 10.0.0.1
 dumps() { # NS all|first: dumps of esp1 in a while NS churns (all 30, or
 	# until the first interrupted one): "DUMPS INTERRUPTED"
 	local pid out log=/tmp/netlink-churn.$$
@@ -213,10 +214,6 @@ dumps() { # NS all|first: dumps of esp1 in a while NS churns (all 30, or
 	fam = g.family(esptun_nl.FAMILY)
 	get = esptun_nl.OPS["dev-get"]
 	ifname = nlraw.encode("ifname:str:esp1")
-	for i in range(2, 256):
-	    g.request(fam, esptun_nl.OPS["tunnel-new"], ifname + nlraw.encode(
-	        "tunnel:nest:id/u32/%d,local-ipv4/be32/0x0a000001,remote-ipv4/be32/%d"
-	        % (i, 0x0a010000 + i)), nlraw.NLM_F_ACK)
 	n = intr = 0
 	for n in range(1, 31):
 	    err, text, replies = g.request(fam, get, ifname, nlraw.NLM_F_DUMP)

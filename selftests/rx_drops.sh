@@ -63,11 +63,25 @@ check_eq "random bytes with our SPI fail authentication" "$(counters)" "(4, 2, 2
 send "0000999900000001$(head -c 60 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 check_eq "an SPI nobody owns, between the tunnel's addresses, is no-SA" \
 	"$(counters)" "(4, 2, 2, 5, 1, 50)"
+# Which tunnel an unowned SPI was meant for comes from a hash by outer
+# addresses (not a walk of every tunnel per packet): it still finds the
+# tunnel among 200 others, and follows a change of its remote address.
+gw ip link add esp1 type esptun
+add_tunnels gw esp1 1 200 $GW_OUT
+check_eq "200 tunnels on another device" "$(gw esptun show esp1 | grep -c '^tunnel')" 200
+gw esptun tunnel set esp0 id 1 remote 10.9.9.9
+send "0000999900000002$(head -c 60 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+check_eq "tunnel 1 moved away: an unowned SPI from its old remote is not its" \
+	"$(counters)" "(4, 2, 2, 5, 1, 50)"
+gw esptun tunnel set esp0 id 1 remote $PEER_OUT
+send "0000999900000003$(head -c 60 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+check_eq "and back: it is again" "$(counters)" "(4, 2, 2, 5, 2, 50)"
+gw ip link del esp1
 check_eq "device rx_errors = auth failures + malformed" "$(link_stat gw esp0 rx.errors)" 7
-check_eq "device rx_dropped = replays + no SA" "$(link_stat gw esp0 rx.dropped)" 3
+check_eq "device rx_dropped = replays + no SA" "$(link_stat gw esp0 rx.dropped)" 4
 check_eq "device-wide counters agree" \
 	"$(jget 'd["stats"]["rx_replay"], d["stats"]["rx_auth_fail"], d["stats"]["rx_malformed"], d["stats"]["rx_no_sa"]')" \
-	"(2, 2, 5, 1)"
+	"(2, 2, 5, 2)"
 check "traffic still flows" gw ping -q -c 3 -i 0.1 -W 2 $PEER4
 
 # XFRM on the gateway owns SPIs 0x3000/0x4000 between the same addresses.
