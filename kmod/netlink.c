@@ -920,10 +920,12 @@ int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!ret)
 		esptun_nl_changed(esp);
 wipe:
-	/* The key is in the request buffer: do not leave it there. */
-	if (info->attrs[ESPTUN_A_SA])
-		memzero_explicit(nla_data(info->attrs[ESPTUN_A_SA]),
-				 nla_len(info->attrs[ESPTUN_A_SA]));
+	/* The key is in the request buffer, in each SA nest the request
+	 * repeated (the last one counted): leave none there, nor in the
+	 * copy of the request an error's ACK carries back.
+	 */
+	memzero_explicit(genlmsg_data(info->genlhdr),
+			 genlmsg_len(info->genlhdr));
 	return ret;
 }
 

@@ -189,6 +189,18 @@ check_eq "owner of a new user+net namespace may create and list" \
 	"$(unshare -U -r -n sh -c "ip link add esp9 type esptun && $nlraw --dump dev-get && esptun show")" \
 	"ok 1
 interface: esp9"
+# A request's keys do not stay in the kernel's copy of it, in any of the
+# SA nests it repeats: the copy an error's ACK carries back shows none.
+k1=00112233445566778899aabbccddeeff01020304
+k2=ffeeddccbbaa99887766554433221100a0b0c0d0
+out=$(raw --echo sa-new ifname:str:esp0 \
+	"sa:nest:tunnel-id/u32/77,dir/u8/1,spi/be32/0x7777,key/hex/$k1" \
+	"sa:nest:tunnel-id/u32/77,dir/u8/1,spi/be32/0x7778,key/hex/$k2")
+check_eq "an SA request naming no tunnel fails, its ACK carrying the request" \
+	"$(grep -c -e '^error ENOENT' -e '^echo ' <<<"$out")" 2
+check_eq "no key in the request after it, from either SA nest" \
+	"$(grep -ci -e "$k1" -e "$k2" <<<"$out")" 0
+
 # Dumps in one namespace are not interrupted (NLM_F_DUMP_INTR) by changes
 # in another: the generation count is per namespace, or a tenant's churn
 # would keep the host's dumps from completing.  In a, a dump of 255

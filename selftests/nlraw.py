@@ -3,7 +3,7 @@
 """Send one hand-built request to the esptun generic netlink family and print
 the kernel's answer, so that tests can send what the esptun tool never would.
 
-usage: nlraw.py [--dump] [--reserved N] CMD [TYPE:FORMAT:VALUE ...]
+usage: nlraw.py [--dump] [--reserved N] [--echo] CMD [TYPE:FORMAT:VALUE ...]
 
 CMD is a command number or name (dev-get, tunnel-new, ...).  TYPE is an
 attribute number or its name in the spec (ifname, tunnel; inside a nest,
@@ -13,7 +13,8 @@ then a comma-separated list of TYPE/FORMAT/VALUE (flatnest: the same
 without NLA_F_NESTED).  Names and numbers come from esptun_nl.py, generated
 from uapi/esptun.yaml.  Prints "ok N" (N reply messages)
 or "error ERRNO_NAME: EXTACK", followed by "missing [NEST.]ATTR" when the
-kernel named a missing attribute, and exits 0 either way; 2 on usage errors.
+kernel named a missing attribute, and "echo HEX" (--echo) with the request
+as the error's ACK carried it back; exits 0 either way, 2 on usage errors.
 """
 import errno
 import os
@@ -66,6 +67,9 @@ class Genl:
         self.missing = None
         # Whether a part of the last dump was flagged NLM_F_DUMP_INTR.
         self.dump_intr = False
+        # The request's payload as the last error's ACK carried it back
+        # (not capped), or None.
+        self.echo = None
 
     def request(self, family, cmd, payload, flags, reserved=0):
         """A generic netlink request: (errno, extack text, replies)."""
@@ -80,6 +84,7 @@ class Genl:
         self.sent = hdr + body
         self.missing = None
         self.dump_intr = False
+        self.echo = None
         self.sock.send(self.sent)
         replies = []
         while True:
@@ -93,6 +98,9 @@ class Genl:
                 if mtype == NLMSG_ERROR:
                     err = struct.unpack("=i", msg[:4])[0]
                     text = ""
+                    if not mflags & 0x100:
+                        orig_len = struct.unpack("=I", msg[4:8])[0]
+                        self.echo = msg[4 + 16:4 + orig_len]
                     if mflags & NLM_F_ACK_TLVS:
                         # capped: the original request's header only
                         orig_len = struct.unpack("=I", msg[4:8])[0]
@@ -168,10 +176,13 @@ def missing_name(genl):
 
 
 def main(argv):
-    flags, reserved = NLM_F_ACK, 0
+    flags, reserved, echo = NLM_F_ACK, 0, False
     while argv and argv[0].startswith("--"):
         if argv[0] == "--dump":
             flags = NLM_F_DUMP
+            argv = argv[1:]
+        elif argv[0] == "--echo":
+            echo = True
             argv = argv[1:]
         elif argv[0] == "--reserved":
             reserved = int(argv[1], 0)
@@ -194,6 +205,8 @@ def main(argv):
         print("error %s: %s" % (errno.errorcode.get(-err, str(-err)), text))
         if genl.missing:
             print("missing %s" % missing_name(genl))
+        if echo and genl.echo is not None:
+            print("echo %s" % genl.echo.hex())
     else:
         print("ok %d" % len(replies))
     return 0
