@@ -68,7 +68,8 @@ check "and brings the tunnel back, with an event" \
 	monitor_wait '"tunnel":2,"state":"up","cause":"liveness"'
 # Kept alive while show is read: on a loaded host reading it can take
 # longer than dead-after.
-aws ping -q -i 0.5 -W 1 "$(aws_inside 2 gw)" >/dev/null 2>&1 &
+# Not through the function aws: $! must be ping itself.
+ip netns exec aws ping -q -i 0.5 -W 1 "$(aws_inside 2 gw)" >/dev/null 2>&1 &
 pinger=$!
 wait_eq "show agrees" 10 "('up', 'up')" tjget '(t(2)["state"], t(2)["liveness"])'
 kill "$pinger"
