@@ -58,7 +58,7 @@ static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun,
 	rt = ip_route_output_key(tun->esp->link_net, &fl4);
 	if (IS_ERR(rt))
 		return ERR_CAST(rt);
-	if (!esptun_is_dev(rt->dst.dev))
+	if (rt->dst.dev != tun->esp->dev)
 		dst_cache_set_ip4(&path->dst_cache, &rt->dst, fl4.saddr);
 	return &rt->dst;
 }
@@ -78,15 +78,13 @@ static struct dst_entry *esptun_tx_route6(struct esptun_tunnel *tun,
 	if (dst)
 		return dst;
 	dst = ip6_dst_lookup_flow(tun->esp->link_net, NULL, &fl6, NULL);
-	if (!IS_ERR(dst) && !esptun_is_dev(dst->dev))
+	if (!IS_ERR(dst) && dst->dev != tun->esp->dev)
 		dst_cache_set_ip6(&path->dst_cache, dst, &fl6.saddr);
 	return dst;
 }
 
 /* The route to the tunnel's remote end in the transport netns, referenced;
- * never through an esptun device, this one or another: the packet would
- * come back to us after asynchronous crypto, where the xmit recursion
- * limit no longer counts it, and loop.  Under RCU (BH).
+ * never through the device itself.  Under RCU (BH).
  */
 static struct dst_entry *esptun_tx_route(struct esptun_tunnel *tun)
 {
@@ -95,7 +93,7 @@ static struct dst_entry *esptun_tx_route(struct esptun_tunnel *tun)
 
 	dst = tun->family == AF_INET ? esptun_tx_route4(tun, path) :
 				       esptun_tx_route6(tun, path);
-	if (!IS_ERR(dst) && esptun_is_dev(dst->dev)) {
+	if (!IS_ERR(dst) && dst->dev == tun->esp->dev) {
 		dst_release(dst);
 		return ERR_PTR(-ELOOP);
 	}
