@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fuzz the esptun generic netlink family.
 
-usage: nlfuzz.py [--seed N] [--random N] [--no-systematic] [--readonly]
+usage: nlfuzz.py [--seed N] [--random N] [--systematic full|short|none]
+                 [--readonly] [--setup-only]
                  [--verbose] DEV...
 
 Sends requests to the esptun family in this network namespace, aimed at the
@@ -107,6 +108,10 @@ class Attr:
     def nest(self):
         return isinstance(self.val, list)
 
+    def clone(self):
+        return Attr(self.atype, [a.clone() for a in self.val] if self.nest() else self.val,
+                    self.flags, self.name, self.rset, self.length)
+
     def encode(self):
         payload = (b"".join(a.encode() for a in self.val) if self.nest()
                    else self.val)
@@ -125,12 +130,27 @@ class Msg:
         self.rset = spec.REQUESTS[op][0] if op in spec.REQUESTS else None
         self.label = op
         self.short = False      # a genl header cut short
+        self.refuse = False     # a handler must refuse it
+        self.cache = None
 
     def body(self):
+        if self.cache is not None:
+            return self.cache
         hdr = struct.pack("=BBH", self.cmd, self.version, self.reserved)
         if self.short:
             return hdr[:2]
         return hdr + b"".join(a.encode() for a in self.attrs) + self.tail
+
+    def freeze(self):
+        """Done changing: encode once."""
+        self.cache = None
+        self.cache = self.body()
+
+    def clone(self):
+        m = copy.copy(self)
+        m.attrs = [a.clone() for a in self.attrs]
+        m.cache = None
+        return m
 
     def writes(self):
         return self.op not in READS
@@ -229,6 +249,7 @@ class Fuzzer:
         self.devs = args.devs
         self.counts = {}
         self.per_op = {}
+        self.last_raw = self.last_state = None
         self.findings = []
         self.sent = 0
         self.changed = 0
@@ -328,9 +349,15 @@ class Fuzzer:
         return replies
 
     def quick_state(self):
-        """The dump with what changes by itself cut out, as bytes: cheap
-        enough to take after every request that reaches a handler."""
-        return b"".join(strip(p[4:], STRIP_TOP) for _, _, p in self.dump_replies())
+        """The dump with what changes by itself cut out, as bytes.  Only
+        the SAs' ages change without traffic, once a second: a dump the
+        same as the last one needs no cutting."""
+        raw = [p for _, _, p in self.dump_replies()]
+        if raw == self.last_raw:
+            return self.last_state
+        self.last_raw = raw
+        self.last_state = b"".join(strip(p[4:], STRIP_TOP) for p in raw)
+        return self.last_state
 
     def dump(self):
         """The devices as the dump has them, checked: ifindex -> dict."""
@@ -396,8 +423,8 @@ class Fuzzer:
         nested = spec.POLICIES[rset][nest_name][2]
         inner = [attr_of(nested, k, v) for k, v in fields]
         msg = Msg(op, [attr_of(rset, "ifname", dev), leaf(rset, nest_name, inner)])
-        err = self.send(msg, count=False)
-        if err:
+        err = self.err = self.send(msg, count=False)
+        if err and not (op == "tunnel-set" and err == -errno.EEXIST):
             self.finding("baseline %s %s %r refused: %s %s" % (
                 dev, op, fields, errno.errorcode.get(-err, err), self.text))
 
@@ -436,13 +463,20 @@ class Fuzzer:
         accepted request changes one tunnel or SA, and tunnels and SAs are
         slow to make under emulation."""
         self.resets += 1
-        cur = layout(self.dump_replies())
+        cur = layout(self.last_raw)
         for i, dev in enumerate(self.devs):
-            want = {tid: sas for tid, _, sas in BASE.get(i, [])}
+            want = {tid: (t, sas) for tid, t, sas in BASE.get(i, [])}
             have = cur.get(dev, {})
             base = self.base_layout.get(dev, {})
-            for tid, (settings, sas) in have.items():
-                if tid not in want or settings != base[tid][0]:
+            for tid, (settings, sas) in list(have.items()):
+                if tid in want and settings != base[tid][0]:
+                    # Every setting TUNNEL_SET can change, as the baseline
+                    # has it: cheaper than the tunnel and its SAs again.
+                    self.setup_request("tunnel-set", dev, "tunnel",
+                                       restore(tid, want[tid][0]))
+                    if self.err:
+                        del have[tid]
+                if tid not in want or tid not in have:
                     self.setup_request("tunnel-del", dev, "tunnel", [("id", tid)])
                     continue
                 bsas = base[tid][1]
@@ -451,12 +485,12 @@ class Fuzzer:
                     if k not in bsas or (x != bsas[k] and k[0] == 0):
                         self.setup_request("sa-del", dev, "sa",
                                            [("dir", k[0]), ("spi", k[1])])
-                for d, spi, extra in want[tid]:
+                for d, spi, extra in want[tid][1]:
                     k = (spec.ENUMS["sa-dir"][d], spi)
                     if sas.get(k) != bsas[k]:
                         self.add_sa(dev, tid, d, spi, extra)
             for tid, t, sas in BASE.get(i, []):
-                if tid not in have or have[tid][0] != base[tid][0]:
+                if tid not in have:
                     self.add_tunnel(dev, tid, t)
                     for d, spi, extra in sas:
                         self.add_sa(dev, tid, d, spi, extra)
@@ -485,16 +519,20 @@ class Fuzzer:
     # the baseline, and if those change anything, again one by one with a
     # dump after each, which names the culprit.
     def run(self, msg):
+        msg.freeze()
         why = policy_violation(msg)
         err = self.send(msg)
         if err is None:
             return
         if why and not err:
             self.finding("accepted, though the policy refuses it: %s" % why, msg)
+        if msg.refuse and not err:
+            self.finding("accepted, though it must be refused", msg)
         if self.args.readonly and not err and msg.writes():
             self.finding("a change accepted from the device's new namespace", msg)
         if err:
-            self.unchecked.append((msg, err, self.text))
+            # Only those that reached a handler are worth sending again.
+            self.unchecked.append((msg, err, self.text, not why))
             if len(self.unchecked) >= BATCH:
                 self.check_batch()
             return
@@ -525,12 +563,13 @@ class Fuzzer:
     def replay(self, batch):
         """Refused requests again, from the baseline: one dump for all,
         then, if they changed it, one after each."""
-        for m, _, _ in batch:
-            self.send(m, count=False)
+        for m, _, _, handled in batch:
+            if handled:
+                self.send(m, count=False)
         if self.quick_state() == self.cstate:
             return
         self.reset()
-        for m, err, text in batch:
+        for m, err, text, _ in batch:
             self.send(m, count=False)
             if self.quick_state() != self.cstate:
                 self.finding("refused (%s: %s) but the state changed" % (
@@ -545,7 +584,8 @@ class Fuzzer:
                 self.finding("the devices have tunnels already")
             self.baseline()
             state = self.dump()
-        self.base_layout = layout(self.dump_replies())
+        self.quick_state()
+        self.base_layout = layout(self.last_raw)
         self.state = state
         self.base_state = self.cstate = self.quick_state()
         if not any(d["tunnel"] for d in state.values()):
@@ -587,6 +627,18 @@ def strip(data, rules):
     return b"".join(out)
 
 
+def restore(tid, t):
+    """TUNNEL_SET's fields that give tunnel @tid of BASE back its settings."""
+    v6 = ":" in t["local"]
+    pins = [attr_of("pin", "ipv6" if ":" in p else "ipv4", p) for p in t.get("pins", [])]
+    out = [("id", tid), ("weight", t.get("weight", 1)), ("admin-state", 1),
+           ("pins", pins), ("keepalive", 0), ("dead-after", 0),
+           ("remote-ipv6" if v6 else "remote-ipv4", t["remote"])]
+    if t.get("encap"):
+        out += [("nat-keepalive", 0), ("encap-dport", t["encap-dport"])]
+    return out
+
+
 def num(set_name, name):
     return spec.SETS[set_name][name][0]
 
@@ -609,11 +661,12 @@ def attrs_of(data):
         i += (alen + 3) & ~3
 
 
-def layout(replies):
+def layout(payloads):
     """ifname -> tunnel id -> (its settings as bytes, (dir, spi) -> the SA
-    as bytes): what reset() compares, without a full parse."""
+    as bytes), from a dump's replies: what reset() compares, without a
+    full parse."""
     out = {}
-    for _, _, payload in replies:
+    for payload in payloads:
         name, tunnels = None, []
         for t, v in attrs_of(payload[4:]):
             if t == A_IFNAME:
@@ -976,7 +1029,7 @@ def mut_drop(msg, path, rng=None):
 
 def mut_dup(msg, path, rng=None):
     lst, i, _ = at(msg, path)
-    lst.insert(i + 1, copy.deepcopy(lst[i]))
+    lst.insert(i + 1, lst[i].clone())
     msg.label += " dup:" + label(lst[i])
 
 
@@ -1177,6 +1230,57 @@ def valid_requests(f):
     ]
 
 
+def refusals(f):
+    """Requests the policy takes and a handler must refuse, each for one
+    reason, late in the handler: where a refusal may leave something half
+    done.  The state is compared after each as after any refusal."""
+    dev0 = f.devs[0]
+    pin1 = [attr_of("pin", "ipv4", "169.254.10.1")]      # tunnel 1's
+
+    def req(op, nest, attrs):
+        rset = spec.REQUESTS[op][0]
+        nrset = spec.POLICIES[rset][nest][2]
+        m = Msg(op, [attr_of(rset, "ifname", dev0),
+                     leaf(rset, nest, [attr_of(nrset, k, v) for k, v in attrs])])
+        m.label += " must-refuse"
+        m.refuse = True
+        return m
+
+    key = hashlib.sha256(b"nlfuzz-refusals").digest()[:20]
+    return [
+        # Another tunnel's pin, after a new remote end or UDP port.
+        req("tunnel-set", "tunnel", [("id", 3), ("remote-ipv4", "10.0.0.8"), ("pins", pin1)]),
+        req("tunnel-set", "tunnel", [("id", 3), ("encap-dport", 4600), ("pins", pin1)]),
+        req("tunnel-set", "tunnel", [("id", 2), ("remote-ipv6", "fd00::7"),
+                                     ("pins", [attr_of("pin", "ipv4", "169.254.10.1")])]),
+        req("tunnel-set", "tunnel", [("id", 3), ("weight", 9), ("admin-state", 0),
+                                     ("keepalive", 5), ("pins", pin1)]),
+        # Another tunnel's pair of addresses, with settings before it.
+        req("tunnel-set", "tunnel", [("id", 1), ("weight", 9), ("remote-ipv4", "10.0.0.3")]),
+        req("tunnel-set", "tunnel", [("id", 3), ("encap-dport", 4600),
+                                     ("remote-ipv4", "10.0.0.2")]),
+        req("tunnel-set", "tunnel", [("id", 1), ("nat-keepalive", 5), ("weight", 9)]),
+        req("tunnel-new", "tunnel", [("id", 9), ("local-ipv4", "10.0.0.1"),
+                                     ("remote-ipv4", "10.0.0.9"), ("pins", pin1)]),
+        req("tunnel-new", "tunnel", [("id", 9), ("local-ipv4", "10.0.0.1"),
+                                     ("remote-ipv4", "10.0.0.3"), ("encap", 1)]),
+        req("tunnel-new", "tunnel", [("id", 9), ("local-ipv4", "10.0.0.1"),
+                                     ("remote-ipv4", "10.0.0.9"), ("encap", 1),
+                                     ("encap-sport", 4500), ("remote-ipv6", "fd00::9")]),
+        req("sa-new", "sa", [("tunnel-id", 2), ("dir", 0), ("spi", 0x1101), ("key", key)]),
+        req("sa-new", "sa", [("tunnel-id", 2), ("dir", 1), ("spi", 0x1001), ("key", key)]),
+        req("sa-new", "sa", [("tunnel-id", 1), ("dir", 1), ("spi", 0x1009),
+                             ("key", hashlib.sha256(b"in-%d" % 0x1101).digest()[:20])]),
+        req("sa-new", "sa", [("tunnel-id", 1), ("dir", 1), ("spi", 0x1009), ("key", key),
+                             ("seq", 2**32)]),
+        req("sa-new", "sa", [("tunnel-id", 1), ("dir", 0), ("spi", 0x1109), ("key", key),
+                             ("soft-packets", 5), ("hard-packets", 4)]),
+        req("sa-new", "sa", [("tunnel-id", 1), ("dir", 0), ("spi", 0x1109), ("key", key[:19] + b"\0" * 5)]),
+        req("spi-alloc", "sa", [("spi-min", 0x1101), ("spi-max", 0x1101)]),
+        req("spi-alloc", "sa", [("spi-min", 0x7001), ("spi-max", 0x7000)]),
+    ]
+
+
 def root_of(rset):
     """The full attribute set a request set is a subset of."""
     pol = spec.POLICIES[rset]
@@ -1220,17 +1324,20 @@ def attr_variants(typ, rules):
     return vs
 
 
-def systematic(f):
+def systematic(f, full=True):
     """Every single mutation of every attribute of every valid request,
     every attribute each level's policy lacks, and the header's faults."""
+    yield from refusals(f)
     for base in valid_requests(f):
-        yield copy.deepcopy(base)
+        yield base.clone()
+        if not full:
+            continue
         for path in list(paths(base.attrs)):
             lst, i, rset = at(base, path)
             _, typ, _, rules = spec.POLICIES[rset][lst[i].name]
             seen = set()
             for v in attr_variants(typ, rules):
-                m = copy.deepcopy(base)
+                m = base.clone()
                 v(m, path)
                 body = m.body()
                 if body not in seen:
@@ -1245,19 +1352,19 @@ def systematic(f):
             known = {v[0] for v in spec.POLICIES[rset].values()}
             full = {v[0] for v in spec.SETS[root_of(rset)].values()}
             for n in sorted(full - known) + [0, max(known) + 1, 0x3FFF]:
-                m = copy.deepcopy(base)
+                m = base.clone()
                 mut_alien(m, p, None, n)
                 yield m
         for n, p in enumerate(paths(base.attrs)):
             if at(base, p)[0][p[-1]].nest():
                 for k in range(3):
-                    m = copy.deepcopy(base)
+                    m = base.clone()
                     mut_foreign(m, p, random.Random(n * 3 + k))
                     yield m
         for change in ("cmd0", "cmd7", "cmd9", "cmd11", "cmd255", "reserved",
                        "short", "tail", "dump", "flags100", "flags400", "echo",
                        "version0", "version2"):
-            m = copy.deepcopy(base)
+            m = base.clone()
             m.label += " " + change
             if change.startswith("cmd"):
                 m.cmd = int(change[3:])
@@ -1282,7 +1389,8 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--random", type=int, default=10000)
-    ap.add_argument("--no-systematic", action="store_true")
+    ap.add_argument("--systematic", choices=("full", "short", "none"), default="full",
+                    help="short: the valid requests and the refusals only")
     ap.add_argument("--readonly", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--setup-only", action="store_true",
@@ -1295,8 +1403,8 @@ def main(argv):
     if args.setup_only:
         return 1 if f.findings else 0
     nsys = 0
-    if not args.no_systematic:
-        for msg in systematic(f):
+    if args.systematic != "none":
+        for msg in systematic(f, args.systematic == "full"):
             f.run(msg)
             nsys += 1
     tsys = time.monotonic() - t0
