@@ -143,16 +143,28 @@ void esptun_rx_finish(struct sk_buff *skb, int err)
 	skb->dev = dev;
 	skb->pkt_type = PACKET_HOST;
 	skb->ip_summed = CHECKSUM_NONE;
+	/* gro_cells_receive() would drop it too, but count it in the core's
+	 * rx_dropped besides ours: the device's would count it twice.
+	 */
+	if (unlikely(!(dev->flags & IFF_UP))) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_DROPS);
+		goto out;
+	}
 	len = skb->len;
-	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
-	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
 	/* This CPU's GRO cell: a tunnel's packets are handed on in order
 	 * from one CPU (order.c), so they reach the stack in order.
 	 */
-	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS))
+	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS)) {
+		esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
+		esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
 		dev_sw_netstats_rx_add(dev, len);
-	else
-		esptun_stats_inc(esp->stats, ESPTUN_CTR_RX_DROPS);
+	} else {
+		/* A full cell: freed and in the device's rx_dropped already
+		 * (the core's count), so only the tunnel and SA count it.
+		 */
+		esptun_stats_inc(tun->stats, ESPTUN_CTR_RX_DROPS);
+		esptun_stats_inc(sa->stats, ESPTUN_CTR_RX_DROPS);
+	}
 out:
 	esptun_sa_put(sa);
 }
