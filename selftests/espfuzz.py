@@ -44,8 +44,6 @@ import subprocess
 import sys
 import time
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 import esptun_nl
 import nlraw
 from esptool import csum
@@ -67,7 +65,7 @@ class SA:
     def __init__(self, tun, spi, esn=False, window=1024):
         self.tun, self.spi, self.esn, self.window = tun, spi, esn, window
         self.key = key_of(spi)
-        self.aead = AESGCM(self.key[:16])
+        self.aead = None
         self.salt = self.key[16:]
         self.nbits = 64
         while self.nbits < window:      # roundup_pow_of_two(max(size, 64))
@@ -116,6 +114,11 @@ class SA:
         return True
 
     def seal(self, seq, plain):
+        if self.aead is None:
+            # Not at import: txfuzz.py takes this file's packets, not its
+            # keys, and python3-cryptography is slow to load emulated.
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            self.aead = AESGCM(self.key[:16])
         hdr = struct.pack("!II", self.spi, seq & 0xFFFFFFFF)
         aad = hdr if not self.esn else struct.pack("!IQ", self.spi, seq)
         iv = struct.pack("!Q", seq)
