@@ -39,6 +39,7 @@
 #include "device.h"
 #include "encap.h"
 #include "objects.h"
+#include "rx.h"
 
 /* A tunnel of the socket's netns that @skb, received on it, is for. */
 static struct esptun_tunnel *esptun_encap_tunnel(struct sock *sk,
@@ -115,6 +116,38 @@ static int esptun_encap_rcv(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
+ * encap_err_lookup of esptun's own sockets: ICMP about a datagram one sent,
+ * under RCU in softirq, the network header at the quoted IP header and the
+ * transport header at its UDP header.  As for plain ESP (rx.c), it counts
+ * only when it quotes the tunnel's outbound SPI: else the UDP layer would
+ * let anyone who guesses the addresses and port 4500 lower the tunnel's
+ * path MTU or redirect it.  The SPI lies past the 8 bytes RFC 792 has a
+ * router quote; routers quote more (RFC 1812 4.3.2.3), and ICMP that does
+ * not show it is ignored.  Return: 0 to let the UDP layer act on it.
+ */
+static int esptun_encap_err_lookup(struct sock *sk, struct sk_buff *skb)
+{
+	int off = skb_transport_offset(skb) + sizeof(struct udphdr);
+	const void *saddr, *daddr;
+	__be32 _spi, *spi;
+
+	/* Not pulled: the UDP layer holds pointers into the header. */
+	spi = skb_header_pointer(skb, off, sizeof(_spi), &_spi);
+	if (!spi)
+		return -ENOENT;
+	if (sk->sk_family == AF_INET) {
+		saddr = &ip_hdr(skb)->saddr;
+		daddr = &ip_hdr(skb)->daddr;
+	} else {
+		saddr = &ipv6_hdr(skb)->saddr;
+		daddr = &ipv6_hdr(skb)->daddr;
+	}
+	if (!esptun_rx_err_ours(sock_net(sk), sk->sk_family, saddr, daddr, *spi))
+		return -ENOENT;
+	return 0;
+}
+
+/*
  * The encap type of the UDP socket that packets from the tunnel's remote
  * end to its local port would reach, or -1 for none.
  */
@@ -148,6 +181,7 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 	struct udp_tunnel_sock_cfg tcfg = {
 		.encap_type = UDP_ENCAP_ESPINUDP,
 		.encap_rcv = esptun_encap_rcv,
+		.encap_err_lookup = esptun_encap_err_lookup,
 	};
 	struct udp_port_cfg cfg = {
 		.family = tun->family,

@@ -35,6 +35,8 @@
  *	packets: that of the outer header
  * @df: sent packets: set DF in the outer IPv4 header
  * @nexthdr: sent packets: ESPTUN_NEXTHDR_* of the payload
+ * @nest: sent packets: the core's transmit nesting depth when esptun got
+ *	the packet (dev_recursion_level()), for the outer one (tx.c)
  * @encap_port: received packets: the UDP source port of ESP in UDP from
  *	the tunnel's remote address, which NAT rebinding may follow; 0 for
  *	plain ESP or ESP in UDP from another address
@@ -52,6 +54,7 @@ struct esptun_skb_cb {
 	u8 tos;
 	bool df;
 	u8 nexthdr;
+	u8 nest;
 	__be16 encap_port;
 };
 

@@ -70,48 +70,94 @@ int esptun_pin_check(struct esptun_dev *esp, const struct esptun_tunnel *tun,
 }
 
 /**
- * esptun_pin_set() - replace the tunnel's pins
+ * esptun_pin_alloc() - the pins @pl asks for, not yet the tunnel's
  * @tun: the tunnel, its device locked; esptun_pin_check() passed
  * @pl: the new addresses, none to remove all
+ * @new: an empty list that gets them
  *
- * The new pins are published before the old ones go, so an address in
- * both never falls back to hashing.
+ * Allocating apart from publishing lets a change that may still fail after
+ * this leave the tunnel as it was (esptun_tunnel_set()).
  *
- * Return: 0, or -ENOMEM with nothing changed.
+ * Return: 0, or -ENOMEM with @new empty.
  */
-int esptun_pin_set(struct esptun_tunnel *tun, const struct esptun_pin_list *pl)
+int esptun_pin_alloc(struct esptun_tunnel *tun,
+		     const struct esptun_pin_list *pl, struct list_head *new)
 {
-	struct esptun_dev *esp = tun->esp;
-	struct esptun_pin *pin, *tmp;
-	LIST_HEAD(old);
-	LIST_HEAD(new);
+	struct esptun_pin *pin;
 	unsigned int i;
 
-	lockdep_assert_held(&esp->lock);
+	lockdep_assert_held(&tun->esp->lock);
 	for (i = 0; i < pl->n; i++) {
 		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 		if (!pin) {
-			list_for_each_entry_safe(pin, tmp, &new, tun_node)
-				kfree(pin);
+			esptun_pin_free_list(new);
 			return -ENOMEM;
 		}
 		pin->tun = tun;
 		pin->family = pl->family[i];
 		pin->addr = pl->addr[i];
-		list_add_tail(&pin->tun_node, &new);
+		list_add_tail(&pin->tun_node, new);
 	}
+	return 0;
+}
+
+/* Pins esptun_pin_alloc() made that are not wanted after all. */
+void esptun_pin_free_list(struct list_head *new)
+{
+	struct esptun_pin *pin, *tmp;
+
+	list_for_each_entry_safe(pin, tmp, new, tun_node)
+		kfree(pin);
+	INIT_LIST_HEAD(new);
+}
+
+/**
+ * esptun_pin_swap() - make the pins esptun_pin_alloc() made the tunnel's
+ * @tun: the tunnel, its device locked
+ * @new: the list esptun_pin_alloc() filled; emptied
+ *
+ * The new pins are published before the old ones go, so an address in
+ * both never falls back to hashing.  Cannot fail.
+ */
+void esptun_pin_swap(struct esptun_tunnel *tun, struct list_head *new)
+{
+	struct esptun_dev *esp = tun->esp;
+	struct esptun_pin *pin, *tmp;
+	unsigned int n = 0;
+	LIST_HEAD(old);
+
+	lockdep_assert_held(&esp->lock);
 	list_splice_init(&tun->pins, &old);
-	list_for_each_entry(pin, &new, tun_node)
+	list_for_each_entry(pin, new, tun_node) {
 		hlist_add_head_rcu(&pin->node,
 				   &esp->pins[esptun_pin_key(pin->family, &pin->addr)]);
-	list_splice(&new, &tun->pins);
+		n++;
+	}
+	list_splice_init(new, &tun->pins);
 	list_for_each_entry_safe(pin, tmp, &old, tun_node) {
 		hlist_del_rcu(&pin->node);
 		kfree_rcu(pin, rcu);
 	}
-	WRITE_ONCE(esp->n_pins, esp->n_pins + pl->n - tun->n_pins);
-	tun->n_pins = pl->n;
-	return 0;
+	WRITE_ONCE(esp->n_pins, esp->n_pins + n - tun->n_pins);
+	tun->n_pins = n;
+}
+
+/**
+ * esptun_pin_set() - replace the tunnel's pins
+ * @tun: the tunnel, its device locked; esptun_pin_check() passed
+ * @pl: the new addresses, none to remove all
+ *
+ * Return: 0, or -ENOMEM with nothing changed.
+ */
+int esptun_pin_set(struct esptun_tunnel *tun, const struct esptun_pin_list *pl)
+{
+	LIST_HEAD(new);
+	int ret;
+
+	ret = esptun_pin_alloc(tun, pl, &new);
+	if (!ret)
+		esptun_pin_swap(tun, &new);
+	return ret;
 }
 
 void esptun_pin_del_all(struct esptun_tunnel *tun)

@@ -48,6 +48,10 @@ struct esptun_pin {
 int esptun_pin_check(struct esptun_dev *esp, const struct esptun_tunnel *tun,
 		     const struct esptun_pin_list *pl,
 		     struct netlink_ext_ack *extack);
+int esptun_pin_alloc(struct esptun_tunnel *tun,
+		     const struct esptun_pin_list *pl, struct list_head *new);
+void esptun_pin_free_list(struct list_head *new);
+void esptun_pin_swap(struct esptun_tunnel *tun, struct list_head *new);
 int esptun_pin_set(struct esptun_tunnel *tun, const struct esptun_pin_list *pl);
 void esptun_pin_del_all(struct esptun_tunnel *tun);
 struct esptun_tunnel *esptun_pin_lookup(struct esptun_dev *esp,

@@ -143,16 +143,28 @@ void esptun_rx_finish(struct sk_buff *skb, int err)
 	skb->dev = dev;
 	skb->pkt_type = PACKET_HOST;
 	skb->ip_summed = CHECKSUM_NONE;
+	/* gro_cells_receive() would drop it too, but count it in the core's
+	 * rx_dropped besides ours: the device's would count it twice.
+	 */
+	if (unlikely(!(dev->flags & IFF_UP))) {
+		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_DROPS);
+		goto out;
+	}
 	len = skb->len;
-	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
-	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
 	/* This CPU's GRO cell: a tunnel's packets are handed on in order
 	 * from one CPU (order.c), so they reach the stack in order.
 	 */
-	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS))
+	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS)) {
+		esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
+		esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
 		dev_sw_netstats_rx_add(dev, len);
-	else
-		esptun_stats_inc(esp->stats, ESPTUN_CTR_RX_DROPS);
+	} else {
+		/* A full cell: freed and in the device's rx_dropped already
+		 * (the core's count), so only the tunnel and SA count it.
+		 */
+		esptun_stats_inc(tun->stats, ESPTUN_CTR_RX_DROPS);
+		esptun_stats_inc(sa->stats, ESPTUN_CTR_RX_DROPS);
+	}
 out:
 	esptun_sa_put(sa);
 }
@@ -350,18 +362,26 @@ static int esptun_rx_cb(struct sk_buff *skb, int err)
 	return 1;
 }
 
-/*
- * Whether the ESP packet an ICMP error quotes (@saddr to @daddr, @spi) is
- * one esptun sent: from a tunnel's addresses, under its outbound SA's SPI.
- * Matching the SPI, as XFRM's esp4_err/esp6_err do, is what keeps a
- * forged ICMP from anyone on the path that does not know the SPI from
- * collapsing the tunnel's MTU, and leaves ICMP about XFRM's SAs between
- * the same addresses to XFRM (the next handler).  ICMP about a packet of
- * an outbound SA a rekey just replaced is ignored: the next one counts.
- * The caller (ICMP's receive path) holds the RCU read lock.
+/**
+ * esptun_rx_err_ours() - is the ESP packet an ICMP error quotes esptun's?
+ * @net: the namespace the ICMP arrived in
+ * @family: AF_INET or AF_INET6
+ * @saddr: the quoted packet's source address
+ * @daddr: its destination
+ * @spi: its SPI
+ *
+ * Whether it is one esptun sent: from a tunnel's addresses, under its
+ * outbound SA's SPI.  Matching the SPI, as XFRM's esp4_err/esp6_err do,
+ * is what keeps a forged ICMP from anyone on the path that does not know
+ * the SPI from collapsing the tunnel's MTU, and leaves ICMP about XFRM's
+ * SAs between the same addresses to XFRM (the next handler).  ICMP about
+ * a packet of an outbound SA a rekey just replaced is ignored: the next
+ * one counts.  The caller (ICMP's receive path) holds the RCU read lock.
+ *
+ * Return: true if esptun sent it.
  */
-static bool esptun_err_ours(struct net *net, sa_family_t family,
-			    const void *saddr, const void *daddr, __be32 spi)
+bool esptun_rx_err_ours(struct net *net, sa_family_t family,
+			const void *saddr, const void *daddr, __be32 spi)
 {
 	struct esptun_tunnel *tun;
 	struct esptun_sa *sa;
@@ -384,8 +404,8 @@ static int esptun_err4(struct sk_buff *skb, u32 info)
 	const struct ip_esp_hdr *esph = (void *)(skb->data + (iph->ihl << 2));
 	struct net *net = dev_net(skb->dev);
 
-	if (!esptun_err_ours(net, AF_INET, &iph->saddr, &iph->daddr,
-			     esph->spi))
+	if (!esptun_rx_err_ours(net, AF_INET, &iph->saddr, &iph->daddr,
+				esph->spi))
 		return -ENOENT;
 	switch (icmp_hdr(skb)->type) {
 	case ICMP_DEST_UNREACH:
@@ -406,8 +426,8 @@ static int esptun_err6(struct sk_buff *skb, struct inet6_skb_parm *opt,
 	const struct ip_esp_hdr *esph = (void *)(skb->data + offset);
 	struct net *net = dev_net(skb->dev);
 
-	if (!esptun_err_ours(net, AF_INET6, &ip6h->saddr, &ip6h->daddr,
-			     esph->spi))
+	if (!esptun_rx_err_ours(net, AF_INET6, &ip6h->saddr, &ip6h->daddr,
+				esph->spi))
 		return -ENOENT;
 	if (type == NDISC_REDIRECT)
 		ip6_redirect(skb, net, skb->dev->ifindex, 0,

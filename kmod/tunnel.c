@@ -476,6 +476,7 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 		      const struct esptun_tunnel_config *cfg,
 		      struct netlink_ext_ack *extack)
 {
+	LIST_HEAD(pins);
 	int ret;
 
 	lockdep_assert_held(&tun->esp->lock);
@@ -487,22 +488,29 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 		NL_SET_ERR_MSG(extack, "encap-dport needs a tunnel with encap udp");
 		return -EINVAL;
 	}
-	/* The remote end first: only pins can fail after it (out of memory). */
-	if (cfg->remote) {
-		ret = esptun_tunnel_set_remote(tun, cfg->remote, extack);
+	/* Pins that another tunnel holds, or no memory for them, must refuse
+	 * the request before the remote end moves: all or nothing.
+	 */
+	if (cfg->pins) {
+		ret = esptun_pin_check(tun->esp, tun, cfg->pins, extack);
+		if (!ret)
+			ret = esptun_pin_alloc(tun, cfg->pins, &pins);
 		if (ret)
 			return ret;
+	}
+	/* The last thing that can fail. */
+	if (cfg->remote) {
+		ret = esptun_tunnel_set_remote(tun, cfg->remote, extack);
+		if (ret) {
+			esptun_pin_free_list(&pins);
+			return ret;
+		}
 	}
 	/* As NAT rebinding moves it (esptun_encap_follow()). */
 	if (cfg->encap_dport)
 		WRITE_ONCE(tun->encap_dport, cfg->encap_dport);
-	if (cfg->pins) {
-		ret = esptun_pin_check(tun->esp, tun, cfg->pins, extack);
-		if (!ret)
-			ret = esptun_pin_set(tun, cfg->pins);
-		if (ret)
-			return ret;
-	}
+	if (cfg->pins)
+		esptun_pin_swap(tun, &pins);
 	if (cfg->weight > 0 && cfg->weight != tun->weight) {
 		tun->weight = cfg->weight;
 		esptun_ecmp_rebuild(tun->esp);

@@ -210,6 +210,29 @@ static void esptun_tx_send(struct esptun_tunnel *tun, struct sk_buff *skb,
 		esptun_tx_send6(tun, remote, skb, dst, tos, df, xnet);
 }
 
+/*
+ * Crypto and the in-order hand-off run apart from the transmit that gave
+ * esptun the packet, where the core's count of nested transmits
+ * (dev_xmit_recursion()) is back at zero: tunnels routed through each
+ * other would pass a packet round for ever, growing, fragmented and
+ * multiplying.  The outer packet leaves at the depth the inner one came
+ * in at (@nest), so that the core cuts such a loop at
+ * XMIT_RECURSION_LIMIT as it cuts one of synchronous tunnels.  With BH
+ * off: this CPU's count.
+ */
+static void esptun_tx_send_nested(struct esptun_tunnel *tun,
+				  struct sk_buff *skb, struct dst_entry *dst,
+				  u8 tos, bool df, int nest)
+{
+	int add = nest - dev_recursion_level();
+
+	if (add > 0)
+		__this_cpu_add(softnet_data.xmit.recursion, add);
+	esptun_tx_send(tun, skb, dst, tos, df);
+	if (add > 0)
+		__this_cpu_sub(softnet_data.xmit.recursion, add);
+}
+
 /* After encryption, in sequence number order, on the tunnel's CPU: the
  * outer header, and out.
  */
@@ -223,6 +246,7 @@ void esptun_tx_finish(struct sk_buff *skb, int err)
 	unsigned int inner_len = cb->inner_len;
 	u8 tos = cb->tos;
 	bool df = cb->df;
+	int nest = cb->nest;
 
 	if (unlikely(err)) {
 		dst_release(dst);
@@ -240,7 +264,7 @@ void esptun_tx_finish(struct sk_buff *skb, int err)
 	 * inner flow and reorder its sequence numbers.
 	 */
 	skb_clear_hash(skb);
-	esptun_tx_send(tun, skb, dst, tos, df);
+	esptun_tx_send_nested(tun, skb, dst, tos, df, nest);
 out:
 	esptun_sa_put(sa);
 }
@@ -320,6 +344,7 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	cb->tos = tos;
 	cb->df = df;
 	cb->nexthdr = nexthdr;
+	cb->nest = min(dev_recursion_level(), U8_MAX);
 	/* The ticket is the sequence number, so they leave in order; never
 	 * past the last one: without ESN, no wrap.
 	 */

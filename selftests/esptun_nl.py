@@ -120,3 +120,113 @@ OPS = {
     'sa-expire-ntf': 9,
     'spi-alloc': 10,
 }
+
+# command -> (its request's attribute set, has do, has dump)
+REQUESTS = {
+    'dev-get': ('esptun-dev-input', True, True),
+    'tunnel-new': ('esptun-tunnel-new-input', True, False),
+    'tunnel-del': ('esptun-tunnel-del-input', True, False),
+    'sa-new': ('esptun-sa-new-input', True, False),
+    'sa-del': ('esptun-sa-id-input', True, False),
+    'tunnel-set': ('esptun-tunnel-set-input', True, False),
+    'sa-get': ('esptun-sa-id-input', True, False),
+    'spi-alloc': ('esptun-spi-alloc-input', True, False),
+}
+
+# What the kernel's policies accept, the same spec generating both:
+# request set -> attribute -> (number, type, nested request set or
+# None, rules: min, max (an enum's last entry), min-len, max-len,
+# exact-len, multi)
+POLICIES = {
+    'sa-spi-alloc-input': {
+        'spi-min': (21, 'be32', None, {'min': 1}),
+        'spi-max': (22, 'be32', None, {'min': 1}),
+    },
+    'esptun-spi-alloc-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+        'sa': (4, 'nest', 'sa-spi-alloc-input', {}),
+    },
+    'sa-id-input': {
+        'dir': (3, 'u8', None, {'max': 1}),
+        'spi': (4, 'be32', None, {'min': 1}),
+    },
+    'esptun-sa-id-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+        'sa': (4, 'nest', 'sa-id-input', {}),
+    },
+    'pin': {
+        'ipv4': (1, 'be32', None, {'multi': True}),
+        'ipv6': (2, 'binary', None, {'exact-len': 16, 'multi': True}),
+    },
+    'tunnel-set-input': {
+        'id': (1, 'u32', None, {}),
+        'weight': (9, 'u8', None, {'min': 1}),
+        'admin-state': (10, 'u8', None, {'max': 1}),
+        'pins': (11, 'nest', 'pin', {}),
+        'keepalive': (12, 'u16', None, {}),
+        'dead-after': (13, 'u16', None, {}),
+        'nat-keepalive': (20, 'u16', None, {}),
+        'remote-ipv4': (4, 'be32', None, {}),
+        'remote-ipv6': (5, 'binary', None, {'exact-len': 16}),
+        'encap-dport': (19, 'be16', None, {}),
+    },
+    'esptun-tunnel-set-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+        'tunnel': (3, 'nest', 'tunnel-set-input', {'multi': True}),
+    },
+    'sa-new-input': {
+        'tunnel-id': (2, 'u32', None, {}),
+        'dir': (3, 'u8', None, {'max': 1}),
+        'spi': (4, 'be32', None, {'min': 1}),
+        'key': (5, 'binary', None, {'max-len': 36, 'min-len': 20}),
+        'esn': (6, 'flag', None, {}),
+        'replay-window': (7, 'u32', None, {'max': 4096}),
+        'seq': (8, 'u64', None, {}),
+        'soft-bytes': (10, 'u64', None, {}),
+        'hard-bytes': (11, 'u64', None, {}),
+        'soft-packets': (12, 'u64', None, {}),
+        'hard-packets': (13, 'u64', None, {}),
+        'soft-seconds': (14, 'u64', None, {}),
+        'hard-seconds': (15, 'u64', None, {}),
+    },
+    'esptun-sa-new-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+        'sa': (4, 'nest', 'sa-new-input', {}),
+    },
+    'tunnel-del-input': {
+        'id': (1, 'u32', None, {}),
+    },
+    'esptun-tunnel-del-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+        'tunnel': (3, 'nest', 'tunnel-del-input', {'multi': True}),
+    },
+    'tunnel-new-input': {
+        'id': (1, 'u32', None, {}),
+        'local-ipv4': (2, 'be32', None, {}),
+        'local-ipv6': (3, 'binary', None, {'exact-len': 16}),
+        'remote-ipv4': (4, 'be32', None, {}),
+        'remote-ipv6': (5, 'binary', None, {'exact-len': 16}),
+        'weight': (9, 'u8', None, {'min': 1}),
+        'pins': (11, 'nest', 'pin', {}),
+        'keepalive': (12, 'u16', None, {}),
+        'dead-after': (13, 'u16', None, {}),
+        'encap': (17, 'u8', None, {'max': 1}),
+        'encap-sport': (18, 'be16', None, {}),
+        'encap-dport': (19, 'be16', None, {}),
+        'nat-keepalive': (20, 'u16', None, {}),
+    },
+    'esptun-tunnel-new-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+        'tunnel': (3, 'nest', 'tunnel-new-input', {'multi': True}),
+    },
+    'esptun-dev-input': {
+        'ifindex': (1, 'u32', None, {'min': 1}),
+        'ifname': (2, 'string', None, {'max-len': 15}),
+    },
+}

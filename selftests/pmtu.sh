@@ -66,34 +66,85 @@ check_eq "the route learned the IPv6 minimum MTU" \
 	"$(ip -n gw -6 route get $PEER6 | grep -o 'mtu [0-9]*')" "mtu 1280"
 check "a 1280-byte IPv6 packet still passes (the outer packet is fragmented)" \
 	gw ping -6 -q -c 1 -W 3 -s 1232 $PEER6
-# ICMP "fragmentation needed" about ESP esptun sent counts only when it
-# quotes the tunnel's outbound SPI, as XFRM's esp4_err does: an ICMP
-# forged by someone who does not know the SPI changes nothing.
-forge_frag_needed() { # SPI MTU: from the peer's side, about gw -> peer ESP
-	peer python3 - "$1" "$2" "$GW_OUT" "$PEER_OUT" <<-'EOF'
+# ICMP "fragmentation needed" / "packet too big" about ESP esptun sent
+# counts only when it quotes the tunnel's outbound SPI, as XFRM's
+# esp4_err/esp6_err do: a forger who does not see the traffic changes
+# nothing.  forge_icmp SPI MTU SRC DST [udp [short]]: from the peer, about
+# an ESP packet (in UDP from port 4500 to 4500 with udp; with short, a
+# quote that stops at the UDP header, as RFC 792 allows) from SRC to DST.
+forge_icmp() {
+	peer python3 - "$@" <<-'EOF'
 	import socket, struct, sys
-	spi, mtu = int(sys.argv[1], 0), int(sys.argv[2])
-	src, dst = socket.inet_aton(sys.argv[3]), socket.inet_aton(sys.argv[4])
+	spi, mtu, src, dst = int(sys.argv[1], 0), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+	udp, short = "udp" in sys.argv[5:], "short" in sys.argv[5:]
 	def csum(b):
 	    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
 	    s = (s >> 16) + (s & 0xffff)
 	    return ~(s + (s >> 16)) & 0xffff
-	quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 1, 0x4000, 64,
-	                     50, 0, src, dst) + struct.pack("!II", spi, 7)
-	icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quoted
-	icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
-	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-	s.sendto(icmp, (sys.argv[3], 0))
+	esp = struct.pack("!II", spi, 7)
+	l4 = (struct.pack("!HHHH", 4500, 4500, 1400, 0) + esp) if udp else esp
+	if short:
+	    l4 = l4[:8]
+	if ":" not in src:
+	    quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 1, 0x4000, 64,
+	                         17 if udp else 50, 0, socket.inet_aton(src),
+	                         socket.inet_aton(dst)) + l4
+	    icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quoted
+	    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+	    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+	else:
+	    quoted = struct.pack("!IHBB", 6 << 28, 1400, 17 if udp else 50, 64) + \
+	        socket.inet_pton(socket.AF_INET6, src) + \
+	        socket.inet_pton(socket.AF_INET6, dst) + l4
+	    # The kernel fills in an ICMPv6 raw socket's checksum.
+	    icmp = struct.pack("!BBHI", 2, 0, 0, mtu) + quoted
+	    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+	s.sendto(icmp, (src, 0))
 	EOF
 }
-outer_mtu() { ip -n gw route get $PEER_OUT | grep -o 'mtu [0-9]*'; }
+route_mtu() { ip -n gw route get "$1" | grep -o 'mtu [0-9]*'; }
+outer_mtu() { route_mtu $PEER_OUT; }
 # A path MTU only goes down: had the forged 1100 been taken, the genuine
 # 1200 after it could not show.
 ip -n gw route flush cache
-forge_frag_needed 0x4242 1100
-forge_frag_needed $SPI_OUT 1200
+forge_icmp 0x4242 1100 $GW_OUT $PEER_OUT
+forge_icmp $SPI_OUT 1200 $GW_OUT $PEER_OUT
 wait_eq "ICMP quoting the tunnel's SPI sets mtu 1200, one quoting another SPI (1100) none" \
 	5 "mtu 1200" outer_mtu
+
+# The same for IPv6 (packet too big, at least 1280) and for ESP in UDP,
+# whose ICMP the UDP layer gives to the socket that sent it: esptun's own
+# takes it only quoting the SPI, which a quote of just the UDP header does
+# not show.  Three more tunnels on the same link.
+ip -n gw addr add fd00::1/64 dev veth0 nodad
+ip -n peer addr add fd00::2/64 dev veth0 nodad
+ip -n peer addr add fd00::3/64 dev veth0 nodad
+ip -n peer addr add 10.0.0.3/24 dev veth0
+gw esptun tunnel add esp0 id 2 local fd00::1 remote fd00::2
+gw esptun sa add esp0 tunnel 2 dir out spi 0x2200 key "$(new_key)"
+gw esptun tunnel add esp0 id 3 local $GW_OUT remote 10.0.0.3 encap udp
+gw esptun sa add esp0 tunnel 3 dir out spi 0x3300 key "$(new_key)"
+gw esptun tunnel add esp0 id 4 local fd00::1 remote fd00::3 encap udp
+gw esptun sa add esp0 tunnel 4 dir out spi 0x4400 key "$(new_key)"
+forge_icmp 0x4242 1280 fd00::1 fd00::2
+forge_icmp 0x2200 1290 fd00::1 fd00::2
+wait_eq "IPv6: packet too big quoting the SPI sets mtu 1290, quoting another (1280) none" \
+	5 "mtu 1290" route_mtu fd00::2
+forge_icmp 0x4242 1280 fd00::1 fd00::3 udp
+forge_icmp 0x4400 1285 fd00::1 fd00::3 udp short
+forge_icmp 0x4400 1290 fd00::1 fd00::3 udp
+wait_eq "ESP in UDP over IPv6: quoting the SPI sets mtu 1290; another SPI, no SPI none" \
+	5 "mtu 1290" route_mtu fd00::3
+# Over IPv4, Linux 6.1's udp_err() lowers the path MTU for ICMP about any
+# UDP datagram before a socket is asked (README, Security): esptun's
+# socket refuses the forged ones, but too late.  What is esptun's: the
+# genuine one still counts.
+forge_icmp 0x3300 1200 $GW_OUT 10.0.0.3 udp
+wait_eq "ESP in UDP over IPv4: ICMP quoting the SPI sets mtu 1200" 5 "mtu 1200" \
+	route_mtu 10.0.0.3
+forge_icmp 0x4242 1100 $GW_OUT 10.0.0.3 udp
+sleep 1
+log "ESP in UDP over IPv4, ICMP quoting another SPI (1100): $(route_mtu 10.0.0.3) (the UDP layer's doing)"
 check_eq "no auth/replay/malformed drops" \
 	"$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0
 finish

@@ -505,6 +505,33 @@ def gen_py(s):
     o += ["}", "", "OPS = {"]
     for op in s.ops:
         o.append("    %r: %d," % (op["name"], op["value"]))
+    o += ["}", "",
+          "# command -> (its request's attribute set, has do, has dump)",
+          "REQUESTS = {"]
+    for op in s.ops:
+        if "do" in op or "dump" in op:
+            o.append("    %r: (%r, %r, %r)," % (op["name"], op["attribute-set"],
+                                               "do" in op, "dump" in op))
+    o += ["}", "",
+          "# What the kernel's policies accept, the same spec generating both:",
+          "# request set -> attribute -> (number, type, nested request set or",
+          "# None, rules: min, max (an enum's last entry), min-len, max-len,",
+          "# exact-len, multi)", "POLICIES = {"]
+    for n in s.input_sets():
+        o.append("    %r: {" % n)
+        for a in s.attrs(n):
+            t = a["type"]
+            if a.get("byte-order") == "big-endian":
+                t = "be" + t[1:]
+            rules = {k: s.value_num(v) for k, v in a.get("checks", {}).items()}
+            if "enum" in a and not a.get("enum-as-flags") and "max" not in rules:
+                rules["max"] = s.enums[a["enum"]]["entries"][-1][1]
+            if a.get("multi-attr"):
+                rules["multi"] = True
+            o.append("        %r: (%d, %r, %r, %r)," % (
+                a["name"], a["value"], t, a.get("nested-attributes"),
+                dict(sorted(rules.items()))))
+        o.append("    },")
     o.append("}")
     return "\n".join(o) + "\n"
 
