@@ -1,5 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# harness: exclusive
+#   (IKE's retransmission and DPD timers, set short for the test, give an
+#   IKE_SA up when another test takes the guest's CPUs)
 #
 # AWS in a box: stock charon keys esptun through the kernel-esptun plugin
 # (userspace/strongswan) against an AWS-shaped peer, with BGP over both
@@ -562,11 +565,23 @@ unsupported() {
 	check "narrower traffic selectors are said not to be enforced" grep -q \
 		"esptun: SA .*: traffic selectors 10.97.0.0/24 === 10.96.0.0/24 are not enforced" \
 		"$T/gw/charon.log"
-	check_eq "tunnel 1's SAs are as before" "$(spis_esptun 10.0.0.2)" "$before"
+	# The same as before, or, if a loaded host made gw give the IKE_SA up
+	# and start anew meanwhile, charon's new ones: never a mix.
+	if busywait 30 _t1_agrees "$before"; then
+		pass "tunnel 1's SAs are charon's, as before or anew"
+	else
+		fail "tunnel 1's SAs: esptun $(spis_esptun 10.0.0.2), charon $(spis_swanctl gw t1), before $before"
+	fi
 	check_eq "only t1 and t2 are installed on gw" \
 		"$(sw gw --list-sas | awk '/INSTALLED, TUNNEL/ { print $1 }' | sort | tr '\n' ' ')" \
 		"t1: t2: "
 	check "charon still answers" sw gw --stats
+}
+
+_t1_agrees() { # BEFORE: esptun's tunnel 1 SAs are BEFORE or charon's t1
+	local now
+	now=$(spis_esptun 10.0.0.2)
+	[ "$now" = "$1" ] || [ "$now" = "$(spis_swanctl gw t1)" ]
 }
 
 # ------------------------------------------------------------ failover
