@@ -958,13 +958,12 @@ static struct esptun_sa *esptun_nl_find_sa(struct genl_info *info)
 
 int esptun_nl_sa_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct esptun_dev *esp;
+	struct esptun_dev *esp = info->user_ptr[0];
 	struct esptun_sa *sa;
 
 	sa = esptun_nl_find_sa(info);
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
-	esp = sa->tunnel->esp;
 	esptun_sa_del(sa);
 	esptun_nl_changed(esp);
 	return 0;
