@@ -159,8 +159,8 @@ void esptun_rx_finish(struct sk_buff *skb, int err)
 		esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
 		dev_sw_netstats_rx_add(dev, len);
 	} else {
-		/* A full cell: freed and in the device's rx_dropped already
-		 * (the core's count), so only the tunnel and SA count it.
+		/* A full GRO cell or backlog: freed, and counted in the
+		 * device's rx_dropped by the core; the tunnel and SA count it.
 		 */
 		esptun_stats_inc(tun->stats, ESPTUN_CTR_RX_DROPS);
 		esptun_stats_inc(sa->stats, ESPTUN_CTR_RX_DROPS);

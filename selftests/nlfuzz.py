@@ -38,7 +38,6 @@ import argparse
 import copy
 import errno
 import hashlib
-import os
 import random
 import select
 import socket
@@ -239,7 +238,6 @@ def parse(data, set_name, where, problems):
 class Fuzzer:
     def __init__(self, args):
         self.args = args
-        self.rng = random.Random(args.seed)
         self.genl = nlraw.Genl()
         self.sock = self.genl.sock
         self.sock.setblocking(False)

@@ -35,7 +35,7 @@ import time
 
 import esptun_nl
 import nlraw
-from espfuzz import inner4, inner6
+from espfuzz import inner4
 
 PACKET_VNET_HDR, PACKET_QDISC_BYPASS = 15, 20
 SOL_PACKET = 263
