@@ -6,6 +6,7 @@
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <net/netns/generic.h>
+#include <net/pkt_sched.h>
 #include <net/rtnetlink.h>
 
 #include "device.h"
@@ -152,11 +153,15 @@ static void esptun_setup(struct net_device *dev)
 	dev->netdev_ops = &esptun_netdev_ops;
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
-	/* The data path runs in BH context and fills per-CPU rings without
-	 * locks (parallel.c); netpoll would transmit from any context, with
-	 * interrupts off, in the middle of it.
+	/* The data path runs in BH context and fills per-CPU rings under
+	 * spin locks that are not IRQ-safe (parallel.c); netpoll would
+	 * transmit from any context, with interrupts off, in the middle of
+	 * it.  A qdisc, unlike most tunnels' noqueue: a busy tunnel stops
+	 * the queue (tx.c, backpressure), and the qdisc holds what waits.
 	 */
-	dev->priv_flags |= IFF_NO_QUEUE | IFF_DISABLE_NETPOLL;
+	dev->priv_flags |= IFF_DISABLE_NETPOLL;
+	/* Zero would make it noqueue (alloc_netdev_mqs()). */
+	dev->tx_queue_len = DEFAULT_TX_QUEUE_LEN;
 	dev->features |= NETIF_F_LLTX | ESPTUN_FEATURES;
 	dev->hw_features |= ESPTUN_FEATURES;
 	dev->hw_enc_features |= ESPTUN_FEATURES;

@@ -195,6 +195,25 @@ int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
 	return 0;
 }
 
+/*
+ * The next online CPU after @cpu: where a queue's packets are handed on
+ * from when @cpu went offline.  Work queued on an offline CPU still runs,
+ * on whichever CPU its pool's workers go to, so nothing is stranded; but
+ * handing on from a CPU chosen anew each time would send one tunnel's
+ * packets through several CPUs' backlogs and GRO cells, and the stack may
+ * reorder them.  Only the first move to an offline CPU's successor
+ * counts: the compare-and-exchange.  Return: the queue's CPU now.
+ */
+static int esptun_order_move(struct esptun_order *o, int cpu)
+{
+	unsigned int next = cpumask_next(cpu, cpu_online_mask);
+
+	if (next >= nr_cpu_ids)
+		next = cpumask_first(cpu_online_mask);
+	cmpxchg(&o->cpu, cpu, next);
+	return READ_ONCE(o->cpu);
+}
+
 /**
  * esptun_order_avoid() - hand packets on from another CPU than @cpu
  * @o: the receive side's queue, a packet about to take a ticket
@@ -215,16 +234,10 @@ int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
  */
 void esptun_order_avoid(struct esptun_order *o, int cpu)
 {
-	unsigned int next;
-
 	if (atomic64_read(&o->head) != atomic64_read(&o->tail) ||
 	    time_before(jiffies, READ_ONCE(o->queued) + ESPTUN_ORDER_QUIET))
 		return;
-	next = cpumask_next(cpu, cpu_online_mask);
-	if (next >= nr_cpu_ids)
-		next = cpumask_first(cpu_online_mask);
-	/* Read locklessly by esptun_order_done(). */
-	cmpxchg(&o->cpu, cpu, next);
+	esptun_order_move(o, cpu);
 }
 
 /**
@@ -241,16 +254,19 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 {
 	int cpu = READ_ONCE(o->cpu);
 
+	if (unlikely(!cpu_online(cpu)))
+		cpu = esptun_order_move(o, cpu);
 	ESPTUN_CB(skb)->err = err;
 	/* Whoever finds it there sees err and what crypto wrote. */
 	smp_store_release(&o->slots[ESPTUN_CB(skb)->slot], skb);
-	if (cpu == smp_processor_id()) {
-		/* Not bounded here: softirq bounds its own work, and a
-		 * crypto worker's batch is bounded (parallel.c).
-		 */
-		esptun_order_flush(o, UINT_MAX);
+	/* A batch at most with BH off here: what the other CPUs keep
+	 * finishing meanwhile would otherwise keep this CPU in softirq (or
+	 * in a crypto worker's batch) for as long as they do.  The work
+	 * item, on this same CPU, hands on the rest in order.
+	 */
+	if (cpu == smp_processor_id() &&
+	    esptun_order_flush(o, ESPTUN_ORDER_BATCH))
 		return;
-	}
 	/* Queueing is a full barrier: either the work is pending and has
 	 * yet to look at the queue, or it is queued again.
 	 */

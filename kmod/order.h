@@ -28,7 +28,8 @@ typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
  *	once crypto is done with it, else NULL
  * @work: hands finished packets on, on @cpu, for crypto finished elsewhere
  * @fn: what is done with each packet, with the crypto result
- * @cpu: where packets are handed on; changed only by esptun_order_avoid()
+ * @cpu: where packets are handed on; moved off the CPU ESP arrives on
+ *	(esptun_order_avoid()) and off an offline one (esptun_order_done())
  *
  * Who writes what: @tail and @queued whoever queues a packet, @head and
  * @flushing whoever hands them on, each pair on a line of its own.

@@ -12,14 +12,16 @@
  * The packets whose turn falls on the CPU they are on are done there at
  * once.  The in-order stage of the tunnel then hands the packets on in
  * order, so no inner flow is reordered and sequence numbers leave in
- * order.  A full ring drops the packet, counted by the tunnel as a crypto
- * failure, rather than growing.
+ * order.
  *
- * Each CPU has one ring for every other CPU, which only that CPU fills and
- * only the worker empties: a single producer and a single consumer need
- * no lock (ptr_ring without its locks), where a ring every CPU filled
- * would take one per packet.  The data path fills rings with BH disabled,
- * which keeps one producer at a time on a CPU.
+ * Each CPU has one ring that every other CPU fills, under the ring's
+ * producer lock, and only the CPU's worker empties, without one: memory
+ * in the number of CPUs, where a ring per pair of CPUs would grow with its
+ * square.  A full ring means that CPU is behind: the packet is then done
+ * at once on the CPU that has it, which slows down whatever feeds that
+ * CPU, instead of being dropped.  The data path fills rings with BH
+ * disabled, as its workers run, so the lock is never taken from an
+ * interrupted holder.
  */
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
@@ -32,28 +34,25 @@
 #include "sa.h"
 #include "tx.h"
 
-/* Packets waiting for crypto on one CPU, at most, shared out among the
- * rings from the other CPUs; each has at least ESPTUN_PARALLEL_RING_MIN.
- */
+/* Packets waiting for crypto on one CPU, at most. */
 #define ESPTUN_PARALLEL_RING	1024
-#define ESPTUN_PARALLEL_RING_MIN	16
 /* Packets between two looks at the scheduler. */
 #define ESPTUN_PARALLEL_BATCH	64
 
 /**
  * struct esptun_worker - one CPU's crypto
- * @work: runs on this CPU (a bound workqueue)
- * @rings: @rings[cpu]: packets from @cpu to encrypt or decrypt; filled by
- *	that CPU only, emptied by @work only.  This CPU's own is never used:
- *	its own turns are done at once.
+ * @work: runs on this CPU (a bound workqueue); a work item never runs on
+ *	two CPUs at once, so it is the ring's one consumer, even while its
+ *	CPU is offline and its pool's workers run elsewhere
+ * @ring: packets from the other CPUs to encrypt or decrypt
  */
 struct esptun_worker {
 	struct work_struct work;
-	struct ptr_ring rings[];
+	struct ptr_ring ring;
 };
 
 struct workqueue_struct *esptun_crypt_wq;
-static DEFINE_PER_CPU(struct esptun_worker *, esptun_worker);
+static DEFINE_PER_CPU(struct esptun_worker, esptun_worker);
 /* The CPU this CPU handed its last packet to: each one goes round alone,
  * so choosing writes no shared cache line.
  */
@@ -67,38 +66,22 @@ static void esptun_parallel_crypt(struct sk_buff *skb)
 		esptun_rx_crypt(skb);
 }
 
-/* Crypt what @ring holds; with BH disabled.  Return: how many. */
-static unsigned int esptun_parallel_drain(struct ptr_ring *ring,
-					  unsigned int *n)
+static void esptun_parallel_work(struct work_struct *work)
 {
+	struct esptun_worker *w = container_of(work, struct esptun_worker, work);
 	struct sk_buff *skb;
-	unsigned int got = 0;
+	unsigned int n = 0;
 
-	while ((skb = __ptr_ring_consume(ring))) {
+	/* The data path's context: BH off, as it was where packets came from. */
+	local_bh_disable();
+	while ((skb = __ptr_ring_consume(&w->ring))) {
 		esptun_parallel_crypt(skb);
-		got++;
-		if (++*n % ESPTUN_PARALLEL_BATCH == 0) {
+		if (++n % ESPTUN_PARALLEL_BATCH == 0) {
 			local_bh_enable();
 			cond_resched();
 			local_bh_disable();
 		}
 	}
-	return got;
-}
-
-static void esptun_parallel_work(struct work_struct *work)
-{
-	struct esptun_worker *w = container_of(work, struct esptun_worker, work);
-	unsigned int n = 0, got;
-	int cpu;
-
-	/* The data path's context: BH off, as it was where packets came from. */
-	local_bh_disable();
-	do {
-		got = 0;
-		for_each_possible_cpu(cpu)
-			got += esptun_parallel_drain(&w->rings[cpu], &n);
-	} while (got);
 	local_bh_enable();
 }
 
@@ -110,17 +93,14 @@ static void esptun_parallel_work(struct work_struct *work)
  * With BH disabled.  esptun_tx_crypt() or esptun_rx_crypt(), by the SA's
  * direction, runs on the next online CPU after the one this CPU chose
  * last: at once when that is this CPU (a hand-off costs a context switch
- * at least), else in that CPU's worker.
- *
- * Return: 0, or -ENOBUFS when that CPU's ring from this one is full: the
- * caller still owns @skb.
+ * at least) or when that CPU's ring is full, else in that CPU's worker.
+ * Consumes @skb.
  */
-int esptun_parallel_queue(struct sk_buff *skb)
+void esptun_parallel_queue(struct sk_buff *skb)
 {
 	unsigned int cpu, self = smp_processor_id();
 	struct esptun_worker *w;
 
-	/* The one producer of this CPU's rings (see the top of the file). */
 	lockdep_assert_in_softirq();
 	cpu = cpumask_next(__this_cpu_read(esptun_parallel_last),
 			   cpu_online_mask);
@@ -129,53 +109,41 @@ int esptun_parallel_queue(struct sk_buff *skb)
 	__this_cpu_write(esptun_parallel_last, cpu);
 	if (cpu == self) {
 		esptun_parallel_crypt(skb);
-		return 0;
+		return;
 	}
-	w = per_cpu(esptun_worker, cpu);
-	if (unlikely(__ptr_ring_produce(&w->rings[self], skb)))
-		return -ENOBUFS;
+	w = per_cpu_ptr(&esptun_worker, cpu);
+	/* BH is off: the plain spin lock of ptr_ring_produce() is enough. */
+	if (unlikely(ptr_ring_produce(&w->ring, skb))) {
+		esptun_parallel_crypt(skb);
+		return;
+	}
 	/* A worker that already runs, or is queued, takes it too. */
 	queue_work_on(cpu, esptun_crypt_wq, &w->work);
-	return 0;
 }
 
 static void esptun_parallel_free(void)
 {
 	struct esptun_worker *w;
-	int cpu, from;
+	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		w = per_cpu(esptun_worker, cpu);
-		if (!w)
-			continue;
-		for_each_possible_cpu(from) {
-			WARN_ON(!__ptr_ring_empty(&w->rings[from]));
-			ptr_ring_cleanup(&w->rings[from], NULL);
-		}
-		kfree(w);
-		per_cpu(esptun_worker, cpu) = NULL;
+		w = per_cpu_ptr(&esptun_worker, cpu);
+		WARN_ON(!__ptr_ring_empty(&w->ring));
+		ptr_ring_cleanup(&w->ring, NULL);
 	}
 }
 
 int __init esptun_parallel_init(void)
 {
-	int size = max(ESPTUN_PARALLEL_RING / nr_cpu_ids,
-		       ESPTUN_PARALLEL_RING_MIN);
 	struct esptun_worker *w;
-	int cpu, from;
+	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		/* Zeroed: the rings not initialised are empty, of size 0. */
-		w = kzalloc_node(struct_size(w, rings, nr_cpu_ids), GFP_KERNEL,
-				 cpu_to_node(cpu));
-		if (!w)
-			goto err;
-		per_cpu(esptun_worker, cpu) = w;
+		w = per_cpu_ptr(&esptun_worker, cpu);
 		INIT_WORK(&w->work, esptun_parallel_work);
-		for_each_possible_cpu(from)
-			if (from != cpu &&
-			    ptr_ring_init(&w->rings[from], size, GFP_KERNEL))
-				goto err;
+		/* Never initialised, a ring is empty, of size 0, and cleans up. */
+		if (ptr_ring_init(&w->ring, ESPTUN_PARALLEL_RING, GFP_KERNEL))
+			goto err;
 	}
 	/* Bound, one worker per CPU; crypto is CPU-intensive and must make
 	 * progress under memory pressure, as the packets it holds are memory.

@@ -12,7 +12,7 @@
  */
 extern struct workqueue_struct *esptun_crypt_wq;
 
-int esptun_parallel_queue(struct sk_buff *skb);
+void esptun_parallel_queue(struct sk_buff *skb);
 int esptun_parallel_init(void);
 void esptun_parallel_uninit(void);
 

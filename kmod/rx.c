@@ -248,7 +248,6 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	const void *local, *remote;
 	struct esptun_skb_cb *cb;
 	struct esptun_sa *sa;
-	int ret;
 	u8 tos;
 
 	if (!pskb_may_pull(skb, sizeof(*esph)))
@@ -318,10 +317,7 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	}
 	/* On the line the ticket was just taken on: no other is written. */
 	WRITE_ONCE(o->queued, jiffies);
-	/* A full crypto backlog drops it, in its turn, counted in rx_drops. */
-	ret = esptun_parallel_queue(skb);
-	if (unlikely(ret))
-		esptun_order_done(o, skb, ret);
+	esptun_parallel_queue(skb);
 	return 0;
 }
 

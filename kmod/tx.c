@@ -26,6 +26,7 @@
 #include <net/ip6_route.h>
 #include <net/ip_tunnels.h>
 #include <net/route.h>
+#include <net/sch_generic.h>
 
 #include "device.h"
 #include "ecmp.h"
@@ -118,6 +119,60 @@ static int esptun_tx_mtu(const struct esptun_tunnel *tun,
 
 	return ((int)(dst_mtu(dst) - hlen - ESPTUN_ESP_HLEN - ESPTUN_ICV_LEN) &
 		~3) - 2;
+}
+
+/*
+ * Backpressure.  A tunnel whose packets wait in crypto faster than the
+ * CPUs encrypt them stops the device's queue once ESPTUN_TX_STOP of them
+ * are between esptun_tx_encrypt() and esptun_tx_finish(), and the last of
+ * them wakes it at ESPTUN_TX_WAKE, as a NIC's driver does with its
+ * descriptor ring: the qdisc holds (or drops, where tc counts it) what
+ * comes meanwhile, and TCP backs off, instead of the tunnel's ring
+ * refusing packets.  Low enough to bound the latency a flow sees inside
+ * esptun, high enough to keep every CPU's crypto worker fed.
+ */
+#define ESPTUN_TX_STOP	(ESPTUN_ORDER_MAX / 4)
+#define ESPTUN_TX_WAKE	(ESPTUN_ORDER_MAX / 8)
+
+static u64 esptun_tx_pending(const struct esptun_tunnel *tun)
+{
+	return esptun_order_next(&tun->tx_order) -
+	       atomic64_read(&tun->tx_order.head);
+}
+
+/* @tun's packet just took its ticket.  Under RCU (BH). */
+static void esptun_tx_maybe_stop(struct esptun_tunnel *tun)
+{
+	struct net_device *dev = tun->esp->dev;
+	struct Qdisc *q;
+
+	if (likely(esptun_tx_pending(tun) < ESPTUN_TX_STOP))
+		return;
+	/* Without a qdisc (noqueue) the core drops, with a complaint, what
+	 * a stopped device is given: better the tunnel's ring's count.
+	 */
+	q = rcu_dereference_bh(netdev_get_tx_queue(dev, 0)->qdisc);
+	if (!q->enqueue)
+		return;
+	netif_stop_queue(dev);
+	/* Pairs with the barrier in esptun_tx_wake(): either it sees the
+	 * queue stopped, or this sees the packets it handed on, and wakes
+	 * the queue for it.
+	 */
+	smp_mb__after_atomic();
+	if (esptun_tx_pending(tun) <= ESPTUN_TX_WAKE)
+		netif_wake_queue(dev);
+}
+
+/* One of @tun's packets is out of crypto and handed on.  BH disabled. */
+static void esptun_tx_wake(struct esptun_tunnel *tun)
+{
+	struct net_device *dev = tun->esp->dev;
+
+	smp_mb();
+	if (unlikely(netif_queue_stopped(dev)) &&
+	    esptun_tx_pending(tun) <= ESPTUN_TX_WAKE)
+		netif_wake_queue(dev);
 }
 
 static void esptun_tx_drop(struct esptun_dev *esp, struct esptun_tunnel *tun,
@@ -248,6 +303,7 @@ void esptun_tx_finish(struct sk_buff *skb, int err)
 	bool df = cb->df;
 	int nest = cb->nest;
 
+	esptun_tx_wake(tun);
 	if (unlikely(err)) {
 		dst_release(dst);
 		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
@@ -363,11 +419,9 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	 */
 	if (unlikely(cb->seq == max))
 		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
+	esptun_tx_maybe_stop(tun);
 
-	/* A full crypto backlog drops it, in its turn: counted as an error. */
-	ret = esptun_parallel_queue(skb);
-	if (unlikely(ret))
-		esptun_order_done(&tun->tx_order, skb, ret);
+	esptun_parallel_queue(skb);
 	return;
 
 drop:

@@ -3,7 +3,8 @@
 #
 # Parallel crypto (parallel.c): one tunnel's packets are encrypted and
 # decrypted on every CPU although they all reach esptun on one CPU, and a
-# crypto backlog that cannot keep up drops and counts instead of growing.
+# sender that crypto cannot keep up with is held back in the qdisc: the
+# device stops its queue (tx.c, backpressure) instead of dropping.
 #
 # Where work ran is read from ftrace: the function tracer on esptun's entry
 # points (esptun_xmit, esptun_rx4), on its crypto (esptun_esp_encrypt,
@@ -30,9 +31,10 @@ echo 0 > $T/options/record-cmd
 topo_setup 4
 
 # udp NS SRC DST N SIZE [SNDBUF]: send N datagrams of SIZE bytes from CPU 0,
-# as fast as the socket takes them; prints how many it sent.  A big SNDBUF
-# (SO_SNDBUFFORCE) lets the sender run ahead of crypto; with UDP_RT set it
-# runs as a real-time task.
+# as fast as the socket takes them; prints how many it sent, and on a
+# second line how many the stack refused with ENOBUFS (a qdisc's drop,
+# which IP_RECVERR reports).  A big SNDBUF (SO_SNDBUFFORCE) lets the sender
+# run ahead of crypto; with UDP_RT set it runs as a real-time task.
 udp() {
 	ip netns exec "$1" taskset -c 0 ${UDP_RT:+chrt -f 50} python3 -c '
 import socket, sys
@@ -40,15 +42,18 @@ src, dst, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 if len(sys.argv) > 5:
     s.setsockopt(socket.SOL_SOCKET, 32, int(sys.argv[5]))  # SO_SNDBUFFORCE
+s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
 s.bind((src, 0))
-data, sent = bytes(size), 0
+data, sent, refused = bytes(size), 0, 0
 for _ in range(n):
     try:
         s.sendto(data, (dst, 9))
         sent += 1
-    except OSError:
-        pass
-print(sent)' "${@:2}"
+    except OSError as e:
+        if e.errno == 105:  # ENOBUFS
+            refused += 1
+print(sent)
+print(refused)' "${@:2}"
 }
 
 # traced FUNCS... -- CMD...: run CMD with the function tracer on FUNCS;
@@ -137,37 +142,53 @@ fi
 check_eq "no packet was dropped on the way" \
 	"$(jget '(t["tx_errors"], t["rx_drops"], t["rx_replay"])')" "(0, 0, 0)"
 
-# Backlog: crypto is starved (a real-time sender on CPU 0 and a real-time
-# busy loop on every other CPU leave the workers, ordinary kernel threads,
-# the 5% RT throttling allows) while a sender with a 64 MiB socket buffer
-# runs ahead.  What does not fit the tunnel's queue (2048) or a CPU's ring
-# from CPU 0 (1024 shared by the other CPUs' rings) is dropped and counted
-# as tx_errors; everything else leaves once
-# the CPUs are free again, and nothing is lost uncounted.
+# Backpressure: crypto is starved (a real-time sender on CPU 0 and a
+# real-time busy loop on every other CPU leave the workers, ordinary
+# kernel threads, the 5% RT throttling allows) while a sender with a 64 MiB
+# socket buffer runs ahead.  Once ESPTUN_TX_STOP (512) of the tunnel's
+# packets wait, the device stops its queue: the qdisc holds what comes and
+# drops past its limit, where tc counts it and the sender hears ENOBUFS.
+# esptun drops nothing: every datagram the stack took leaves, once the
+# CPUs are free again.  (Before, its rings dropped, as tx_errors.)
 dev0=$(jget 'd["stats"]["tx_errors"]')
+qdrops() {
+	gw tc -s -j qdisc show dev esp0 | python3 -c '
+import json, sys
+print(sum(q.get("drops", 0) for q in json.load(sys.stdin)))'
+}
 # What reached gw's veth: sent to the peer, or dropped there for the
 # peer's full backlog (veth's tx_dropped).
 into_veth() { echo $(($(link_stat gw veth0 tx.packets) + $(link_stat gw veth0 tx.dropped))); }
-tx0=$(ctr tx_packets) err0=$(ctr tx_errors) wire0=$(into_veth)
+check "esp0 has a qdisc to hold back packets" \
+	eval '! gw tc qdisc show dev esp0 | grep -q noqueue'
+# A plain FIFO, so that every drop is the sender's to hear (fq_codel, the
+# guest's default, also drops late, at dequeue).
+gw tc qdisc replace dev esp0 root pfifo limit 200
+tx0=$(ctr tx_packets) err0=$(ctr tx_errors) wire0=$(into_veth) q0=$(qdrops)
 hogs=()
 for cpu in $(seq 1 $((ncpu - 1))); do
 	chrt -f 50 taskset -c "$cpu" sh -c 'while :; do :; done' &
 	hogs+=($!)
 done
-sent=$(UDP_RT=1 udp gw $GW4 $PEER4 10000 1200 $((64 << 20)) | tail -n 1)
+out=$(UDP_RT=1 udp gw $GW4 $PEER4 10000 1200 $((64 << 20)))
 kill "${hogs[@]}"
 wait "${hogs[@]}" 2>/dev/null
-sleep 3
+sent=$(sed -n 1p <<<"$out") refused=$(sed -n 2p <<<"$out")
+wait_eq "every datagram the stack took was encrypted and sent on" 10 "$sent" \
+	eval 'echo $(($(ctr tx_packets) - tx0))'
 dtx=$(($(ctr tx_packets) - tx0)) derr=$(($(ctr tx_errors) - err0))
-log "backlog: $sent sent, $dtx encrypted and sent on, $derr dropped"
-check_eq "every datagram was either sent on or counted as dropped" $((dtx + derr)) "$sent"
-if [ "$derr" -gt 0 ]; then
-	pass "the full backlog dropped packets ($derr) and counted them"
+dq=$(($(qdrops) - q0))
+log "backpressure: $sent taken, $refused refused, $dtx encrypted and sent on, $derr dropped by esptun, $dq by the qdisc"
+check_eq "esptun dropped none" "$derr" 0
+check_eq "the device counts no tx_errors" \
+	"$(($(jget 'd["stats"]["tx_errors"]') - dev0))" 0
+if [ "$dq" -gt 0 ]; then
+	pass "the stopped queue left the excess to the qdisc, which dropped $dq"
 else
-	fail "the sender never filled the backlog: nothing tested"
+	fail "the qdisc dropped nothing: the queue never stopped, or the sender never ran ahead"
 fi
-check_eq "the device counts them as tx_errors too" \
-	"$(($(jget 'd["stats"]["tx_errors"]') - dev0))" "$derr"
+check_eq "the sender heard of each of the qdisc's drops" "$refused" "$dq"
+check_eq "every datagram was taken or refused" $((sent + refused)) 10000
 # Into the veth, not at the peer: the burst that follows may overflow the
 # peer's own backlog, which is not esptun's to count.  An ARP probe may go
 # out meanwhile.
