@@ -58,12 +58,20 @@ static DEFINE_PER_CPU(struct esptun_worker, esptun_worker);
  */
 static DEFINE_PER_CPU(unsigned int, esptun_parallel_last);
 
+/* A packet, or a GSO packet's segments in a list (tx.c): one direction. */
 static void esptun_parallel_crypt(struct sk_buff *skb)
 {
-	if (ESPTUN_CB(skb)->sa->dir == ESPTUN_SA_DIR_OUT)
-		esptun_tx_crypt(skb);
-	else
-		esptun_rx_crypt(skb);
+	bool out = ESPTUN_CB(skb)->sa->dir == ESPTUN_SA_DIR_OUT;
+	struct sk_buff *next;
+
+	/* Direct calls: no retpoline per packet. */
+	skb_list_walk_safe(skb, skb, next) {
+		skb_mark_not_on_list(skb);
+		if (out)
+			esptun_tx_crypt(skb);
+		else
+			esptun_rx_crypt(skb);
+	}
 }
 
 static void esptun_parallel_work(struct work_struct *work)
@@ -88,7 +96,8 @@ static void esptun_parallel_work(struct work_struct *work)
 /**
  * esptun_parallel_queue() - have a packet encrypted or decrypted
  * @skb: the packet, with its place in its tunnel's order,
- *	ESPTUN_CB(skb)->sa set
+ *	ESPTUN_CB(skb)->sa set; or a list of such packets of one direction,
+ *	each with its own place, done in turn on one CPU
  *
  * With BH disabled.  esptun_tx_crypt() or esptun_rx_crypt(), by the SA's
  * direction, runs on the next online CPU after the one this CPU chose

@@ -355,18 +355,19 @@ void esptun_tx_crypt(struct sk_buff *skb)
 }
 
 /**
- * esptun_tx_encrypt() - ESP-encapsulate a packet on a tunnel and send it
+ * esptun_tx_prepare() - give a packet its SA, sequence number and place
  * @tun: the tunnel
  * @skb: the payload (an inner packet, or nothing for a dummy)
- * @dst: the referenced route to the remote end; consumed
+ * @dst: the referenced route to the remote end; the packet keeps it
  * @nexthdr: ESPTUN_NEXTHDR_* of the payload
  * @tos: for the outer header
  * @df: set DF in an outer IPv4 header
  *
- * Under RCU (BH); consumes @skb.
+ * Under RCU (BH).  Return: 0, the packet ready for esptun_parallel_queue();
+ * else it was dropped and counted, and @skb and @dst are consumed.
  */
-static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
-			      struct dst_entry *dst, u8 nexthdr, u8 tos, bool df)
+static int esptun_tx_prepare(struct esptun_tunnel *tun, struct sk_buff *skb,
+			     struct dst_entry *dst, u8 nexthdr, u8 tos, bool df)
 {
 	struct esptun_dev *esp = tun->esp;
 	enum esptun_ctr why = ESPTUN_CTR_TX_ERRORS;
@@ -420,13 +421,20 @@ static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
 	if (unlikely(cb->seq == max))
 		esptun_tunnel_kick(tun, ESPTUN_STATE_CAUSE_SA);
 	esptun_tx_maybe_stop(tun);
-
-	esptun_parallel_queue(skb);
-	return;
+	return 0;
 
 drop:
 	dst_release(dst);
 	esptun_tx_drop(esp, tun, skb, why);
+	return -1;
+}
+
+/* esptun_tx_prepare() and into crypto; consumes @skb and @dst. */
+static void esptun_tx_encrypt(struct esptun_tunnel *tun, struct sk_buff *skb,
+			      struct dst_entry *dst, u8 nexthdr, u8 tos, bool df)
+{
+	if (!esptun_tx_prepare(tun, skb, dst, nexthdr, tos, df))
+		esptun_parallel_queue(skb);
 }
 
 /**
@@ -530,45 +538,67 @@ static bool esptun_tx_too_big(struct esptun_dev *esp, struct esptun_tunnel *tun,
 	return true;
 }
 
-/* One packet, no longer GSO; consumes @skb. */
-static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
+/**
+ * struct esptun_tx_flow - where an inner packet goes, and how
+ * @tun: the tunnel, by pinned destination or flow hash
+ * @dst: the referenced route to its remote end
+ * @mtu: the largest inner packet that fits that path (esptun_tx_mtu())
+ * @nexthdr: ESPTUN_NEXTHDR_* of the inner packet
+ * @tos: for the outer header
+ * @df: the inner packet forbids fragmentation
+ *
+ * The same for every segment of a GSO packet: they share headers and hash.
+ */
+struct esptun_tx_flow {
+	struct esptun_tunnel *tun;
+	struct dst_entry *dst;
+	int mtu;
+	u8 nexthdr;
+	u8 tos;
+	bool df;
+};
+
+/* The inner header, the tunnel and the route; else @skb is dropped, counted,
+ * and false returned.  Under RCU (BH).
+ */
+static bool esptun_tx_classify(struct net_device *dev, struct sk_buff *skb,
+			       struct esptun_tx_flow *f)
 {
 	struct esptun_dev *esp = netdev_priv(dev);
 	struct esptun_tunnel *tun;
 	struct dst_entry *dst;
-	u8 nexthdr, dsfield;
-	bool df;
-	int mtu;
+	u8 dsfield;
 
 	if (skb->protocol == htons(ETH_P_IP) &&
 	    pskb_network_may_pull(skb, sizeof(struct iphdr)) &&
 	    ip_hdr(skb)->version == 4) {
-		nexthdr = ESPTUN_NEXTHDR_IPV4;
+		f->nexthdr = ESPTUN_NEXTHDR_IPV4;
 		dsfield = ipv4_get_dsfield(ip_hdr(skb));
-		df = ip_hdr(skb)->frag_off & htons(IP_DF);
+		f->df = ip_hdr(skb)->frag_off & htons(IP_DF);
 	} else if (skb->protocol == htons(ETH_P_IPV6) &&
 		   pskb_network_may_pull(skb, sizeof(struct ipv6hdr)) &&
 		   ipv6_hdr(skb)->version == 6) {
-		nexthdr = ESPTUN_NEXTHDR_IPV6;
+		f->nexthdr = ESPTUN_NEXTHDR_IPV6;
 		dsfield = ipv6_get_dsfield(ipv6_hdr(skb));
-		df = true;
+		f->df = true;
 	} else {
 		esptun_tx_drop(esp, NULL, skb, ESPTUN_CTR_TX_ERRORS);
-		return;
+		return false;
 	}
+	f->tos = INET_ECN_encapsulate(dsfield, dsfield);
 
 	tun = esptun_pin_lookup(esp, skb);
 	if (unlikely(tun)) {
 		/* Pinned: this tunnel or nothing. */
 		if (!esptun_tunnel_usable(tun)) {
 			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_NO_TUNNEL);
-			return;
+			return false;
 		}
 	} else {
 		tun = esptun_ecmp_pick(esp, skb_get_hash(skb));
 		if (unlikely(!tun)) {
 			esptun_tx_no_tunnel(esp, skb);
-			return;
+			return false;
 		}
 	}
 	dst = esptun_tx_route(tun);
@@ -576,18 +606,70 @@ static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
 		net_dbg_ratelimited("%s: tunnel %u: no route to the remote end: %ld\n",
 				    dev->name, tun->id, PTR_ERR(dst));
 		esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_ERRORS);
-		return;
+		return false;
 	}
-	mtu = esptun_tx_mtu(tun, dst);
-	if (unlikely(skb->len > mtu)) {
-		if (esptun_tx_too_big(esp, tun, skb, mtu)) {
-			dst_release(dst);
+	f->tun = tun;
+	f->dst = dst;
+	f->mtu = esptun_tx_mtu(tun, dst);
+	return true;
+}
+
+/* One packet, no longer GSO; consumes @skb. */
+static void esptun_tx_packet(struct net_device *dev, struct sk_buff *skb)
+{
+	struct esptun_tx_flow f;
+
+	if (!esptun_tx_classify(dev, skb, &f))
+		return;
+	if (unlikely(skb->len > f.mtu)) {
+		if (esptun_tx_too_big(netdev_priv(dev), f.tun, skb, f.mtu)) {
+			dst_release(f.dst);
 			return;
 		}
-		df = false;
+		f.df = false;
 	}
-	esptun_tx_encrypt(tun, skb, dst, nexthdr,
-			  INET_ECN_encapsulate(dsfield, dsfield), df);
+	esptun_tx_encrypt(f.tun, skb, f.dst, f.nexthdr, f.tos, f.df);
+}
+
+/*
+ * A GSO packet: classified, hashed, pinned and routed once, then segmented;
+ * its segments, each with its own ticket, go into crypto as one list,
+ * through one ring entry to one CPU (parallel.c), as WireGuard hands on a
+ * GSO packet's segments.  Consumes @skb.
+ */
+static void esptun_tx_gso(struct net_device *dev, struct sk_buff *skb)
+{
+	struct sk_buff *segs, *next, *list = NULL, **tail = &list;
+	struct esptun_tx_flow f;
+
+	if (!esptun_tx_classify(dev, skb, &f))
+		return;
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		dst_release(f.dst);
+		esptun_tx_drop(netdev_priv(dev), f.tun, skb,
+			       ESPTUN_CTR_TX_ERRORS);
+		return;
+	}
+	consume_skb(skb);
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		/* Segments sized for the device's MTU, over a path whose MTU
+		 * has since dropped: each one as a packet of its own.
+		 */
+		if (unlikely(skb->len > f.mtu)) {
+			esptun_tx_packet(dev, skb);
+			continue;
+		}
+		if (esptun_tx_prepare(f.tun, skb, dst_clone(f.dst), f.nexthdr,
+				      f.tos, f.df))
+			continue;
+		*tail = skb;
+		tail = &skb->next;
+	}
+	dst_release(f.dst);
+	if (list)
+		esptun_parallel_queue(list);
 }
 
 /* ip_do_fragment() output: each fragment, now small enough. */
@@ -607,24 +689,11 @@ static int esptun_tx_frag_out(struct net *net, struct sock *sk,
  */
 netdev_tx_t esptun_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	struct sk_buff *segs, *next;
-
 	/* Taken before encryption hides the flow; fragments inherit it. */
 	skb_get_hash(skb);
-	if (!skb_is_gso(skb)) {
+	if (skb_is_gso(skb))
+		esptun_tx_gso(dev, skb);
+	else
 		esptun_tx_packet(dev, skb);
-		return NETDEV_TX_OK;
-	}
-	segs = skb_gso_segment(skb, 0);
-	if (IS_ERR_OR_NULL(segs)) {
-		esptun_tx_drop(netdev_priv(dev), NULL, skb,
-			       ESPTUN_CTR_TX_ERRORS);
-		return NETDEV_TX_OK;
-	}
-	consume_skb(skb);
-	skb_list_walk_safe(segs, skb, next) {
-		skb_mark_not_on_list(skb);
-		esptun_tx_packet(dev, skb);
-	}
 	return NETDEV_TX_OK;
 }

@@ -16,7 +16,9 @@ ofo() { ip netns exec "$1" nstat -az TcpExtTCPOFOQueue | awk '/TcpExtTCPOFOQueue
 
 iperf3_server peer
 iperf3_server gw -p 5202
-# in_order NAME: the ESP packets of $CAP that left gw, in sequence?
+# in_order NAME: the ESP packets of $CAP that left gw, in sequence?  At
+# least 250 of them, to mean something: 4 s of TCP gave 494 on a host
+# running three guests at once, over 1000 on a quiet one.
 in_order() {
 	local n
 	n=$(python3 -c 'import json, sys
@@ -24,7 +26,7 @@ seqs = [r["seq"] for r in map(json.loads, open(sys.argv[1])) if r["outgoing"]]
 print(len(seqs), sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a))' "$CAP")
 	rm -f "$CAP"
 	log "$1: ESP packets captured leaving gw, and how many went back in sequence: $n"
-	if [ "${n% *}" -ge 500 ] && [ "${n#* }" -eq 0 ]; then
+	if [ "${n% *}" -ge 250 ] && [ "${n#* }" -eq 0 ]; then
 		pass "$1: sequence numbers leave in order (${n% *} packets)"
 	else
 		fail "$1: sequence numbers out of order: $n (captured, backwards)"
