@@ -3,13 +3,17 @@
  * Transmit: an inner IPv4/IPv6 packet routed to the device leaves as ESP in
  * tunnel mode towards a tunnel's remote address.
  *
- *   esptun_xmit()         GSO packets are segmented here, never dropped
- *   esptun_tx_packet()    tunnel by pinned destination (pin.c) or flow hash
- *                         (ecmp.c), path MTU: ICMP back when too big with DF,
- *                         fragmentation before encryption without
- *   esptun_tx_encrypt()   the SA and its next sequence number, into the
- *                         tunnel's in-order queue (order.c) and on to a
- *                         CPU's crypto worker (parallel.c); also for
+ *   esptun_xmit()         a packet, or a GSO packet (esptun_tx_gso():
+ *                         classified once, then segmented, never dropped)
+ *   esptun_tx_classify()  tunnel by pinned destination (pin.c) or flow hash
+ *                         (ecmp.c), route and path MTU
+ *   esptun_tx_packet()    too big: ICMP back with DF, fragmentation before
+ *                         encryption without
+ *   esptun_tx_prepare()   the SA and its next sequence number, a place in
+ *                         the tunnel's in-order queue (order.c); a busy
+ *                         tunnel stops the device's queue (backpressure)
+ *   esptun_parallel_queue()  on to a CPU's crypto worker (parallel.c), a
+ *                         GSO packet's segments as one list; also for
  *                         keepalives (liveness.c)
  *   esptun_tx_crypt()     on that CPU:
  *   esptun_esp_encrypt()  (esp.c) ESP header, trailer, AES-GCM
@@ -144,15 +148,13 @@ static u64 esptun_tx_pending(const struct esptun_tunnel *tun)
 static void esptun_tx_maybe_stop(struct esptun_tunnel *tun)
 {
 	struct net_device *dev = tun->esp->dev;
-	struct Qdisc *q;
 
 	if (likely(esptun_tx_pending(tun) < ESPTUN_TX_STOP))
 		return;
 	/* Without a qdisc (noqueue) the core drops, with a complaint, what
 	 * a stopped device is given: better the tunnel's ring's count.
 	 */
-	q = rcu_dereference_bh(netdev_get_tx_queue(dev, 0)->qdisc);
-	if (!q->enqueue)
+	if (!rcu_dereference_bh(netdev_get_tx_queue(dev, 0)->qdisc)->enqueue)
 		return;
 	netif_stop_queue(dev);
 	/* Pairs with the barrier in esptun_tx_wake(): either it sees the
@@ -169,6 +171,9 @@ static void esptun_tx_wake(struct esptun_tunnel *tun)
 {
 	struct net_device *dev = tun->esp->dev;
 
+	/* The head moved before this look at the queue's state: pairs with
+	 * the barrier in esptun_tx_maybe_stop().
+	 */
 	smp_mb();
 	if (unlikely(netif_queue_stopped(dev)) &&
 	    esptun_tx_pending(tun) <= ESPTUN_TX_WAKE)
