@@ -124,11 +124,11 @@ static void esptun_get_stats64(struct net_device *dev,
 	s->rx_errors += c[ESPTUN_CTR_RX_AUTH_FAIL] + c[ESPTUN_CTR_RX_MALFORMED] +
 			c[ESPTUN_CTR_RX_WRONG_TUNNEL];
 	s->rx_dropped += c[ESPTUN_CTR_RX_REPLAY] + c[ESPTUN_CTR_RX_NO_SA] +
-			 c[ESPTUN_CTR_RX_DROPS];
+			 c[ESPTUN_CTR_RX_DROPS] + c[ESPTUN_CTR_RX_OVERLOAD];
 	s->tx_errors += c[ESPTUN_CTR_TX_ERRORS] + c[ESPTUN_CTR_TX_NO_TUNNEL];
 	s->tx_carrier_errors += c[ESPTUN_CTR_TX_NO_TUNNEL];
 	s->tx_dropped += c[ESPTUN_CTR_TX_SEQ_EXHAUSTED] +
-			 c[ESPTUN_CTR_TX_TOO_BIG];
+			 c[ESPTUN_CTR_TX_TOO_BIG] + c[ESPTUN_CTR_TX_OVERLOAD];
 }
 
 static const struct net_device_ops esptun_netdev_ops = {

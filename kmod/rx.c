@@ -311,7 +311,7 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	if (unlikely(READ_ONCE(o->cpu) == smp_processor_id()))
 		esptun_order_avoid(o, smp_processor_id());
 	if (unlikely(esptun_order_reserve(o, skb, 0, U64_MAX, NULL))) {
-		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_DROPS);
+		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_OVERLOAD);
 		esptun_sa_put(sa);
 		return 0;
 	}

@@ -26,6 +26,8 @@ enum esptun_ctr {
 	ESPTUN_CTR_TX_SA_EXPIRED,	/* the outbound SA hit a hard limit */
 	ESPTUN_CTR_RX_SA_EXPIRED,	/* the inbound SA hit a hard limit */
 	ESPTUN_CTR_RX_WRONG_TUNNEL,	/* source pinned to another tunnel */
+	ESPTUN_CTR_RX_OVERLOAD,		/* the tunnel's in-order ring full */
+	ESPTUN_CTR_TX_OVERLOAD,		/* the same, outbound (noqueue) */
 	__ESPTUN_CTR_MAX
 };
 

@@ -416,7 +416,7 @@ static int esptun_tx_prepare(struct esptun_tunnel *tun, struct sk_buff *skb,
 	if (unlikely(ret)) {
 		esptun_sa_put(sa);
 		why = ret == -ERANGE ? ESPTUN_CTR_TX_SEQ_EXHAUSTED :
-				       ESPTUN_CTR_TX_ERRORS;
+				       ESPTUN_CTR_TX_OVERLOAD;
 		goto drop;
 	}
 	cb->seq = ticket - sa->seq_base;

@@ -56,7 +56,8 @@ INNER4, INNER6 = "172.16.0.1", "fd16::1"     # esp0's, in netns lan
 SA_COUNTERS = {"rx_packets": "packets", "rx_replay": "replay_drops",
                "rx_auth_fail": "auth_failures", "rx_malformed": "malformed"}
 CAUSES = ["rx_packets", "rx_replay", "rx_auth_fail", "rx_malformed",
-          "rx_no_sa", "rx_drops", "rx_wrong_tunnel", "rx_sa_expired"]
+          "rx_no_sa", "rx_drops", "rx_wrong_tunnel", "rx_sa_expired",
+          "rx_overload"]
 
 
 def key_of(spi):
@@ -1028,7 +1029,7 @@ def main(argv):
         "link:errors": sum(r.expect.get("dev:" + c, 0) for c in
                            ("rx_auth_fail", "rx_malformed", "rx_wrong_tunnel")),
         "link:dropped": sum(r.expect.get("dev:" + c, 0) for c in
-                            ("rx_replay", "rx_no_sa", "rx_drops")),
+                            ("rx_replay", "rx_no_sa", "rx_drops", "rx_overload")),
     }
     for k, v in link.items():
         if d(k) != v:

@@ -46,6 +46,8 @@ SETS = {
         'tx-sa-expired': (15, 'u64', None),
         'rx-sa-expired': (16, 'u64', None),
         'rx-wrong-tunnel': (17, 'u64', None),
+        'rx-overload': (18, 'u64', None),
+        'tx-overload': (19, 'u64', None),
     },
     'sa': {
         'pad': (1, 'pad', None),

@@ -230,6 +230,12 @@ enum esptun_feature {
  * ESPTUN_A_STATS_RX_WRONG_TUNNEL (u64): Dropped, authentic but from an inner
  *   source address pinned to another tunnel of the device (a peer posing as
  *   another tunnel's BGP neighbour)
+ * ESPTUN_A_STATS_RX_OVERLOAD (u64): Dropped on arrival: the tunnel's in-order
+ *   ring was full (2048 packets waiting for decryption or delivery); the CPUs
+ *   do not keep up with what arrives
+ * ESPTUN_A_STATS_TX_OVERLOAD (u64): Not sent: the tunnel's in-order ring was
+ *   full (2048 packets waiting for encryption or sending), which the device's
+ *   queue stopping prevents unless it has no qdisc (noqueue)
  */
 enum {
 	ESPTUN_A_STATS_PAD = 1,
@@ -249,6 +255,8 @@ enum {
 	ESPTUN_A_STATS_TX_SA_EXPIRED,
 	ESPTUN_A_STATS_RX_SA_EXPIRED,
 	ESPTUN_A_STATS_RX_WRONG_TUNNEL,
+	ESPTUN_A_STATS_RX_OVERLOAD,
+	ESPTUN_A_STATS_TX_OVERLOAD,
 
 	__ESPTUN_A_STATS_MAX,
 	ESPTUN_A_STATS_MAX = (__ESPTUN_A_STATS_MAX - 1)

@@ -27,7 +27,9 @@
 
 /* Counters since libesptun 1.1: struct esptun_stats2. */
 #define ESPTUN_STATS2_FIELDS(X) \
-	X(RX_WRONG_TUNNEL, rx_wrong_tunnel)
+	X(RX_WRONG_TUNNEL, rx_wrong_tunnel) \
+	X(RX_OVERLOAD, rx_overload) \
+	X(TX_OVERLOAD, tx_overload)
 
 /* The feature bits, as X(NAME, "name"): ESPTUN_FEATURE_##NAME. */
 #define ESPTUN_FEATURE_NAMES(X) \

@@ -21,6 +21,8 @@ const struct nla_policy etn_stats_policy[ESPTUN_A_STATS_MAX + 1] = {
 	[ESPTUN_A_STATS_TX_SA_EXPIRED] = { .type = NLA_U64 },
 	[ESPTUN_A_STATS_RX_SA_EXPIRED] = { .type = NLA_U64 },
 	[ESPTUN_A_STATS_RX_WRONG_TUNNEL] = { .type = NLA_U64 },
+	[ESPTUN_A_STATS_RX_OVERLOAD] = { .type = NLA_U64 },
+	[ESPTUN_A_STATS_TX_OVERLOAD] = { .type = NLA_U64 },
 };
 
 const struct nla_policy etn_sa_policy[ESPTUN_A_SA_MAX + 1] = {
