@@ -1,5 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# harness: exclusive
+#   (ftrace counts every namespace's esptun calls, and its busy loops take
+#   every CPU but one)
 #
 # Parallel crypto (parallel.c): one tunnel's packets are encrypted and
 # decrypted on every CPU although they all reach esptun on one CPU, and a
