@@ -271,5 +271,10 @@ fi
 check_eq "inbound: the device counts them in rx_dropped" \
 	"$(jget 'd["stats"]["rx_overload"]')" "$drov"
 
+# Every loop with BH off has a budget (order.c, parallel.c): floods with
+# crypto starved, both ways, leave no soft lockup, RCU stall or hung task.
+check_eq "no soft lockup, RCU stall or hung task in the kernel log" \
+	"$(dmesg | grep -cE 'soft lockup|rcu.*stall|blocked for more than')" 0
+
 kill $sink_gw $sink_peer 2>/dev/null
 finish
