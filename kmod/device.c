@@ -225,11 +225,10 @@ static int __net_init esptun_net_init(struct net *net)
 	INIT_LIST_HEAD(&en->devs);
 	mutex_init(&en->lock);
 	INIT_LIST_HEAD(&en->tunnels);
-	hash_init(en->sa_in);
 	hash_init(en->tun_addr);
 	INIT_LIST_HEAD(&en->encap_socks);
 	INIT_LIST_HEAD(&en->spi_reserved);
-	return 0;
+	return esptun_sa_net_init(en);
 }
 
 /* Devices whose transport namespace dies go with it, wherever they were
@@ -254,6 +253,11 @@ static void __net_exit esptun_net_exit_batch(struct list_head *net_list)
 	list_for_each_entry(net, net_list, exit_list)
 		WARN_ON_ONCE(!list_empty(&esptun_net(net)->encap_socks));
 	rtnl_unlock();
+	/* And their SAs: the namespace's tables are empty.  Here, not in
+	 * an .exit method: that runs before the devices above went.
+	 */
+	list_for_each_entry(net, net_list, exit_list)
+		esptun_sa_net_exit(esptun_net(net));
 }
 
 static struct pernet_operations esptun_net_ops = {

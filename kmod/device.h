@@ -6,6 +6,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/rhashtable-types.h>
 #include <net/gro_cells.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -73,8 +74,6 @@ struct esptun_dev {
 	unsigned int n_pins;
 };
 
-#define ESPTUN_SPI_HASH_BITS	8
-
 /*
  * An outbound key retired, by its fingerprint: sequence numbers below
  * @seq may have been sent with it (sa.c, nonce rule).
@@ -91,7 +90,8 @@ struct esptun_key_used {
  * @devs: devices whose transport (@link_net) is this namespace, under RTNL
  * @lock: guards what says so below, shared by the devices of the namespace
  * @tunnels: their tunnels, for ICMP errors and unclaimed ESP; RCU, @lock
- * @sa_in: inbound SAs by SPI; RCU for the data path, changed under @lock
+ * @sa_in: inbound SAs by SPI (sa.c); changed under @lock, read under RCU,
+ *	also by @lock's holders: it resizes in a work item of its own
  * @encap_socks: esptun's UDP sockets in this namespace (encap.c), @lock
  * @spi_reserved: SPIs reserved by SPI_ALLOC (sa.c), @lock
  * @n_reserved: how many
@@ -103,12 +103,12 @@ struct esptun_net {
 	struct list_head devs;
 	struct mutex lock;		/* shared by the namespace's devices */
 	struct list_head tunnels;
-	DECLARE_HASHTABLE(sa_in, ESPTUN_SPI_HASH_BITS);
+	struct rhashtable sa_in;
 	/* Tunnels by outer addresses (esptun_tunnel.addr_node): ESP that
 	 * nobody owns and ICMP errors look here, from the network, so it
 	 * is a hash and not a walk of @tunnels.
 	 */
-	DECLARE_HASHTABLE(tun_addr, ESPTUN_SPI_HASH_BITS);
+	DECLARE_HASHTABLE(tun_addr, 8);
 	struct list_head encap_socks;
 	struct list_head spi_reserved;
 	unsigned int n_reserved;

@@ -12,6 +12,7 @@
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/rculist.h>
+#include <linux/rhashtable.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
 #include <net/xfrm.h>
@@ -22,17 +23,46 @@
 #include "sa.h"
 #include "tunnel.h"
 
-/* Under RCU (data path) or esptun_net.lock. */
-struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi)
-{
-	struct esptun_net *en = esptun_net(net);
-	struct esptun_sa *sa;
+/*
+ * The namespace's inbound SAs by SPI.  Sized to what it holds (a gateway
+ * may hold tens of thousands), and seeded at random, so that chains stay
+ * short on the receive path whatever SPIs peers choose.
+ */
+static const struct rhashtable_params esptun_sa_in_params = {
+	.key_len		= sizeof_field(struct esptun_sa, spi),
+	.key_offset		= offsetof(struct esptun_sa, spi),
+	.head_offset		= offsetof(struct esptun_sa, spi_node),
+	.automatic_shrinking	= true,
+};
 
-	hash_for_each_possible_rcu(en->sa_in, sa, spi_node, (__force u32)spi,
-				   lockdep_is_held(&en->lock))
-		if (sa->spi == spi)
-			return sa;
-	return NULL;
+int esptun_sa_net_init(struct esptun_net *en)
+{
+	return rhashtable_init(&en->sa_in, &esptun_sa_in_params);
+}
+
+/* Every device of the namespace is gone: so are their SAs. */
+void esptun_sa_net_exit(struct esptun_net *en)
+{
+	WARN_ON_ONCE(atomic_read(&en->sa_in.nelems));
+	rhashtable_destroy(&en->sa_in);
+}
+
+/*
+ * Under RCU, even with esptun_net.lock held: the table resizes in a work
+ * item of its own, which takes none of our locks, and frees the bucket
+ * tables it moved SAs off a grace period later.
+ */
+static struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi)
+{
+	return rhashtable_lookup(&esptun_net(net)->sa_in, &spi,
+				 esptun_sa_in_params);
+}
+
+/* Whether an inbound SA of @net has @spi; for the control path. */
+static bool esptun_sa_spi_taken(struct net *net, __be32 spi)
+{
+	return !!rhashtable_lookup_fast(&esptun_net(net)->sa_in, &spi,
+					esptun_sa_in_params);
 }
 
 /*
@@ -339,10 +369,7 @@ static int esptun_sa_check(struct esptun_tunnel *tun,
 			return -ENOSPC;
 		}
 		/* Checked again when it goes in (esptun_sa_publish_in()). */
-		rcu_read_lock();
-		other = esptun_sa_lookup_in(tun->esp->link_net, cfg->spi);
-		rcu_read_unlock();
-		if (other) {
+		if (esptun_sa_spi_taken(tun->esp->link_net, cfg->spi)) {
 			NL_SET_ERR_MSG(extack, "an inbound SA with this SPI already exists");
 			return -EEXIST;
 		}
@@ -409,7 +436,7 @@ static bool esptun_spi_free(struct net *net, __be32 spi)
 	struct esptun_net *en = esptun_net(net);
 	struct xfrm_state *x;
 
-	if (esptun_sa_lookup_in(net, spi) || esptun_spi_reserved(en, spi))
+	if (esptun_sa_spi_taken(net, spi) || esptun_spi_reserved(en, spi))
 		return false;
 	x = xfrm_state_lookup_byspi(net, spi, AF_INET) ?:
 	    xfrm_state_lookup_byspi(net, spi, AF_INET6);
@@ -516,8 +543,10 @@ static bool esptun_spi_xfrm_owned(const struct esptun_tunnel *tun, __be32 spi)
 
 /*
  * An inbound SA into its namespace's SPI table, unless another device took
- * the SPI since esptun_sa_check() or reserved it, or XFRM has it; the SA takes its own
- * device's reservation.
+ * the SPI since esptun_sa_check() or reserved it, or XFRM has it; the SA
+ * takes its own device's reservation.  The table may fail to make room
+ * (-ENOMEM, or -EBUSY while it resizes): the reservation then stays, and
+ * nobody saw the SA.
  */
 static int esptun_sa_publish_in(struct esptun_sa *sa,
 				struct netlink_ext_ack *extack)
@@ -525,11 +554,11 @@ static int esptun_sa_publish_in(struct esptun_sa *sa,
 	struct esptun_dev *esp = sa->tunnel->esp;
 	struct esptun_net *en = esptun_net(esp->link_net);
 	struct esptun_spi_resv *r;
-	int ret = 0;
+	int ret;
 
 	mutex_lock(&en->lock);
 	r = esptun_spi_reserved(en, sa->spi);
-	if (esptun_sa_lookup_in(esp->link_net, sa->spi)) {
+	if (esptun_sa_spi_taken(esp->link_net, sa->spi)) {
 		NL_SET_ERR_MSG(extack, "an inbound SA with this SPI already exists");
 		ret = -EEXIST;
 	} else if (r && r->owner != esp) {
@@ -540,9 +569,13 @@ static int esptun_sa_publish_in(struct esptun_sa *sa,
 			       "XFRM has an SA with this SPI to the tunnel's local address");
 		ret = -EEXIST;
 	} else {
-		if (r)
+		ret = rhashtable_insert_fast(&en->sa_in, &sa->spi_node,
+					     esptun_sa_in_params);
+		if (ret)
+			NL_SET_ERR_MSG(extack,
+				       "the namespace's SPI table could not grow (out of memory or resizing): try again");
+		else if (r)
 			esptun_spi_resv_free(en, r);
-		hash_add_rcu(en->sa_in, &sa->spi_node, (__force u32)sa->spi);
 	}
 	mutex_unlock(&en->lock);
 	return ret;
@@ -676,7 +709,9 @@ void esptun_sa_del(struct esptun_sa *sa)
 	lockdep_assert_held(&tun->esp->lock);
 	if (sa->dir == ESPTUN_SA_DIR_IN) {
 		mutex_lock(&en->lock);
-		hash_del_rcu(&sa->spi_node);
+		/* Removal allocates nothing: only a missing SA fails. */
+		WARN_ON_ONCE(rhashtable_remove_fast(&en->sa_in, &sa->spi_node,
+						    esptun_sa_in_params));
 		mutex_unlock(&en->lock);
 		list_del(&sa->tunnel_node);
 		/* Before the table's reference goes (esptun_sa_kill()). */

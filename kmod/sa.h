@@ -7,6 +7,7 @@
 #include <linux/esptun.h>
 #include <linux/netlink.h>
 #include <linux/percpu-refcount.h>
+#include <linux/rhashtable-types.h>
 #include <linux/workqueue.h>
 #include <crypto/aead.h>
 
@@ -15,6 +16,7 @@
 #include "stats.h"
 
 struct esptun_dev;
+struct esptun_net;
 struct esptun_tunnel;
 
 /**
@@ -24,7 +26,8 @@ struct esptun_tunnel;
  *	each queued work item; per-CPU while published, so that taking one
  *	per packet touches no shared cache line
  * @rwork: frees the SA once no reader can see it (may sleep: a workqueue)
- * @spi_node: inbound: entry in esptun_net(link_net)->sa_in (RCU; esptun_net.lock)
+ * @spi_node: inbound: entry in esptun_net(link_net)->sa_in, keyed by @spi
+ *	(RCU; esptun_net.lock)
  * @tunnel_node: inbound: entry in tunnel->rx_sas (the device's lock)
  * @tunnel: the owning tunnel, referenced
  * @aead: rfc4106(gcm(aes)) keyed with key || salt; freed (and so zeroised)
@@ -42,7 +45,7 @@ struct esptun_tunnel;
 struct esptun_sa {
 	struct percpu_ref ref;
 	struct rcu_work rwork;
-	struct hlist_node spi_node;
+	struct rhash_head spi_node;
 	struct list_head tunnel_node;
 	struct esptun_tunnel *tunnel;
 	struct crypto_aead *aead;
@@ -75,6 +78,8 @@ struct esptun_sa_config {
 	struct esptun_lifetime_config life;
 };
 
+int esptun_sa_net_init(struct esptun_net *en);
+void esptun_sa_net_exit(struct esptun_net *en);
 int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		  struct netlink_ext_ack *extack);
 struct esptun_sa *esptun_sa_find(struct esptun_tunnel *tun, u8 dir,
@@ -83,7 +88,6 @@ struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 				     __be32 spi);
 void esptun_sa_del(struct esptun_sa *sa);
 void esptun_sa_del_all(struct esptun_tunnel *tun);
-struct esptun_sa *esptun_sa_lookup_in(struct net *net, __be32 spi);
 int esptun_sa_alloc_spi(struct esptun_dev *esp, u32 min, u32 max,
 			__be32 *spi, struct netlink_ext_ack *extack);
 void esptun_sa_unreserve(struct esptun_dev *esp);
