@@ -145,28 +145,25 @@ struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 	struct esptun_sa *sa;
 
 	lockdep_assert_held(&esp->lock);
+	if (dir == ESPTUN_SA_DIR_IN) {
+		/* The SPI table, not a walk of up to 255 * max_sas_per_tunnel
+		 * SAs: the device's inbound SAs are in it exactly while they
+		 * are in their tunnels' rx_sas, both changed under @esp's
+		 * lock.  One of another device's may be going meanwhile:
+		 * RCU keeps it, and the tunnel it holds, readable.
+		 */
+		rcu_read_lock();
+		sa = esptun_sa_lookup_in(esp->link_net, spi);
+		if (sa && sa->tunnel->esp != esp)
+			sa = NULL;
+		rcu_read_unlock();
+		return sa;
+	}
 	list_for_each_entry(tun, &esp->tunnels, dev_node) {
-		sa = esptun_sa_find(tun, dir, spi);
-		if (sa)
+		sa = esptun_dereference(tun->tx_sa, esp);
+		if (sa && sa->spi == spi)
 			return sa;
 	}
-	return NULL;
-}
-
-/* The tunnel's SA with this direction and SPI; its device locked. */
-struct esptun_sa *esptun_sa_find(struct esptun_tunnel *tun, u8 dir,
-				 __be32 spi)
-{
-	struct esptun_sa *sa;
-
-	lockdep_assert_held(&tun->esp->lock);
-	if (dir == ESPTUN_SA_DIR_OUT) {
-		sa = esptun_dereference(tun->tx_sa, tun->esp);
-		return sa && sa->spi == spi ? sa : NULL;
-	}
-	list_for_each_entry(sa, &tun->rx_sas, tunnel_node)
-		if (sa->spi == spi)
-			return sa;
 	return NULL;
 }
 

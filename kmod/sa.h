@@ -82,8 +82,6 @@ int esptun_sa_net_init(struct esptun_net *en);
 void esptun_sa_net_exit(struct esptun_net *en);
 int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		  struct netlink_ext_ack *extack);
-struct esptun_sa *esptun_sa_find(struct esptun_tunnel *tun, u8 dir,
-				 __be32 spi);
 struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,
 				     __be32 spi);
 void esptun_sa_del(struct esptun_sa *sa);
