@@ -221,14 +221,20 @@ static struct rtnl_link_ops esptun_link_ops __read_mostly = {
 static int __net_init esptun_net_init(struct net *net)
 {
 	struct esptun_net *en = esptun_net(net);
+	int ret;
 
 	INIT_LIST_HEAD(&en->devs);
 	mutex_init(&en->lock);
 	INIT_LIST_HEAD(&en->tunnels);
-	hash_init(en->tun_addr);
 	INIT_LIST_HEAD(&en->encap_socks);
 	INIT_LIST_HEAD(&en->spi_reserved);
-	return esptun_sa_net_init(en);
+	ret = esptun_tunnel_net_init(en);
+	if (ret)
+		return ret;
+	ret = esptun_sa_net_init(en);
+	if (ret)
+		esptun_tunnel_net_exit(en);
+	return ret;
 }
 
 /* Devices whose transport namespace dies go with it, wherever they were
@@ -256,8 +262,10 @@ static void __net_exit esptun_net_exit_batch(struct list_head *net_list)
 	/* And their SAs: the namespace's tables are empty.  Here, not in
 	 * an .exit method: that runs before the devices above went.
 	 */
-	list_for_each_entry(net, net_list, exit_list)
+	list_for_each_entry(net, net_list, exit_list) {
 		esptun_sa_net_exit(esptun_net(net));
+		esptun_tunnel_net_exit(esptun_net(net));
+	}
 }
 
 static struct pernet_operations esptun_net_ops = {

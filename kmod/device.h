@@ -104,11 +104,11 @@ struct esptun_net {
 	struct mutex lock;		/* shared by the namespace's devices */
 	struct list_head tunnels;
 	struct rhashtable sa_in;
-	/* Tunnels by outer addresses (esptun_tunnel.addr_node): ESP that
-	 * nobody owns and ICMP errors look here, from the network, so it
-	 * is a hash and not a walk of @tunnels.
+	/* Tunnels by outer addresses (their paths: esptun_path.addr_node):
+	 * ESP that nobody owns and ICMP errors look here, from the network,
+	 * so it is a hash and not a walk of @tunnels.  As @sa_in.
 	 */
-	DECLARE_HASHTABLE(tun_addr, 8);
+	struct rhashtable tun_addr;
 	struct list_head encap_socks;
 	struct list_head spi_reserved;
 	unsigned int n_reserved;

@@ -159,7 +159,7 @@ static int esptun_encap_holder(const struct esptun_tunnel *tun)
 	int type = -1;
 
 	rcu_read_lock();
-	remote = &rcu_dereference(tun->path)->remote;
+	remote = &rcu_dereference(tun->path)->addrs.remote;
 	if (tun->family == AF_INET)
 		sk = udp4_lib_lookup(net, remote->v4, tun->encap_dport,
 				     tun->local.v4, tun->encap_sport, 0);

@@ -277,7 +277,8 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	 */
 	if (encap_port &&
 	    esptun_addr_eq(family,
-			   &rcu_dereference(sa->tunnel->path)->remote, remote))
+			   &rcu_dereference(sa->tunnel->path)->addrs.remote,
+			   remote))
 		cb->encap_port = encap_port;
 	/* As XFRM: an SA takes ESP in UDP or plain ESP, as its tunnel says. */
 	if (!encap_port != !sa->tunnel->encap ||

@@ -6,8 +6,8 @@
  * asynchronous crypto.  A tunnel holds its device until freed, so work
  * items holding the tunnel may take the device's lock.
  */
-#include <linux/jhash.h>
 #include <linux/rculist.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
 
 #include "device.h"
@@ -34,13 +34,40 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
 	return NULL;
 }
 
-/* The tun_addr bucket of a pair of outer addresses. */
-static u32 esptun_addr_hash(sa_family_t family, const void *local,
-			    const void *remote)
-{
-	u32 len = family == AF_INET ? sizeof(__be32) : sizeof(struct in6_addr);
+/*
+ * The namespace's tunnels by outer addresses, through their paths.  Sized
+ * to what it holds and seeded at random: what anyone on the network sends
+ * walks short chains.
+ */
+static const struct rhashtable_params esptun_tun_addr_params = {
+	.key_len		= sizeof(struct esptun_addrs),
+	.key_offset		= offsetof(struct esptun_path, addrs),
+	.head_offset		= offsetof(struct esptun_path, addr_node),
+	.automatic_shrinking	= true,
+};
 
-	return jhash(local, len, jhash(remote, len, family));
+int esptun_tunnel_net_init(struct esptun_net *en)
+{
+	return rhashtable_init(&en->tun_addr, &esptun_tun_addr_params);
+}
+
+/* Every device of the namespace is gone: so are their tunnels. */
+void esptun_tunnel_net_exit(struct esptun_net *en)
+{
+	WARN_ON_ONCE(atomic_read(&en->tun_addr.nelems));
+	rhashtable_destroy(&en->tun_addr);
+}
+
+static void esptun_addrs_set(struct esptun_addrs *a, sa_family_t family,
+			     const void *local, const void *remote)
+{
+	size_t len = family == AF_INET ? sizeof(__be32) :
+					 sizeof(struct in6_addr);
+
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(&a->local, local, len);
+	memcpy(&a->remote, remote, len);
 }
 
 /**
@@ -52,7 +79,10 @@ static u32 esptun_addr_hash(sa_family_t family, const void *local,
  *
  * For the slow paths (ICMP errors, ESP nobody owns), which anyone on the
  * network can make us take, and for checking that a new tunnel's
- * addresses are free.  Under RCU or esptun_net.lock.
+ * addresses are free.  Under RCU or esptun_net.lock, which keep the
+ * tunnel; the table itself is read under RCU in any case, as it resizes
+ * in a work item of its own, freeing old bucket tables after a grace
+ * period.
  *
  * Return: the tunnel joining these addresses, not referenced, or NULL.
  */
@@ -61,40 +91,54 @@ struct esptun_tunnel *esptun_tunnel_by_addr(struct net *net,
 					    const void *local,
 					    const void *remote)
 {
-	struct esptun_net *en = esptun_net(net);
-	struct esptun_tunnel *tun;
+	struct esptun_tunnel *tun = NULL;
+	struct esptun_path *path;
+	struct esptun_addrs key;
 
-	hash_for_each_possible_rcu(en->tun_addr, tun, addr_node,
-				   esptun_addr_hash(family, local, remote),
-				   lockdep_is_held(&en->lock)) {
-		const struct esptun_path *path =
-			rcu_dereference_check(tun->path, lockdep_is_held(&en->lock));
-
-		if (tun->family == family &&
-		    esptun_addr_eq(family, &tun->local, local) &&
-		    esptun_addr_eq(family, &path->remote, remote))
-			return tun;
-	}
-	return NULL;
+	esptun_addrs_set(&key, family, local, remote);
+	rcu_read_lock();
+	path = rhashtable_lookup(&esptun_net(net)->tun_addr, &key,
+				 esptun_tun_addr_params);
+	if (path)
+		tun = path->tun;
+	rcu_read_unlock();
+	return tun;
 }
 
-/* Files @tun under its addresses; esptun_net.lock held. */
-static void esptun_tunnel_hash(struct esptun_net *en,
-			       struct esptun_tunnel *tun,
-			       const union esptun_addr *remote)
+/* Files @path, not yet a reader's, under its addresses; esptun_net.lock. */
+static int esptun_path_hash(struct esptun_net *en, struct esptun_path *path,
+			    struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	lockdep_assert_held(&en->lock);
+	ret = rhashtable_insert_fast(&en->tun_addr, &path->addr_node,
+				     esptun_tun_addr_params);
+	if (ret)
+		NL_SET_ERR_MSG(extack,
+			       "the namespace's table of tunnel addresses could not grow (out of memory or resizing): try again");
+	return ret;
+}
+
+/* The tunnel is no longer found by @path's addresses; esptun_net.lock. */
+static void esptun_path_unhash(struct esptun_net *en,
+			       struct esptun_path *path)
 {
 	lockdep_assert_held(&en->lock);
-	hash_add_rcu(en->tun_addr, &tun->addr_node,
-		     esptun_addr_hash(tun->family, &tun->local, remote));
+	/* Removal allocates nothing: only a path not filed fails. */
+	WARN_ON_ONCE(rhashtable_remove_fast(&en->tun_addr, &path->addr_node,
+					    esptun_tun_addr_params));
 }
 
 /* The remote address, for the control path: the tunnel's device locked. */
 const union esptun_addr *esptun_tunnel_remote(const struct esptun_tunnel *tun)
 {
-	return &esptun_dereference(tun->path, tun->esp)->remote;
+	return &esptun_dereference(tun->path, tun->esp)->addrs.remote;
 }
 
-static struct esptun_path *esptun_path_new(const union esptun_addr *remote)
+/* A path from @tun, its family and local address set, to @remote. */
+static struct esptun_path *esptun_path_new(struct esptun_tunnel *tun,
+					   const union esptun_addr *remote)
 {
 	struct esptun_path *path;
 
@@ -105,7 +149,8 @@ static struct esptun_path *esptun_path_new(const union esptun_addr *remote)
 		kfree(path);
 		return NULL;
 	}
-	path->remote = *remote;
+	esptun_addrs_set(&path->addrs, tun->family, &tun->local, remote);
+	path->tun = tun;
 	return path;
 }
 
@@ -139,7 +184,8 @@ static void esptun_path_retire(struct esptun_path *path)
  * What an IKE daemon does when MOBIKE or a NAT moves the peer.  The address
  * and a fresh route cache are published as one (struct esptun_path).
  *
- * Return: 0, -EEXIST (another tunnel joins these addresses) or -ENOMEM.
+ * Return: 0, -EEXIST (another tunnel joins these addresses), -ENOMEM or
+ * -EBUSY (tun_addr could not grow).
  */
 static int esptun_tunnel_set_remote(struct esptun_tunnel *tun,
 				    const union esptun_addr *remote,
@@ -148,30 +194,39 @@ static int esptun_tunnel_set_remote(struct esptun_tunnel *tun,
 	struct esptun_net *en = esptun_net(tun->esp->link_net);
 	struct esptun_path *path, *old;
 	struct esptun_tunnel *other;
+	int ret;
 
 	lockdep_assert_held(&tun->esp->lock);
-	path = esptun_path_new(remote);
+	path = esptun_path_new(tun, remote);
 	if (!path)
 		return -ENOMEM;
 	mutex_lock(&en->lock);
 	other = esptun_tunnel_by_addr(tun->esp->link_net, tun->family,
 				      &tun->local, remote);
 	if (other && other != tun) {
-		mutex_unlock(&en->lock);
 		NL_SET_ERR_MSG(extack,
 			       "a tunnel already joins these local and remote addresses");
-		esptun_path_free(path);
-		return -EEXIST;
+		ret = -EEXIST;
+		goto err;
 	}
-	old = rcu_replace_pointer(tun->path, path, lockdep_is_held(&en->lock));
-	/* A reader walking the old bucket may miss the tunnel meanwhile:
-	 * one unowned packet goes uncounted, the slow path's only cost.
+	/* In before the old path goes out: readers find the tunnel by one
+	 * pair of addresses or the other throughout (by either when the
+	 * remote address stays).
 	 */
-	hash_del_rcu(&tun->addr_node);
-	esptun_tunnel_hash(en, tun, remote);
+	ret = esptun_path_hash(en, path, extack);
+	if (ret)
+		goto err;
+	old = rcu_replace_pointer(tun->path, path, lockdep_is_held(&en->lock));
+	esptun_path_unhash(en, old);
 	mutex_unlock(&en->lock);
 	esptun_path_retire(old);
 	return 0;
+
+err:
+	mutex_unlock(&en->lock);
+	/* Nobody saw it. */
+	esptun_path_free(path);
+	return ret;
 }
 
 /**
@@ -308,15 +363,15 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	tun->stats = esptun_stats_alloc();
 	if (!tun->stats)
 		goto err_free;
+	tun->family = family;
+	tun->local = *local;
 	ret = -ENOMEM;
-	path = esptun_path_new(remote);
+	path = esptun_path_new(tun, remote);
 	if (!path)
 		goto err_stats;
 	RCU_INIT_POINTER(tun->path, path);
 	tun->esp = esp;
 	tun->id = id;
-	tun->family = family;
-	tun->local = *local;
 	tun->weight = cfg->weight > 0 ? cfg->weight : 1;
 	tun->admin_up = cfg->admin_up != 0;
 	if (cfg->encap == ESPTUN_ENCAP_UDP) {
@@ -368,8 +423,12 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		if (ret)
 			goto err_unlock;
 	}
+	ret = esptun_path_hash(en, path, extack);
+	if (ret) {
+		esptun_encap_detach(tun);
+		goto err_unlock;
+	}
 	list_add_tail_rcu(&tun->net_node, &en->tunnels);
-	esptun_tunnel_hash(en, tun, remote);
 	mutex_unlock(&en->lock);
 
 	/* Keep the list ordered by id: show and tunnel choice follow it. */
@@ -453,7 +512,7 @@ void esptun_tunnel_del(struct esptun_tunnel *tun)
 	list_del_rcu(&tun->dev_node);
 	mutex_lock(&en->lock);
 	list_del_rcu(&tun->net_node);
-	hash_del_rcu(&tun->addr_node);
+	esptun_path_unhash(en, esptun_dereference(tun->path, tun->esp));
 	esptun_encap_detach(tun);
 	mutex_unlock(&en->lock);
 	esptun_ecmp_rebuild(tun->esp);

@@ -6,6 +6,7 @@
 #include <linux/in6.h>
 #include <linux/netlink.h>
 #include <linux/refcount.h>
+#include <linux/rhashtable-types.h>
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <net/dst_cache.h>
@@ -24,18 +25,36 @@ union esptun_addr {
 	struct in6_addr v6;
 };
 
+/*
+ * A tunnel's outer addresses, the key of its namespace's tun_addr table,
+ * which compares keys whole: what an IPv4 address leaves of its union is
+ * zero, and there is no padding.
+ */
+struct esptun_addrs {
+	union esptun_addr local;
+	union esptun_addr remote;
+	u32 family;
+};
+
 /**
  * struct esptun_path - where a tunnel sends: its remote address and the
- * route there
- * @remote: outer destination address
+ * route there, and the tunnel's entry in the table of tunnels by addresses
+ * @addrs: the tunnel's family and local address, and the outer destination
+ * @addr_node: entry in esptun_net(link_net)->tun_addr, from when the tunnel
+ *	is published until the path is replaced or the tunnel deleted (RCU;
+ *	esptun_net.lock)
+ * @tun: the tunnel, for those who find the path in tun_addr
  * @free_work: frees the path a grace period after it was replaced
  *
  * Never changed once published: a new remote address comes as a new path
  * (esptun_tunnel_set_remote()), so a route cached is always the route to
- * the address beside it, and no reader sees half an IPv6 address.
+ * the address beside it, no reader sees half an IPv6 address, and a key
+ * in tun_addr never changes under the table.
  */
 struct esptun_path {
-	union esptun_addr remote;
+	struct esptun_addrs addrs;
+	struct rhash_head addr_node;
+	struct esptun_tunnel *tun;
 	struct dst_cache dst_cache;
 	struct rcu_work free_work;
 };
@@ -46,13 +65,11 @@ struct esptun_path {
  * @esp: the device; a reference on its net_device is held
  * @dev_node: entry in esp->tunnels (RCU; esp->lock)
  * @net_node: entry in esptun_net(link_net)->tunnels (RCU; esptun_net.lock)
- * @addr_node: entry in esptun_net(link_net)->tun_addr, by @local and the
- *	remote address (RCU; esptun_net.lock)
  * @id: the tunnel's number in the device, chosen by the user
  * @family: AF_INET or AF_INET6, of both outer addresses
  * @local: outer source address
- * @path: the remote address and the route cache (RCU; replaced under
- *	esp->lock and esptun_net.lock)
+ * @path: the remote address, the route cache and the tunnel's entry in
+ *	tun_addr (RCU; replaced under esp->lock and esptun_net.lock)
  * @weight: share of the device's flows, relative to the other tunnels
  * @admin_up: the user wants the tunnel to carry traffic
  * @up: the state last announced (esptun_tunnel_update()), under esp->lock
@@ -89,7 +106,6 @@ struct esptun_tunnel {
 	struct esptun_dev *esp;
 	struct list_head dev_node;
 	struct list_head net_node;
-	struct hlist_node addr_node;
 	u32 id;
 	sa_family_t family;
 	union esptun_addr local;
@@ -138,6 +154,10 @@ static inline bool esptun_addr_eq(sa_family_t family,
 	return ipv6_addr_equal(&a->v6, b);
 }
 
+struct esptun_net;
+
+int esptun_tunnel_net_init(struct esptun_net *en);
+void esptun_tunnel_net_exit(struct esptun_net *en);
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
 /**
  * struct esptun_tunnel_config - what a request sets; -1 or NULL: unchanged

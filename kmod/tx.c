@@ -50,7 +50,7 @@ static struct dst_entry *esptun_tx_route4(struct esptun_tunnel *tun,
 					  struct esptun_path *path)
 {
 	struct flowi4 fl4 = {
-		.daddr = path->remote.v4,
+		.daddr = path->addrs.remote.v4,
 		.saddr = tun->local.v4,
 		.flowi4_proto = IPPROTO_ESP,
 	};
@@ -72,7 +72,7 @@ static struct dst_entry *esptun_tx_route6(struct esptun_tunnel *tun,
 					  struct esptun_path *path)
 {
 	struct flowi6 fl6 = {
-		.daddr = path->remote.v6,
+		.daddr = path->addrs.remote.v6,
 		.saddr = tun->local.v6,
 		.flowi6_proto = IPPROTO_ESP,
 	};
@@ -258,7 +258,8 @@ static void esptun_tx_send(struct esptun_tunnel *tun, struct sk_buff *skb,
 			   struct dst_entry *dst, u8 tos, bool df)
 {
 	/* One read: the UDP checksum and the header name one address. */
-	const union esptun_addr *remote = &rcu_dereference_bh(tun->path)->remote;
+	const union esptun_addr *remote =
+		&rcu_dereference_bh(tun->path)->addrs.remote;
 	struct esptun_dev *esp = tun->esp;
 	bool xnet = !net_eq(esp->link_net, dev_net(esp->dev));
 
