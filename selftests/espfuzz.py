@@ -695,7 +695,7 @@ def attrs(data, set_name):
     sa) as lists."""
     out = {}
     byname = {v[0]: (k, v[1], v[2]) for k, v in esptun_nl.SETS[set_name].items()}
-    for t, v in _attr_list(data):
+    for t, v in attr_list(data):
         if t not in byname:
             continue
         name, typ, nested = byname[t]
@@ -714,7 +714,8 @@ def attrs(data, set_name):
     return out
 
 
-def _attr_list(data):
+def attr_list(data):
+    """Attributes' (type, payload) pairs, in order, repeated ones each."""
     while len(data) >= 4:
         alen, atype = struct.unpack("=HH", data[:4])
         if alen < 4:
