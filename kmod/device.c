@@ -4,6 +4,7 @@
  */
 #include <linux/if_arp.h>
 #include <linux/netdevice.h>
+#include <linux/rhashtable.h>
 #include <linux/rtnetlink.h>
 #include <net/netns/generic.h>
 #include <net/pkt_sched.h>
@@ -228,13 +229,20 @@ static int __net_init esptun_net_init(struct net *net)
 	INIT_LIST_HEAD(&en->tunnels);
 	INIT_LIST_HEAD(&en->encap_socks);
 	INIT_LIST_HEAD(&en->spi_reserved);
-	ret = esptun_tunnel_net_init(en);
+	ret = rhashtable_init(&en->tun_addr, &esptun_tun_addr_params);
 	if (ret)
 		return ret;
-	ret = esptun_sa_net_init(en);
+	ret = rhashtable_init(&en->sa_in, &esptun_sa_in_params);
 	if (ret)
-		esptun_tunnel_net_exit(en);
+		rhashtable_destroy(&en->tun_addr);
 	return ret;
+}
+
+/* The namespace's devices went, and their tunnels and SAs with them. */
+static void esptun_net_table_destroy(struct rhashtable *ht)
+{
+	WARN_ON_ONCE(atomic_read(&ht->nelems));
+	rhashtable_destroy(ht);
 }
 
 /* Devices whose transport namespace dies go with it, wherever they were
@@ -259,12 +267,12 @@ static void __net_exit esptun_net_exit_batch(struct list_head *net_list)
 	list_for_each_entry(net, net_list, exit_list)
 		WARN_ON_ONCE(!list_empty(&esptun_net(net)->encap_socks));
 	rtnl_unlock();
-	/* And their SAs: the namespace's tables are empty.  Here, not in
-	 * an .exit method: that runs before the devices above went.
+	/* Here, not in an .exit method: that runs before the devices above
+	 * went.
 	 */
 	list_for_each_entry(net, net_list, exit_list) {
-		esptun_sa_net_exit(esptun_net(net));
-		esptun_tunnel_net_exit(esptun_net(net));
+		esptun_net_table_destroy(&esptun_net(net)->sa_in);
+		esptun_net_table_destroy(&esptun_net(net)->tun_addr);
 	}
 }
 

@@ -24,28 +24,17 @@
 #include "tunnel.h"
 
 /*
- * The namespace's inbound SAs by SPI.  Sized to what it holds (a gateway
- * may hold tens of thousands), and seeded at random, so that chains stay
- * short on the receive path whatever SPIs peers choose.
+ * The namespace's inbound SAs by SPI (esptun_net.sa_in).  A gateway may
+ * hold tens of thousands: sized to what it holds, and seeded at random,
+ * so that chains stay short on the receive path whatever SPIs peers
+ * choose.
  */
-static const struct rhashtable_params esptun_sa_in_params = {
+const struct rhashtable_params esptun_sa_in_params = {
 	.key_len		= sizeof_field(struct esptun_sa, spi),
 	.key_offset		= offsetof(struct esptun_sa, spi),
 	.head_offset		= offsetof(struct esptun_sa, spi_node),
 	.automatic_shrinking	= true,
 };
-
-int esptun_sa_net_init(struct esptun_net *en)
-{
-	return rhashtable_init(&en->sa_in, &esptun_sa_in_params);
-}
-
-/* Every device of the namespace is gone: so are their SAs. */
-void esptun_sa_net_exit(struct esptun_net *en)
-{
-	WARN_ON_ONCE(atomic_read(&en->sa_in.nelems));
-	rhashtable_destroy(&en->sa_in);
-}
 
 /*
  * Under RCU, even with esptun_net.lock held: the table resizes in a work

@@ -16,7 +16,6 @@
 #include "stats.h"
 
 struct esptun_dev;
-struct esptun_net;
 struct esptun_tunnel;
 
 /**
@@ -78,8 +77,8 @@ struct esptun_sa_config {
 	struct esptun_lifetime_config life;
 };
 
-int esptun_sa_net_init(struct esptun_net *en);
-void esptun_sa_net_exit(struct esptun_net *en);
+extern const struct rhashtable_params esptun_sa_in_params;
+
 int esptun_sa_add(struct esptun_tunnel *tun, const struct esptun_sa_config *cfg,
 		  struct netlink_ext_ack *extack);
 struct esptun_sa *esptun_sa_find_dev(struct esptun_dev *esp, u8 dir,

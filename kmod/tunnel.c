@@ -35,28 +35,16 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id)
 }
 
 /*
- * The namespace's tunnels by outer addresses, through their paths.  Sized
- * to what it holds and seeded at random: what anyone on the network sends
- * walks short chains.
+ * The namespace's tunnels by outer addresses, through their paths
+ * (esptun_net.tun_addr).  Sized to what it holds and seeded at random, as
+ * the SPIs': what anyone on the network sends walks short chains.
  */
-static const struct rhashtable_params esptun_tun_addr_params = {
+const struct rhashtable_params esptun_tun_addr_params = {
 	.key_len		= sizeof(struct esptun_addrs),
 	.key_offset		= offsetof(struct esptun_path, addrs),
 	.head_offset		= offsetof(struct esptun_path, addr_node),
 	.automatic_shrinking	= true,
 };
-
-int esptun_tunnel_net_init(struct esptun_net *en)
-{
-	return rhashtable_init(&en->tun_addr, &esptun_tun_addr_params);
-}
-
-/* Every device of the namespace is gone: so are their tunnels. */
-void esptun_tunnel_net_exit(struct esptun_net *en)
-{
-	WARN_ON_ONCE(atomic_read(&en->tun_addr.nelems));
-	rhashtable_destroy(&en->tun_addr);
-}
 
 static void esptun_addrs_set(struct esptun_addrs *a, sa_family_t family,
 			     const void *local, const void *remote)

@@ -154,10 +154,8 @@ static inline bool esptun_addr_eq(sa_family_t family,
 	return ipv6_addr_equal(&a->v6, b);
 }
 
-struct esptun_net;
+extern const struct rhashtable_params esptun_tun_addr_params;
 
-int esptun_tunnel_net_init(struct esptun_net *en);
-void esptun_tunnel_net_exit(struct esptun_net *en);
 struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
 /**
  * struct esptun_tunnel_config - what a request sets; -1 or NULL: unchanged
