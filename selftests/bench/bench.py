@@ -804,12 +804,12 @@ def cost(raw, rnd, direction, size, ns, dst, secs, pps):
     return record(raw, rec)
 
 
-def dd_ns(count=2000, runs=30):
-    """ns per 1-byte read of /dev/zero and write to /dev/null by dd, by its
-    own clock (not counting its exec): the fastest of @runs short runs.
-    Under TCG on a busy host a vCPU is descheduled for milliseconds at a
-    time, and on a busy host a process too; a run of a few milliseconds
-    often escapes that, a long one never does."""
+def dd_min(count, runs=20):
+    """Seconds, by dd's own clock (not counting its exec), of @count 1-byte
+    reads of /dev/zero and writes to /dev/null: the fastest of @runs short
+    runs.  Under TCG on a busy host a vCPU is descheduled for milliseconds
+    at a time (on a busy host a process too), and the clock runs on: a run
+    of a few milliseconds often escapes that, a long one never does."""
     best = None
     for _ in range(runs):
         p = subprocess.run(["dd", "if=/dev/zero", "of=/dev/null", "bs=1",
@@ -818,9 +818,17 @@ def dd_ns(count=2000, runs=30):
         m = re.search(r"copied, ([\d.e-]+) s", p.stderr)
         if p.returncode or not m:
             raise OSError("dd: %s" % p.stderr.strip())
-        ns = 1e9 * float(m.group(1)) / count
-        best = ns if best is None else min(best, ns)
+        best = float(m.group(1)) if best is None else \
+            min(best, float(m.group(1)))
     return best
+
+
+def dd_ns(short=500, long=2500):
+    """ns per read+write pair: the difference of a short and a long run
+    leaves out what dd's clock also counts once per run (its buffer's first
+    page faults, the dynamic linker's first calls: milliseconds under
+    TCG)."""
+    return 1e9 * (dd_min(long) - dd_min(short)) / (long - short)
 
 
 def overhead(raw, rnd):
@@ -837,10 +845,11 @@ def overhead(raw, rnd):
         return record(raw, rec)
     calls, lost = {}, [0]
     try:
-        plain = dd_ns()
+        pair = dd_ns()
+        plain = dd_min(2500)
         tr.start(["write_null"], kb=4096)
         tr.write("tracing_on", "1")
-        traced = dd_ns()
+        traced = dd_min(2500)
         tr.write("tracing_on", "0")
         for _, f in tr.per_cpu():
             graph_calls(f, calls, lost)
@@ -851,8 +860,8 @@ def overhead(raw, rnd):
         tr.reset()
     xs = [x for k, (v, _) in calls.items() if k.startswith("write_null<")
           for x in v]
-    rec.update({"syscall_pair_ns": round(plain, 1),
-                "call_ns": round(traced - plain, 1),
+    rec.update({"syscall_pair_ns": round(pair, 1),
+                "call_ns": round(1e9 * (traced - plain) / 2500, 1),
                 "inside_ns": round(statistics.median(xs), 1) if xs else None,
                 "lost_events": lost[0]})
     return record(raw, rec)
