@@ -493,7 +493,7 @@ def cost_table(costs, print):
                 ok = abs(rel) <= COST_TOLERANCE or abs(d) <= COST_SLACK_NS
                 line += "  %+8.0f %+5.0f%%" % (d, 100 * rel) if vals[0] > 0 \
                     else "  %+8.0f" % d
-                if stage != "workers" and not ok:
+                if stage in ("arrival", "crypto", "delivery") and not ok:
                     disagree.append("%s %s" % (test, stage))
             print(line)
         pps = [costs[v].get(test, {}).get("pps") for v in cols]
@@ -902,6 +902,11 @@ def cost_medians(recs, vcpus):
             vals = [r[k] for r in good if r.get(k) is not None]
             if vals:
                 fig[k] = statistics.median(vals)
+        # Calls left out as descheduled (summarize()), in percent.
+        fig["outlier_pct"] = round(statistics.median(
+            100.0 * sum(c[3] for c in r["calls"].values())
+            / max(sum(c[0] for c in r["calls"].values()), 1)
+            for r in good), 2)
         fig["ns"], fig["ns_raw"] = {}, {}
         for stage in STAGE_ORDER:
             raws = [r["stages"][stage]["ns"] for r in good
@@ -1009,6 +1014,9 @@ def project(path, host=None, factor=None):
     guest_dd = costs[v].get("overhead", {}).get("syscall_pair_ns")
     f = float(factor) if factor else guest_dd / h["syscall_pair_ns"]
     proj = {"vcpus_measured": v, "tcg_factor": round(f, 1),
+            "tcg_factor_from": "given" if factor else
+            "1-byte read+write: guest %.0f ns / host %.0f ns" % (
+                guest_dd, h["syscall_pair_ns"]),
             "host": h, "figures": {}}
     for test in ("tx1440", "rx1440", "tx64", "rx64"):
         c = costs[v].get(test, {}).get("ns")
@@ -1041,12 +1049,12 @@ def project(path, host=None, factor=None):
 def projection_table(proj, print):
     h = proj["host"]
     sp = h["openssl_bytes_per_s"]
-    print("projection to this host (%s): TCG factor %.1f (1-byte read+write: "
-          "guest %s vCPUs / host %.0f ns); AES-128-GCM %.2f / %.2f / %.2f "
-          "GB/s at 96 / 1024 / 16384 B" % (
-              h.get("cpu", "?"), proj["tcg_factor"], proj["vcpus_measured"],
-              h["syscall_pair_ns"], sp["96"] / 1e9, sp["1024"] / 1e9,
-              sp["16384"] / 1e9))
+    print("projection to this host (%s) from the %s-vCPU costs: TCG factor "
+          "%.1f (%s); AES-128-GCM %.2f / %.2f / %.2f GB/s at 96 / 1024 / "
+          "16384 B" % (
+              h.get("cpu", "?"), proj["vcpus_measured"], proj["tcg_factor"],
+              proj.get("tcg_factor_from", "?"), sp["96"] / 1e9,
+              sp["1024"] / 1e9, sp["16384"] / 1e9))
     print("%-8s %8s %8s %8s %6s  %s" % (
         "", "arrival", "deliver", "crypto", "serial",
         "  ".join("%15s" % ("%d core%s" % (n, "s" if n > 1 else ""))
