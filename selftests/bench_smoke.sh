@@ -3,8 +3,9 @@
 #
 # A short run of the benchmark (selftests/bench/run, 2 s per measurement):
 # it completes and its JSON has every figure, numeric and non-zero (TCP
-# retransmits may be zero).  No speed threshold: under TCG speeds mean
-# nothing, and the benchmark's job is to report them.
+# retransmits may be zero), the cost of each of esptun's stages (arrival,
+# crypto, delivery, both ways, both sizes) included.  No speed threshold:
+# under TCG speeds mean nothing, and the benchmark's job is to report them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_module
@@ -36,6 +37,11 @@ if grep -q "esptun -> XFRM" "$log"; then
 	pass "the table is printed"
 else
 	fail "no table in the output"
+fi
+if grep -q "esptun stage costs" "$log"; then
+	pass "the cost table is printed"
+else
+	fail "no cost table in the output"
 fi
 # Corruption is never load: ICV failures and malformed packets, at esptun or
 # at the XFRM peer decrypting esptun's packets (its SAs' "integrity failed"

@@ -25,9 +25,24 @@
 #   bench.py validate RESULTS
 #       every figure present, numeric and (but retransmits) non-zero; prints
 #       one "ok"/"FAIL" line per figure, exits 1 on any failure.
+#   bench.py cost RAW ROUND tx|rx SIZE NS DST SECONDS PPS
+#       (run in the initial namespace, as root: it drives tracefs) sends
+#       UDP of SIZE bytes of payload from namespace NS to DST at PPS
+#       packets/s, traces esptun's stages with the function_graph tracer
+#       for SECONDS and appends their nanoseconds per packet to RAW.
+#   bench.py overhead RAW ROUND
+#       the tracer's own cost per traced call, and the time of a loop of
+#       1-byte read and write system calls (dd), appended to RAW.
+#   bench.py merge RESULTS OTHER
+#       adds OTHER's costs (a run with another number of vCPUs) to RESULTS.
+#   bench.py project RESULTS [HOST-JSON]
+#       the host's AES-GCM speed (openssl speed) and system call loop (dd),
+#       measured here unless HOST-JSON has them, and the projection of the
+#       costs to this host's CPUs.
 import builtins
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -294,12 +309,17 @@ def assemble(raw, outpath, *meta):
         except ValueError:
             pass
         res["meta"][k] = v
-    runs = {}
+    runs, costs = {}, []
     with open(raw) as f:
         for line in f:
             if line.strip():
                 r = json.loads(line)
+                if r.get("kind") in ("cost", "overhead"):
+                    costs.append(r)
+                    continue
                 runs.setdefault((r["variant"], r["test"]), []).append(r)
+    if costs:
+        res["costs"] = cost_medians(costs, res["meta"].get("vcpus", "?"))
     for (variant, test), rs in runs.items():
         # Records with no figure annotate the measurement (tunnel_share).
         fig = {"runs": len([r for r in rs if "mbps" in r or "pps" in r
@@ -433,7 +453,64 @@ def table(path):
                                            for kv in sorted(errs.items()))))
     for note in m.get("anomalies", []):
         print("note: %s" % note)
+    if res.get("costs"):
+        print()
+        cost_table(res["costs"], print)
     return 0
+
+
+# Two runs' stages agree when they differ by at most this much, or by at
+# most COST_SLACK_NS (the tracer's noise on a stage of a few calls).
+COST_TOLERANCE = 0.25
+COST_SLACK_NS = 2000
+
+
+def cost_table(costs, print):
+    cols = sorted(costs, key=lambda v: int(v) if v.isdigit() else 0)
+    both = len(cols) == 2
+    print("esptun stage costs, ns per packet (function_graph, tracer's share"
+          " taken off; medians)")
+    print("%-22s %s%s" % ("", "".join("%12s" % ("%s vCPU%s" % (
+        v, "" if v == "1" else "s")) for v in cols),
+        "  difference" if both else ""))
+    disagree = []
+    for test in ("tx1440", "tx64", "rx1440", "rx64"):
+        if not any(test in costs[v] for v in cols):
+            continue
+        label = "%s %s B" % ("TX" if test.startswith("tx") else "RX", test[2:])
+        for stage in STAGE_ORDER:
+            vals = [costs[v].get(test, {}).get("ns", {}).get(stage)
+                    for v in cols]
+            if all(x is None for x in vals):
+                continue
+            line = "%-8s %-13s %s" % (label, stage if stage != "aes" else
+                                      "  of it AES", "".join(
+                                          "%12s" % fmt(x, ".0f") for x in vals))
+            label = ""
+            if both and None not in vals:
+                d = vals[1] - vals[0]
+                rel = d / vals[0] if vals[0] > 0 else float("inf")
+                ok = abs(rel) <= COST_TOLERANCE or abs(d) <= COST_SLACK_NS
+                line += "  %+8.0f %+5.0f%%" % (d, 100 * rel) if vals[0] > 0 \
+                    else "  %+8.0f" % d
+                if stage in ("arrival", "crypto", "delivery") and not ok:
+                    disagree.append("%s %s" % (test, stage))
+            print(line)
+        pps = [costs[v].get(test, {}).get("pps") for v in cols]
+        print("%-8s %-13s %s" % ("", "(pkt/s)", "".join(
+            "%12s" % fmt(x, ".0f") for x in pps)))
+    for v in cols:
+        o = costs[v].get("overhead", {})
+        if o:
+            print("tracer, %s vCPU(s): %s ns per traced call, %s ns of it "
+                  "inside the call's time; dd 1-byte read+write %s ns" % (
+                      v, fmt(o.get("call_ns"), ".0f"),
+                      fmt(o.get("inside_ns"), ".0f"),
+                      fmt(o.get("syscall_pair_ns"), ".0f")))
+    if both:
+        print("agreement (arrival, crypto, delivery within %d%% or %d ns): %s"
+              % (100 * COST_TOLERANCE, COST_SLACK_NS,
+                 "yes" if not disagree else "no: " + ", ".join(disagree)))
 
 
 def validate(path):
@@ -463,6 +540,14 @@ def validate(path):
     for key in RATIOS:
         check("ratios.%s" % key, res["ratios"].get(key))
     m = res["meta"]
+    costs = res.get("costs", {}).get(str(m.get("vcpus")), {})
+    for test in ("tx1440", "tx64", "rx1440", "rx64"):
+        for stage in ("arrival", "crypto", "delivery"):
+            check("costs.%s.%s.ns_raw.%s" % (m.get("vcpus"), test, stage),
+                  costs.get(test, {}).get("ns_raw", {}).get(stage))
+    for k in ("inside_ns", "syscall_pair_ns"):
+        check("costs.%s.overhead.%s" % (m.get("vcpus"), k),
+              costs.get("overhead", {}).get(k))
     check("meta.vcpus", m.get("vcpus"))
     check("meta.seconds", m.get("seconds"))
     for k in ("date", "kernel", "crypto_driver"):
@@ -472,9 +557,524 @@ def validate(path):
     return 1 if bad else 0
 
 
+# The cost model: esptun's stages timed per packet with the function_graph
+# tracer (Debian's kernel has no function profiler, CONFIG_FUNCTION_PROFILER).
+# The tracer times every call of the functions in its filter, inclusive of
+# what they call; the parser keeps each call's exclusive time (its duration
+# less that of the traced calls nested in it, on its CPU) under its name and
+# that of its nearest traced caller, so that work done on another CPU or in
+# a worker (esptun_parallel_work, esptun_order_work, cryptd) is found where
+# it ran, and nothing is counted twice.
+TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+COST_TRACED = [
+    "esptun_xmit", "esptun_rx4", "esptun_rx6",
+    "esptun_esp_encrypt", "esptun_esp_decrypt",
+    "esptun_tx_finish", "esptun_rx_finish", "gro_cell_poll",
+    "esptun_parallel_work", "esptun_order_work",
+    # AES-NI's fallback when a softirq finds the FPU taken: the request
+    # is done later in cryptd's worker, not in esptun_esp_encrypt().
+    "cryptd_aead_encrypt", "cryptd_aead_decrypt",
+    # The AES-GCM itself, inside the above: what the projection replaces
+    # with the host's speed.
+    "gcmaes_crypt_by_sg",
+]
+# Each stage's functions, "NAME" or "NAME<CALLER" (only where called from
+# CALLER): exclusive times added up.  The XFRM peer runs the same AES-GCM,
+# cryptd and gro_cell_poll code, in the other direction: only what esptun
+# called is esptun's.
+COST_STAGES = {
+    "tx": [("arrival", ["esptun_xmit"]),
+           ("crypto", ["esptun_esp_encrypt", "cryptd_aead_encrypt",
+                       "gcmaes_crypt_by_sg<esptun_esp_encrypt",
+                       "gcmaes_crypt_by_sg<cryptd_aead_encrypt"]),
+           ("aes", ["gcmaes_crypt_by_sg<esptun_esp_encrypt",
+                    "gcmaes_crypt_by_sg<cryptd_aead_encrypt"]),
+           ("delivery", ["esptun_tx_finish"]),
+           ("workers", ["esptun_parallel_work", "esptun_order_work"])],
+    "rx": [("arrival", ["esptun_rx4", "esptun_rx6"]),
+           ("crypto", ["esptun_esp_decrypt", "cryptd_aead_decrypt",
+                       "gcmaes_crypt_by_sg<esptun_esp_decrypt",
+                       "gcmaes_crypt_by_sg<cryptd_aead_decrypt"]),
+           ("aes", ["gcmaes_crypt_by_sg<esptun_esp_decrypt",
+                    "gcmaes_crypt_by_sg<cryptd_aead_decrypt"]),
+           ("delivery", ["esptun_rx_finish", "gro_cell_poll"]),
+           ("workers", ["esptun_parallel_work", "esptun_order_work"])],
+}
+COST_SIZES = {1440: 1412, 64: 64}
+STAGE_ORDER = ["arrival", "crypto", "aes", "delivery", "workers"]
+
+
+class Tracer:
+    """The global trace instance, function_graph on a filter; reset() puts
+    back what it found (nop, no filter, the buffer's size)."""
+
+    def __init__(self):
+        self.dir = next((d for d in TRACEFS
+                         if os.path.exists(d + "/available_tracers")), None)
+        if not self.dir:
+            raise OSError("no tracefs")
+        with open(self.path("available_tracers")) as f:
+            if "function_graph" not in f.read().split():
+                raise OSError("no function_graph tracer")
+        self.kb = self.read("buffer_size_kb").split()[0]
+
+    def path(self, name):
+        return "%s/%s" % (self.dir, name)
+
+    def read(self, name):
+        with open(self.path(name)) as f:
+            return f.read()
+
+    def write(self, name, value, append=False):
+        with open(self.path(name), "a" if append else "w") as f:
+            f.write(value)
+
+    def start(self, funcs, kb=16384):
+        """function_graph on @funcs (those the kernel has), not yet on."""
+        self.write("tracing_on", "0")
+        self.write("current_tracer", "nop")
+        self.write("set_ftrace_filter", "")
+        have = []
+        for fn in funcs:
+            try:
+                self.write("set_ftrace_filter", fn, append=True)
+                have.append(fn)
+            except OSError:
+                pass    # not in this kernel (cryptd not loaded, ...)
+        if not have:
+            raise OSError("none of %s traceable" % funcs)
+        self.write("buffer_size_kb", str(kb))
+        self.write("current_tracer", "function_graph")
+        # Per-CPU files, durations, and the name on each closing brace.
+        for opt, v in (("funcgraph-cpu", 0), ("funcgraph-proc", 0),
+                       ("funcgraph-abstime", 0), ("funcgraph-overhead", 0),
+                       ("funcgraph-duration", 1), ("funcgraph-tail", 1)):
+            try:
+                self.write("options/" + opt, str(v))
+            except OSError:
+                pass
+        self.write("trace", "")
+        return have
+
+    def per_cpu(self):
+        cpus = sorted(int(d[3:]) for d in os.listdir(self.path("per_cpu"))
+                      if d.startswith("cpu"))
+        for c in cpus:
+            with open(self.path("per_cpu/cpu%d/trace" % c)) as f:
+                yield c, f
+
+    def reset(self):
+        for name, v in (("tracing_on", "0"), ("current_tracer", "nop"),
+                        ("set_ftrace_filter", ""), ("buffer_size_kb", self.kb),
+                        ("tracing_on", "1")):
+            try:
+                self.write(name, v)
+            except OSError:
+                pass
+
+
+GRAPH_LINE = re.compile(r"^\s*(?:[-+!#*@$]\s*)?(?:([\d.]+) us\s+)?\|\s*(.*?)\s*$")
+
+
+def graph_calls(lines, calls, lost):
+    """Add one CPU's function_graph output to @calls: "NAME<CALLER" ->
+    [[exclusive ns of each call], traced calls nested in them].  A call
+    still open at the end, or whose start was before the trace's, is left
+    out (its nested calls are counted)."""
+    stack = []    # [name, caller, ns of nested traced calls, their number]
+
+    def done(name, caller, ns, sub_ns, sub_n):
+        c = calls.setdefault("%s<%s" % (name, caller), [[], 0])
+        c[0].append(ns - sub_ns)
+        c[1] += sub_n
+        if stack:
+            stack[-1][2] += ns
+            stack[-1][3] += 1
+    for line in lines:
+        if "[LOST" in line:
+            m = re.search(r"LOST (\d+) EVENTS", line)
+            lost[0] += int(m.group(1)) if m else 1
+            stack = []
+            continue
+        m = GRAPH_LINE.match(line)
+        if not m:
+            continue
+        dur, body = m.groups()
+        ns = float(dur) * 1000 if dur else 0.0
+        if body.endswith("{"):
+            name = body.split("(")[0].split(" [")[0].strip()
+            stack.append([name, stack[-1][0] if stack else "", 0.0, 0])
+        elif body.endswith(");"):
+            name = body.split("(")[0].split(" [")[0].strip()
+            done(name, stack[-1][0] if stack else "", ns, 0.0, 0)
+        elif body.startswith("}"):
+            tail = re.search(r"/\*\s*(\S+)", body)
+            if not stack or (tail and tail.group(1) != stack[-1][0]):
+                stack = []
+                continue
+            name, caller, sub_ns, sub_n = stack.pop()
+            done(name, caller, ns, sub_ns, sub_n)
+
+
+# Under TCG on a busy host a vCPU is descheduled for milliseconds at a time,
+# and the tracer's clock runs on: a call it hit looks hundreds of times
+# longer than the others.  Calls longer than this many times their
+# function's median are left out, and the others stand for them.
+OUTLIER = 10
+
+
+def summarize(calls):
+    """@calls as "NAME<CALLER" -> [calls, exclusive ns (outliers left out,
+    the rest scaled to all calls), nested traced calls, outliers]."""
+    out = {}
+    for key, (xs, sub) in calls.items():
+        med = statistics.median(xs)
+        kept = [x for x in xs if x <= OUTLIER * max(med, 1.0)]
+        out[key] = [len(xs), sum(kept) * len(xs) / len(kept), sub,
+                    len(xs) - len(kept)]
+    return out
+
+
+def stage_sum(calls, keys):
+    """[calls, exclusive ns, nested traced calls, outliers] of a stage's
+    functions, from summarize()."""
+    tot = [0, 0.0, 0, 0]
+    for key, c in calls.items():
+        name, caller = key.split("<")
+        if any(k == key or k == name for k in keys):
+            tot = [a + b for a, b in zip(tot, c)]
+    return tot
+
+
+def cost(raw, rnd, direction, size, ns, dst, secs, pps):
+    size, secs, pps = int(size), int(secs), int(pps)
+    rec = {"round": int(rnd), "kind": "cost", "variant": "cost",
+           "test": "%s%d" % (direction, size), "ns": ns, "pps_target": pps}
+    try:
+        tr = Tracer()
+    except OSError as e:
+        rec["error"] = str(e)
+        return record(raw, rec)
+    payload = COST_SIZES.get(size, size)
+    try:
+        rec["traced"] = tr.start(COST_TRACED)
+        # A fixed rate well below what the guest carries, so that no queue
+        # builds up and each stage is timed doing one packet's work.
+        cli = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "iperf3", "-c", dst, "-p", "5201",
+             "-u", "-l", str(payload), "-b", str(pps * payload * 8),
+             "-t", str(secs + 4), "-J"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # iperf3's start-up (its control connection crosses the tunnel too)
+        # stays out of the trace, and so does its end.
+        time.sleep(2)
+        tr.write("tracing_on", "1")
+        t0 = time.monotonic()
+        time.sleep(secs)
+        tr.write("tracing_on", "0")
+        window = time.monotonic() - t0
+        out, err = cli.communicate(timeout=secs + 60)
+        calls, lost = {}, [0]
+        for _, f in tr.per_cpu():
+            graph_calls(f, calls, lost)
+    finally:
+        tr.reset()
+    calls = summarize(calls)
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = {"error": (err or out or "no output").strip()}
+    if "error" in j:
+        rec["error"] = j["error"]
+        return record(raw, rec)
+    rec["lost_pct"] = j["end"]["sum"].get("lost_percent")
+    packets = stage_sum(calls, COST_STAGES[direction][0][1])[0]
+    rec.update({"packets": packets, "window_s": round(window, 2),
+                "pps": round(packets / window, 1), "lost_events": lost[0],
+                "calls": {k: [v[0], round(v[1]), v[2], v[3]]
+                          for k, v in sorted(calls.items())}})
+    if not packets:
+        rec["error"] = "no packet traced"
+        return record(raw, rec)
+    rec["stages"] = {}
+    for stage, keys in COST_STAGES[direction]:
+        n, excl, sub, odd = stage_sum(calls, keys)
+        rec["stages"][stage] = {"ns": round(excl / packets, 1), "calls": n,
+                                "nested": sub, "outliers": odd}
+    return record(raw, rec)
+
+
+def dd_min(count, runs=20):
+    """Seconds, by dd's own clock (not counting its exec), of @count 1-byte
+    reads of /dev/zero and writes to /dev/null: the fastest of @runs short
+    runs.  Under TCG on a busy host a vCPU is descheduled for milliseconds
+    at a time (on a busy host a process too), and the clock runs on: a run
+    of a few milliseconds often escapes that, a long one never does."""
+    best = None
+    for _ in range(runs):
+        p = subprocess.run(["dd", "if=/dev/zero", "of=/dev/null", "bs=1",
+                            "count=%d" % count], capture_output=True,
+                           text=True)
+        m = re.search(r"copied, ([\d.e-]+) s", p.stderr)
+        if p.returncode or not m:
+            raise OSError("dd: %s" % p.stderr.strip())
+        best = float(m.group(1)) if best is None else \
+            min(best, float(m.group(1)))
+    return best
+
+
+def dd_ns(short=500, long=2500):
+    """ns per read+write pair: the difference of a short and a long run
+    leaves out what dd's clock also counts once per run (its buffer's first
+    page faults, the dynamic linker's first calls: milliseconds under
+    TCG)."""
+    return 1e9 * (dd_min(long) - dd_min(short)) / (long - short)
+
+
+def overhead(raw, rnd):
+    """The tracer's cost per traced call: dd's loop with write_null traced
+    against untraced (the hooks' whole cost, as the caller sees it), and
+    the median duration the tracer reports for write_null (which does
+    nothing: the part of that cost inside a call's own time)."""
+    rec = {"round": int(rnd), "kind": "overhead", "variant": "cost",
+           "test": "overhead"}
+    try:
+        tr = Tracer()
+    except OSError as e:
+        rec["error"] = str(e)
+        return record(raw, rec)
+    calls, lost = {}, [0]
+    try:
+        pair = dd_ns()
+        plain = dd_min(2500)
+        tr.start(["write_null"], kb=4096)
+        tr.write("tracing_on", "1")
+        traced = dd_min(2500)
+        tr.write("tracing_on", "0")
+        for _, f in tr.per_cpu():
+            graph_calls(f, calls, lost)
+    except OSError as e:
+        rec["error"] = str(e)
+        return record(raw, rec)
+    finally:
+        tr.reset()
+    xs = [x for k, (v, _) in calls.items() if k.startswith("write_null<")
+          for x in v]
+    rec.update({"syscall_pair_ns": round(pair, 1),
+                "call_ns": round(1e9 * (traced - plain) / 2500, 1),
+                "inside_ns": round(statistics.median(xs), 1) if xs else None,
+                "lost_events": lost[0]})
+    return record(raw, rec)
+
+
+def corrected(stage, ovh, packets):
+    """A stage's ns per packet less the tracer's share: each of its calls
+    times its own hooks' inner part, and each traced call nested in it the
+    rest of that call's hooks."""
+    if not ovh or ovh.get("call_ns") is None or ovh.get("inside_ns") is None:
+        return None
+    a = ovh["inside_ns"]
+    o = max(ovh["call_ns"], a)
+    return round(stage["ns"] - (a * stage["calls"] + (o - a) * stage["nested"])
+                 / packets, 1)
+
+
+def cost_medians(recs, vcpus):
+    """Medians over rounds of the cost records of one run."""
+    ovh = {r["round"]: r for r in recs if r.get("kind") == "overhead"
+           and "error" not in r}
+    out = {}
+    if ovh:
+        out["overhead"] = {k: round(statistics.median(
+            [o[k] for o in ovh.values() if o.get(k) is not None]), 1)
+            for k in ("call_ns", "inside_ns", "syscall_pair_ns")
+            if any(o.get(k) is not None for o in ovh.values())}
+    tests = sorted({r["test"] for r in recs if r.get("kind") == "cost"})
+    for test in tests:
+        rs = [r for r in recs if r.get("kind") == "cost" and r["test"] == test]
+        good = [r for r in rs if "stages" in r]
+        fig = {"runs": len(rs)}
+        if not good:
+            fig["error"] = rs[-1].get("error", "?")
+            out[test] = fig
+            continue
+        for k in ("packets", "pps", "lost_pct", "lost_events"):
+            vals = [r[k] for r in good if r.get(k) is not None]
+            if vals:
+                fig[k] = statistics.median(vals)
+        # Calls left out as descheduled (summarize()), in percent.
+        fig["outlier_pct"] = round(statistics.median(
+            100.0 * sum(c[3] for c in r["calls"].values())
+            / max(sum(c[0] for c in r["calls"].values()), 1)
+            for r in good), 2)
+        fig["ns"], fig["ns_raw"] = {}, {}
+        for stage in STAGE_ORDER:
+            raws = [r["stages"][stage]["ns"] for r in good
+                    if stage in r["stages"]]
+            cors = [corrected(r["stages"][stage], ovh.get(r["round"]),
+                              r["packets"]) for r in good
+                    if stage in r["stages"]]
+            if raws:
+                fig["ns_raw"][stage] = round(statistics.median(raws), 1)
+            cors = [c for c in cors if c is not None]
+            if cors:
+                fig["ns"][stage] = round(statistics.median(cors), 1)
+        out[test] = fig
+    return {str(vcpus): out} if out else {}
+
+
+
+def merge(path, other):
+    """Another run's costs (the other vCPU count) into a results file."""
+    with open(path) as f:
+        res = json.load(f)
+    with open(other) as f:
+        add = json.load(f)
+    res.setdefault("costs", {}).update(add.get("costs", {}))
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 0
+
+
+# The projection: per-tunnel throughput on this host's CPUs.  Bytes of AES-GCM
+# per packet: the inner packet, 2 trailer bytes, padded to 4.
+PROJ_CORES = (1, 2, 8, 32, 64)
+PROJ_BYTES = {1440: 1444, 64: 96}
+INNER_LEN = {1440: 1440, 64: 92}
+AWS_CAP_GBPS = 1.25
+
+
+def openssl_speed(nbytes, secs=3, tries=2):
+    """AES-128-GCM bytes/s over @nbytes buffers, by openssl speed (its CPU
+    time: what a core does, whatever else the host runs); the best of
+    @tries."""
+    best = 0.0
+    for _ in range(tries):
+        p = subprocess.run(["openssl", "speed", "-mr", "-seconds", str(secs),
+                            "-bytes", str(nbytes), "-evp", "aes-128-gcm"],
+                           capture_output=True, text=True)
+        m = re.search(r"^\+F:\d+:[^:]+:([\d.]+)", p.stdout, re.M)
+        if m:
+            best = max(best, float(m.group(1)))
+    if not best:
+        raise OSError("openssl speed failed")
+    return best
+
+
+def host_figures():
+    """This machine's AES-GCM speed and 1-byte read+write loop."""
+    speed = {str(n): openssl_speed(n) for n in (96, 1024, 16384)}
+    return {"openssl_bytes_per_s": speed, "syscall_pair_ns": round(dd_ns(), 1),
+            "cpu": cpu_model()}
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def aes_ns(speed, nbytes):
+    """ns to encrypt @nbytes: measured at 96 bytes for the small packet, else
+    the line through the 1024 and 16384-byte speeds (a per-call cost plus a
+    per-byte one)."""
+    if nbytes <= 96:
+        return 1e9 * 96 / speed["96"]
+    t1 = 1e9 * 1024 / speed["1024"]
+    t2 = 1e9 * 16384 / speed["16384"]
+    per_byte = (t2 - t1) / (16384 - 1024)
+    return max(t1 - per_byte * 1024, 0.0) + per_byte * nbytes
+
+
+def project(path, host=None, factor=None):
+    with open(path) as f:
+        res = json.load(f)
+    costs = res.get("costs", {})
+    cols = sorted((v for v in costs if v.isdigit()), key=int)
+    if not cols:
+        sys.exit("bench.py project: no costs in %s" % path)
+    h = None
+    if host and os.path.exists(host):
+        with open(host) as f:
+            h = json.load(f)
+    if h is None:
+        h = host_figures()
+        if host:
+            with open(host, "w") as f:
+                json.dump(h, f, indent=1, sort_keys=True)
+    # The guest's system call loop against the host's: how much slower TCG
+    # runs kernel code (the crypto aside, which openssl measures itself).
+    v = cols[-1]
+    guest_dd = costs[v].get("overhead", {}).get("syscall_pair_ns")
+    f = float(factor) if factor else guest_dd / h["syscall_pair_ns"]
+    proj = {"vcpus_measured": v, "tcg_factor": round(f, 1),
+            "tcg_factor_from": "given" if factor else
+            "1-byte read+write: guest %.0f ns / host %.0f ns" % (
+                guest_dd, h["syscall_pair_ns"]),
+            "host": h, "figures": {}}
+    for test in ("tx1440", "rx1440", "tx64", "rx64"):
+        c = costs[v].get(test, {}).get("ns")
+        if not c:
+            continue
+        size = int(test[2:])
+        aes = aes_ns(h["openssl_bytes_per_s"], PROJ_BYTES[size])
+        serial = (c["arrival"] + c["delivery"]) / f
+        par = (c["crypto"] - c.get("aes", 0) + c.get("workers", 0)) / f + aes
+        fig = {"arrival_ns": round(c["arrival"] / f, 1),
+               "delivery_ns": round(c["delivery"] / f, 1),
+               "crypto_ns": round(par, 1), "aes_ns": round(aes, 1),
+               "serial_share": round(serial / (serial + par), 3),
+               "cores": {}}
+        for n in PROJ_CORES:
+            pps = 1e9 / (serial + par / n)
+            fig["cores"][str(n)] = {
+                "pps": round(pps), "gbps": round(pps * INNER_LEN[size] * 8
+                                                 / 1e9, 3),
+                "bound": "serial" if serial > par / n else "crypto"}
+        proj["figures"][test] = fig
+    res["projection"] = proj
+    with open(path, "w") as fo:
+        json.dump(res, fo, indent=1, sort_keys=True)
+        fo.write("\n")
+    projection_table(proj, builtins.print)
+    return 0
+
+
+def projection_table(proj, print):
+    h = proj["host"]
+    sp = h["openssl_bytes_per_s"]
+    print("projection to this host (%s) from the %s-vCPU costs: TCG factor "
+          "%.1f (%s); AES-128-GCM %.2f / %.2f / %.2f GB/s at 96 / 1024 / "
+          "16384 B" % (
+              h.get("cpu", "?"), proj["vcpus_measured"], proj["tcg_factor"],
+              proj.get("tcg_factor_from", "?"), sp["96"] / 1e9,
+              sp["1024"] / 1e9, sp["16384"] / 1e9))
+    print("%-8s %8s %8s %8s %6s  %s" % (
+        "", "arrival", "deliver", "crypto", "serial",
+        "  ".join("%15s" % ("%d core%s" % (n, "s" if n > 1 else ""))
+                  for n in PROJ_CORES)))
+    for test, fig in proj["figures"].items():
+        print("%-8s %8.0f %8.0f %8.0f %5.0f%%  %s" % (
+            test, fig["arrival_ns"], fig["delivery_ns"], fig["crypto_ns"],
+            100 * fig["serial_share"], "  ".join(
+                "%7.2fG %6.0fk%s" % (c["gbps"], c["pps"] / 1000,
+                                     "*" if c["bound"] == "serial" else " ")
+                for c in fig["cores"].values())))
+    print("(ns per packet on this host; Gbit/s of inner packets and kpkt/s per "
+          "tunnel by Amdahl's law; * where the serial stages bound it)")
+
+
 if __name__ == "__main__":
     cmds = {"measure": measure, "share": share, "anomalies": anomalies,
-            "assemble": assemble, "table": table, "validate": validate}
+            "assemble": assemble, "table": table, "validate": validate,
+            "cost": cost, "overhead": overhead, "merge": merge,
+            "project": project}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit("usage: bench.py %s ..." % "|".join(cmds))
     sys.exit(cmds[sys.argv[1]](*sys.argv[2:]))

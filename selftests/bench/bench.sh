@@ -33,8 +33,15 @@
 # Environment: BENCH_TIME (seconds per test, default 10), BENCH_ROUNDS
 # (rounds, medians reported, default 1), BENCH_FLOWS (default 8),
 # BENCH_ACCEL (recorded only: kvm, tcg or host), BENCH_TESTS (which
-# measurements, of "tcp1 tcp8 udp64 ecmp", default all: a partial run, for
-# trying a change, leaves the other figures out).
+# measurements, of "tcp1 tcp8 udp64 ecmp cost", default all: a partial run,
+# for trying a change, leaves the other figures out), BENCH_COST_PPS (the
+# cost measurement's packet rate, default 1000).
+#
+# cost: esptun's stages timed per packet by the kernel's function_graph
+# tracer (bench.py cost), UDP at a fixed rate of 1412 bytes of payload (a
+# 1440-byte inner packet) and of 64, each way between gw and peer, and the
+# tracer's own cost per call (bench.py overhead).  Not in the host-peer
+# mode.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=../topology.sh
@@ -44,10 +51,11 @@ out=${1:?usage: bench.sh OUT}
 secs=${BENCH_TIME:-10}
 rounds=${BENCH_ROUNDS:-1}
 nflows=${BENCH_FLOWS:-8}
-tests=${BENCH_TESTS:-tcp1 tcp8 udp64 ecmp}
+tests=${BENCH_TESTS:-tcp1 tcp8 udp64 ecmp cost}
 for t in $tests; do
-	case $t in tcp1|tcp8|udp64|ecmp) ;; *) echo "bench: unknown test $t in BENCH_TESTS" >&2; exit 2 ;; esac
+	case $t in tcp1|tcp8|udp64|ecmp|cost) ;; *) echo "bench: unknown test $t in BENCH_TESTS" >&2; exit 2 ;; esac
 done
+cost_pps=${BENCH_COST_PPS:-1000}
 peer_at=${BENCH_PEER:-guest}
 case $peer_at in guest|host) ;; *) echo "bench: BENCH_PEER is guest or host" >&2; exit 2 ;; esac
 BENCH_PY=$ESPTUN_REPO/selftests/bench/bench.py
@@ -67,7 +75,12 @@ raw=$work/raw.jsonl
 # let lib.sh delete the namespaces.
 # shellcheck disable=SC2317 # called by the EXIT trap
 bench_cleanup() {
-	local f
+	local f t
+	# An interrupted cost measurement leaves the tracer on.
+	for t in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+		[ -f "$work/traced" ] && [ -w "$t/current_tracer" ] &&
+			echo nop > "$t/current_tracer" && : > "$t/set_ftrace_filter"
+	done
 	for f in "$work"/*.pid; do
 		[ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
@@ -232,9 +245,27 @@ run() {
 	return $rc
 }
 
+# costs ROUND: the tracer's cost per call, then each stage's ns per packet,
+# both sizes, both ways.  In this (the initial) namespace: tracefs is not
+# in `ip netns exec`'s fresh /sys.
+costs() {
+	local res rc=0 size
+	: > "$work/traced"
+	res=$(python3 -S "$BENCH_PY" overhead "$raw" "$1") || rc=1
+	echo "# $res"
+	for size in 1440 64; do
+		res=$(python3 -S "$BENCH_PY" cost "$raw" "$1" tx $size gw 172.16.1.1 "$secs" "$cost_pps") || rc=1
+		echo "# $res" | cut -c1-400
+		res=$(python3 -S "$BENCH_PY" cost "$raw" "$1" rx $size peer 172.16.0.1 "$secs" "$cost_pps") || rc=1
+		echo "# $res" | cut -c1-400
+	done
+	return $rc
+}
+
 if [ "$peer_at" = host ]; then
 	setup_host
 	tests=${tests/ecmp/}
+	tests=${tests/cost/}
 else
 	setup
 	servers peer 172.16.1.1
@@ -249,6 +280,7 @@ for r in $(seq "$rounds"); do
 	for t in $tests; do
 		case $t in
 		ecmp) continue ;;
+		cost) costs "$r" || errors=$((errors + 1)); continue ;;
 		tcp1) n=1 mode=tcp ;;
 		tcp8) n=$nflows mode=tcp ;;
 		udp64) n=1 mode=udp64 ;;
