@@ -224,14 +224,17 @@ err:
  * Usable means administratively up, not found dead by liveness, with an
  * outbound SA whose sequence numbers are not used up and which crossed no
  * hard lifetime limit.
- * Under RCU or the device's lock.
+ * Under RCU, RCU-bh (the transmit path: a packet socket's dev_queue_xmit()
+ * holds no more) or the device's lock.
  *
  * Return: true if usable.
  */
 bool esptun_tunnel_usable(const struct esptun_tunnel *tun)
 {
 	const struct esptun_sa *sa =
-		rcu_dereference_check(tun->tx_sa, lockdep_is_held(&tun->esp->lock));
+		rcu_dereference_check(tun->tx_sa,
+				      lockdep_is_held(&tun->esp->lock) ||
+				      rcu_read_lock_bh_held());
 
 	return READ_ONCE(tun->admin_up) &&
 	       !test_bit(ESPTUN_TUN_DEAD, &tun->flags) && sa &&
