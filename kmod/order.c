@@ -206,11 +206,7 @@ int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
  */
 static int esptun_order_move(struct esptun_order *o, int cpu)
 {
-	unsigned int next = cpumask_next(cpu, cpu_online_mask);
-
-	if (next >= nr_cpu_ids)
-		next = cpumask_first(cpu_online_mask);
-	cmpxchg(&o->cpu, cpu, next);
+	cmpxchg(&o->cpu, cpu, esptun_cpu_after(cpu));
 	return READ_ONCE(o->cpu);
 }
 

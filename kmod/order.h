@@ -58,4 +58,12 @@ static inline u64 esptun_order_next(const struct esptun_order *o)
 	return atomic64_read(&o->tail);
 }
 
+/* Packets with a ticket not yet handed on: in crypto, or finished and
+ * waiting for those before them.
+ */
+static inline u64 esptun_order_pending(const struct esptun_order *o)
+{
+	return atomic64_read(&o->tail) - atomic64_read(&o->head);
+}
+
 #endif /* _ESPTUN_ORDER_H */

@@ -111,10 +111,7 @@ void esptun_parallel_queue(struct sk_buff *skb)
 	struct esptun_worker *w;
 
 	lockdep_assert_in_softirq();
-	cpu = cpumask_next(__this_cpu_read(esptun_parallel_last),
-			   cpu_online_mask);
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
+	cpu = esptun_cpu_after(__this_cpu_read(esptun_parallel_last));
 	__this_cpu_write(esptun_parallel_last, cpu);
 	if (cpu == self) {
 		esptun_parallel_crypt(skb);

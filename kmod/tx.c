@@ -128,7 +128,7 @@ static int esptun_tx_mtu(const struct esptun_tunnel *tun,
 /*
  * Backpressure.  A tunnel whose packets wait in crypto faster than the
  * CPUs encrypt them stops the device's queue once ESPTUN_TX_STOP of them
- * are between esptun_tx_encrypt() and esptun_tx_finish(), and the last of
+ * are between esptun_tx_prepare() and esptun_tx_finish(), and the last of
  * them wakes it at ESPTUN_TX_WAKE, as a NIC's driver does with its
  * descriptor ring: the qdisc holds (or drops, where tc counts it) what
  * comes meanwhile, and TCP backs off, instead of the tunnel's ring
@@ -138,18 +138,12 @@ static int esptun_tx_mtu(const struct esptun_tunnel *tun,
 #define ESPTUN_TX_STOP	(ESPTUN_ORDER_MAX / 4)
 #define ESPTUN_TX_WAKE	(ESPTUN_ORDER_MAX / 8)
 
-static u64 esptun_tx_pending(const struct esptun_tunnel *tun)
-{
-	return esptun_order_next(&tun->tx_order) -
-	       atomic64_read(&tun->tx_order.head);
-}
-
 /* @tun's packet just took its ticket.  Under RCU (BH). */
 static void esptun_tx_maybe_stop(struct esptun_tunnel *tun)
 {
 	struct net_device *dev = tun->esp->dev;
 
-	if (likely(esptun_tx_pending(tun) < ESPTUN_TX_STOP))
+	if (likely(esptun_order_pending(&tun->tx_order) < ESPTUN_TX_STOP))
 		return;
 	/* Without a qdisc (noqueue) the core drops, with a complaint, what
 	 * a stopped device is given: better the tunnel's ring's count.
@@ -162,7 +156,7 @@ static void esptun_tx_maybe_stop(struct esptun_tunnel *tun)
 	 * the queue for it.
 	 */
 	smp_mb__after_atomic();
-	if (esptun_tx_pending(tun) <= ESPTUN_TX_WAKE)
+	if (esptun_order_pending(&tun->tx_order) <= ESPTUN_TX_WAKE)
 		netif_wake_queue(dev);
 }
 
@@ -176,7 +170,7 @@ static void esptun_tx_wake(struct esptun_tunnel *tun)
 	 */
 	smp_mb();
 	if (unlikely(netif_queue_stopped(dev)) &&
-	    esptun_tx_pending(tun) <= ESPTUN_TX_WAKE)
+	    esptun_order_pending(&tun->tx_order) <= ESPTUN_TX_WAKE)
 		netif_wake_queue(dev);
 }
 
