@@ -56,7 +56,6 @@ void esptun_device_update_carrier(struct esptun_dev *esp)
 static int esptun_dev_init(struct net_device *dev)
 {
 	struct esptun_dev *esp = netdev_priv(dev);
-	int ret;
 
 	mutex_init(&esp->lock);
 	INIT_LIST_HEAD(&esp->tunnels);
@@ -67,14 +66,8 @@ static int esptun_dev_init(struct net_device *dev)
 	esp->stats = esptun_stats_alloc();
 	if (!esp->stats)
 		goto err_tstats;
-	ret = gro_cells_init(&esp->gro_cells, dev);
-	if (ret)
-		goto err_stats;
 	return 0;
 
-err_stats:
-	free_percpu(esp->stats);
-	esp->stats = NULL;
 err_tstats:
 	free_percpu(dev->tstats);
 	dev->tstats = NULL;
@@ -96,7 +89,6 @@ static void esptun_dev_uninit(struct net_device *dev)
 	esptun_tunnel_del_all(esp);
 	esptun_ecmp_free(esp);
 	mutex_unlock(&esp->lock);
-	gro_cells_destroy(&esp->gro_cells);
 	list_del_init(&esp->link_node);
 }
 

@@ -7,7 +7,6 @@
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/rhashtable-types.h>
-#include <net/gro_cells.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
 
@@ -55,7 +54,6 @@
  * @tunnels: the device's tunnels, ordered by id; RCU for the data path,
  *	changed under @lock
  * @stats: device-wide drop counters by cause (rx_errors/rx_dropped sum them)
- * @gro_cells: where decapsulated packets enter the stack
  * @ecmp: flow hash to tunnel (RCU; rebuilt under @lock)
  * @pins: pinned inner destinations (esptun_pin.node), RCU; @lock (pin.c)
  * @n_pins: how many; 0 spares the data path the lookup
@@ -68,7 +66,6 @@ struct esptun_dev {
 	bool dead;
 	struct list_head tunnels;
 	struct esptun_stats __percpu *stats;
-	struct gro_cells gro_cells;
 	struct esptun_ecmp __rcu *ecmp;
 	DECLARE_HASHTABLE(pins, ESPTUN_PIN_HASH_BITS);
 	unsigned int n_pins;

@@ -19,14 +19,22 @@
  * (esptun_sa_add()), so one atomic operation per packet both numbers it
  * and orders it, and the numbers leave in order.
  *
- * Handing on happens on one CPU per queue: sending (or delivering) from a
- * single CPU keeps the order that a multiqueue NIC (XPS) or the per-CPU
- * GRO cells would otherwise lose.  The receive side's CPU moves off the
- * one its ESP arrives on (esptun_order_avoid()), which the NIC's interrupt
- * and the ESP input already keep busy.  Crypto that finishes on that CPU hands
- * on at once, without a context switch; elsewhere it queues the queue's
- * work item there.  A full queue drops new packets, counted by the caller,
- * rather than growing: a ticket is only taken while its slot is free.
+ * Outbound, handing on happens on one CPU per queue: sending from a single
+ * CPU keeps the order that a multiqueue NIC (XPS) would otherwise lose.
+ * Crypto that finishes on that CPU hands on at once, without a context
+ * switch; elsewhere it queues the queue's work item there.
+ *
+ * Inbound, a NAPI instance of the tunnel's hands on (@napi), as
+ * WireGuard's per-peer NAPI does: whichever CPU finishes a packet
+ * schedules it, on itself, and a NAPI instance polls on one CPU at a time
+ * and flushes its GRO lists before it moves, so the tunnel's packets reach
+ * the stack in order without a CPU chosen for them, a work item woken per
+ * batch, or a per-CPU GRO cell in between.  A scheduled NAPI instance
+ * stays on its CPU while there is work, so a busy tunnel delivers from one
+ * CPU and an idle one from wherever its next packet finishes.
+ *
+ * A full queue drops new packets, counted by the caller, rather than
+ * growing: a ticket is only taken while its slot is free.
  */
 #include <linux/cpumask.h>
 #include <linux/log2.h>
@@ -39,12 +47,11 @@
 
 /* Packets the work item hands on between two looks at the scheduler. */
 #define ESPTUN_ORDER_BATCH	64
-/* How long a queue is empty before its CPU may move. */
-#define ESPTUN_ORDER_QUIET	(HZ / 10)
 #define ESPTUN_ORDER_MASK	(ESPTUN_ORDER_MAX - 1)
 
 /* Hand on finished packets from the oldest ticket on, at most @budget;
- * with @o->flushing held and BH disabled.  Return: packets handed on.
+ * with BH disabled, by the one context handing on: the holder of
+ * @o->flushing, or @o->napi's poll.  Return: packets handed on.
  */
 static unsigned int esptun_order_pop(struct esptun_order *o,
 				     unsigned int budget)
@@ -130,7 +137,8 @@ static void esptun_order_work(struct work_struct *work)
 	} while (!all);
 }
 
-int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
+int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu,
+		      struct napi_struct *napi)
 {
 	BUILD_BUG_ON(!is_power_of_2(ESPTUN_ORDER_MAX));
 	/* ESPTUN_CB(skb)->slot holds a slot's index. */
@@ -149,8 +157,7 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu)
 	o->flushing = 0;
 	o->fn = fn;
 	o->cpu = cpu;
-	/* Quiet since long ago: the first packet may move it. */
-	o->queued = jiffies - ESPTUN_ORDER_QUIET;
+	o->napi = napi;
 	return 0;
 }
 
@@ -211,32 +218,6 @@ static int esptun_order_move(struct esptun_order *o, int cpu)
 }
 
 /**
- * esptun_order_avoid() - hand packets on from another CPU than @cpu
- * @o: the receive side's queue, a packet about to take a ticket
- * @cpu: the CPU to avoid, this one
- *
- * With a NIC's RSS all of a tunnel's ESP arrives on one CPU, which also
- * runs the NIC's interrupt, the ESP input and its share of the crypto:
- * handing the packets on from there as well leaves the other CPUs idle
- * while it saturates.  So the first packet that arrives on @o's CPU moves
- * it to the next online one.  Only while no packet is in crypto and the
- * queue has been quiet for ESPTUN_ORDER_QUIET: by then what the old CPU
- * handed on has left its GRO cell, so nothing is reordered.  A peer whose
- * ESP arrives on every CPU in turn (RPS on the inner hash) moves it at most
- * that often.  Two packets that arrive on two CPUs at the same instant,
- * after that long a silence, may see the queue empty together: one of them
- * moves it (the compare-and-exchange), and the other, if its ticket comes
- * first, may reach the stack from the old CPU's GRO cell after the first.
- */
-void esptun_order_avoid(struct esptun_order *o, int cpu)
-{
-	if (atomic64_read(&o->head) != atomic64_read(&o->tail) ||
-	    time_before(jiffies, READ_ONCE(o->queued) + ESPTUN_ORDER_QUIET))
-		return;
-	esptun_order_move(o, cpu);
-}
-
-/**
  * esptun_order_done() - crypto finished a packet that took a ticket
  * @o: the packet's queue
  * @skb: the packet; the caller must not touch it after
@@ -248,13 +229,23 @@ void esptun_order_avoid(struct esptun_order *o, int cpu)
  */
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 {
-	int cpu = READ_ONCE(o->cpu);
+	int cpu;
 
-	if (unlikely(!cpu_online(cpu)))
-		cpu = esptun_order_move(o, cpu);
 	ESPTUN_CB(skb)->err = err;
 	/* Whoever finds it there sees err and what crypto wrote. */
 	smp_store_release(&o->slots[ESPTUN_CB(skb)->slot], skb);
+	if (o->napi) {
+		/* Scheduling is a full barrier, and so is a poll's
+		 * completion: either the poll is to come and will see the
+		 * packet, or it runs and is told it missed one
+		 * (NAPI_STATE_MISSED), and polls again.
+		 */
+		napi_schedule(o->napi);
+		return;
+	}
+	cpu = READ_ONCE(o->cpu);
+	if (unlikely(!cpu_online(cpu)))
+		cpu = esptun_order_move(o, cpu);
 	/* A batch at most with BH off here: what the other CPUs keep
 	 * finishing meanwhile would otherwise keep this CPU in softirq (or
 	 * in a crypto worker's batch) for as long as they do.  The work
@@ -267,6 +258,19 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 	 * yet to look at the queue, or it is queued again.
 	 */
 	queue_work_on(cpu, esptun_crypt_wq, &o->work);
+}
+
+/**
+ * esptun_order_poll() - hand on finished packets, from @o->napi's poll
+ * @o: a queue with a NAPI instance
+ * @budget: packets at most
+ *
+ * NAPI polls an instance in one context at a time: it is the only one
+ * handing on.  Return: packets handed on.
+ */
+unsigned int esptun_order_poll(struct esptun_order *o, unsigned int budget)
+{
+	return esptun_order_pop(o, budget);
 }
 
 /* Freeing the tunnel, no packet left: wait for the last run of the work. */

@@ -4,6 +4,7 @@
 
 #include <linux/atomic.h>
 #include <linux/cache.h>
+#include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 
@@ -20,7 +21,6 @@ typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
  * @tail: the ticket the next packet takes; tickets are taken in the order
  *	packets must leave, and outbound, each is a sequence number
  *	(esptun_order_reserve())
- * @queued: jiffies when the receive side last took a ticket
  * @head: the ticket of the next packet to hand on; written by the context
  *	holding @flushing only
  * @flushing: bit 0: a context is handing finished packets on
@@ -28,28 +28,31 @@ typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
  *	once crypto is done with it, else NULL
  * @work: hands finished packets on, on @cpu, for crypto finished elsewhere
  * @fn: what is done with each packet, with the crypto result
- * @cpu: where packets are handed on; moved off the CPU ESP arrives on
- *	(esptun_order_avoid()) and off an offline one (esptun_order_done())
+ * @cpu: where packets are handed on; moved off an offline one
+ *	(esptun_order_done())
+ * @napi: if set, what hands packets on instead of @work and @cpu: its
+ *	poll calls esptun_order_poll() (the receive side, rx.c)
  *
- * Who writes what: @tail and @queued whoever queues a packet, @head and
- * @flushing whoever hands them on, each pair on a line of its own.
+ * Who writes what: @tail whoever queues a packet, @head and @flushing
+ * whoever hands them on, each on a line of its own.
  */
 struct esptun_order {
 	atomic64_t tail;
-	unsigned long queued;
 	atomic64_t head ____cacheline_aligned_in_smp;
 	unsigned long flushing;
 	struct sk_buff **slots ____cacheline_aligned_in_smp;
 	esptun_order_fn fn;
 	int cpu;
+	struct napi_struct *napi;
 	struct work_struct work;
 };
 
-int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu);
+int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu,
+		      struct napi_struct *napi);
 int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
 			 u64 max, u64 *ticket);
-void esptun_order_avoid(struct esptun_order *o, int cpu);
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err);
+unsigned int esptun_order_poll(struct esptun_order *o, unsigned int budget);
 void esptun_order_stop(struct esptun_order *o);
 
 /* The ticket the next packet would take. */

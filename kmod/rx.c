@@ -15,16 +15,17 @@
  *                         CPU's crypto worker (parallel.c)
  *   esptun_rx_crypt()     on that CPU:
  *   esptun_esp_decrypt()  (esp.c) AES-GCM, in place
- *   esptun_rx_finish()    in arrival order, on the tunnel's CPU: replay
- *                         recheck and advance, trailer, inner header
- *                         checks, then GRO on the device
+ *   esptun_rx_poll()      the tunnel's NAPI poll, where a CPU that
+ *                         finished a packet scheduled it, hands on
+ *                         packets in arrival order (order.c) to:
+ *   esptun_rx_finish()    replay recheck and advance, trailer, inner
+ *                         header checks, then GRO in the tunnel's NAPI
  *
  * Every packet esptun takes and drops is counted by cause.
  */
 #include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <net/gro_cells.h>
 #include <net/inet_ecn.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
@@ -82,7 +83,7 @@ static int esptun_rx_inner(struct sk_buff *skb, u8 nexthdr)
 	return pskb_trim(skb, len);
 }
 
-/* After decryption, in arrival order, on the tunnel's CPU. */
+/* After decryption, in arrival order, in the tunnel's NAPI poll. */
 void esptun_rx_finish(struct sk_buff *skb, int err)
 {
 	struct esptun_skb_cb *cb = ESPTUN_CB(skb);
@@ -143,28 +144,21 @@ void esptun_rx_finish(struct sk_buff *skb, int err)
 	skb->dev = dev;
 	skb->pkt_type = PACKET_HOST;
 	skb->ip_summed = CHECKSUM_NONE;
-	/* gro_cells_receive() would drop it too, but count it in the core's
-	 * rx_dropped besides ours: the device's would count it twice.
+	/* A device that is down takes no packets, as the core's receive
+	 * functions would not.
 	 */
-	if (unlikely(!(dev->flags & IFF_UP))) {
+	if (unlikely(!netif_running(dev))) {
 		esptun_rx_drop(tun, sa, skb, ESPTUN_CTR_RX_DROPS);
 		goto out;
 	}
 	len = skb->len;
-	/* This CPU's GRO cell: a tunnel's packets are handed on in order
-	 * from one CPU (order.c), so they reach the stack in order.
+	esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
+	esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
+	dev_sw_netstats_rx_add(dev, len);
+	/* Straight into the stack from this poll, in the order handed on:
+	 * without RPS nothing queues it on another CPU.
 	 */
-	if (likely(gro_cells_receive(&esp->gro_cells, skb) == NET_RX_SUCCESS)) {
-		esptun_stats_pkt(sa->stats, ESPTUN_CTR_RX_PACKETS, len);
-		esptun_stats_pkt(tun->stats, ESPTUN_CTR_RX_PACKETS, len);
-		dev_sw_netstats_rx_add(dev, len);
-	} else {
-		/* A full GRO cell or backlog: freed, and counted in the
-		 * device's rx_dropped by the core; the tunnel and SA count it.
-		 */
-		esptun_stats_inc(tun->stats, ESPTUN_CTR_RX_DROPS);
-		esptun_stats_inc(sa->stats, ESPTUN_CTR_RX_DROPS);
-	}
+	napi_gro_receive(&tun->napi, skb);
 out:
 	esptun_sa_put(sa);
 }
@@ -179,6 +173,26 @@ static void esptun_rx_done(struct crypto_async_request *req, int err)
 	local_bh_disable();
 	esptun_order_done(&ESPTUN_CB(skb)->sa->tunnel->rx_order, skb, err);
 	local_bh_enable();
+}
+
+/**
+ * esptun_rx_poll() - a tunnel's NAPI poll: deliver what was decrypted
+ * @napi: the tunnel's
+ * @budget: packets at most, of the CPU's NAPI budget
+ *
+ * Return: packets handed on, dropped ones included.
+ */
+int esptun_rx_poll(struct napi_struct *napi, int budget)
+{
+	struct esptun_tunnel *tun = container_of(napi, struct esptun_tunnel,
+						 napi);
+	unsigned int done;
+
+	/* The tunnel outlives the poll: freeing it disables this first. */
+	done = esptun_order_poll(&tun->rx_order, budget);
+	if (done < budget)
+		napi_complete_done(napi, done);
+	return done;
 }
 
 /**
@@ -309,15 +323,11 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	skb->dev = sa->tunnel->esp->dev;
 	/* Delivered in arrival order, whenever decryption finishes. */
 	o = &sa->tunnel->rx_order;
-	if (unlikely(READ_ONCE(o->cpu) == smp_processor_id()))
-		esptun_order_avoid(o, smp_processor_id());
 	if (unlikely(esptun_order_reserve(o, skb, 0, U64_MAX, NULL))) {
 		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_OVERLOAD);
 		esptun_sa_put(sa);
 		return 0;
 	}
-	/* On the line the ticket was just taken on: no other is written. */
-	WRITE_ONCE(o->queued, jiffies);
 	esptun_parallel_queue(skb);
 	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include <linux/rculist.h>
 #include <linux/rhashtable.h>
+#include <linux/rtnetlink.h>
 #include <linux/slab.h>
 
 #include "device.h"
@@ -372,21 +373,20 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
-	/* Each direction hands its packets on from one CPU, spread by id.
-	 * Not the CPU the tunnel's ESP arrives on, whichever it is: a peer
-	 * that, as XFRM does, leaves the inner flow's hash on its outer
-	 * packets has them spread over CPUs by RPS, and following it would
-	 * reorder flows.  The receive side only moves off the arrival CPU
-	 * when they coincide (esptun_order_avoid()).
+	/* Sending hands packets on from one CPU, spread by id; receiving
+	 * from the tunnel's NAPI poll, wherever decryption scheduled it.
 	 */
 	ret = esptun_order_init(&tun->tx_order, esptun_tx_finish,
-				esptun_tunnel_cpu(id));
+				esptun_tunnel_cpu(id), NULL);
 	if (ret)
 		goto err_dst;
-	ret = esptun_order_init(&tun->rx_order, esptun_rx_finish,
-				esptun_tunnel_cpu(id + 1));
+	ret = esptun_order_init(&tun->rx_order, esptun_rx_finish, -1,
+				&tun->napi);
 	if (ret)
 		goto err_tx_order;
+	/* Under the device's lock only: see esptun_tunnel.napi. */
+	netif_napi_add(esp->dev, &tun->napi, esptun_rx_poll);
+	napi_enable(&tun->napi);
 	INIT_WORK(&tun->state_work, esptun_tunnel_state_work);
 	esptun_liveness_init(tun);
 	refcount_set(&tun->refcnt, 1);
@@ -462,12 +462,28 @@ static void esptun_tunnel_free_work(struct work_struct *work)
 
 	pr_debug("tunnel %u %p: destroyed\n", tun->id, tun);
 	esptun_object_gone(ESPTUN_OBJ_TUNNEL);
+	/* Waits for a poll that may still run: the one whose last packet
+	 * let go of the tunnel, or a repoll after it.
+	 */
+	napi_disable(&tun->napi);
+	/* Off the device's list before the device can go (dev_put()),
+	 * under the locks its writers and its walkers hold: see @napi.
+	 */
+	rtnl_lock();
+	mutex_lock(&tun->esp->lock);
+	__netif_napi_del(&tun->napi);
+	mutex_unlock(&tun->esp->lock);
+	rtnl_unlock();
 	esptun_order_stop(&tun->tx_order);
 	esptun_order_stop(&tun->rx_order);
 	esptun_path_retire(rcu_dereference_protected(tun->path, 1));
 	free_percpu(tun->stats);
 	dev_put(tun->esp->dev);
-	kfree(tun);
+	/* Who walks the device's NAPI list (or the busy-poll hash) under
+	 * RCU may still see @tun->napi: as netif_napi_del(), without
+	 * waiting here for each tunnel.
+	 */
+	kfree_rcu(tun, rcu);
 }
 
 /* Any context. */

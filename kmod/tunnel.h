@@ -97,6 +97,14 @@ struct esptun_path {
  * @rx_sas: inbound SAs (esptun_sa.tunnel_node), under esp->lock
  * @tx_order: packets being encrypted, in sequence number order
  * @rx_order: packets being decrypted, in arrival order
+ * @napi: delivers @rx_order's packets, in order, with GRO (rx.c); on the
+ *	device's NAPI list from creation until the tunnel is freed.  That
+ *	list is added to under esp->lock, as tunnels are created, and
+ *	deleted from under RTNL and esp->lock: RTNL because the core walks
+ *	it under RTNL alone (dev_set_threaded()), and may sleep on an entry;
+ *	esp->lock against a concurrent addition.  A walk under RTNL that
+ *	misses a NAPI instance being added leaves it unthreaded.
+ * @rcu: frees the tunnel a grace period after @napi left the device's list
  * @dst_cache: per-CPU cache of the route to @remote
  * @stats: per-tunnel counters
  * @refcnt: held by the device's list, by each SA and by queued work
@@ -140,6 +148,8 @@ struct esptun_tunnel {
 	 */
 	struct esptun_order tx_order ____cacheline_aligned_in_smp;
 	struct esptun_order rx_order ____cacheline_aligned_in_smp;
+	struct napi_struct napi;
+	struct rcu_head rcu;
 };
 
 /* esptun_tunnel.flags */

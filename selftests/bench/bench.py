@@ -569,7 +569,7 @@ TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 COST_TRACED = [
     "esptun_xmit", "esptun_rx4", "esptun_rx6",
     "esptun_esp_encrypt", "esptun_esp_decrypt",
-    "esptun_tx_finish", "esptun_rx_finish", "gro_cell_poll",
+    "esptun_tx_finish", "esptun_rx_finish", "esptun_rx_poll",
     "esptun_parallel_work", "esptun_order_work",
     # AES-NI's fallback when a softirq finds the FPU taken: the request
     # is done later in cryptd's worker, not in esptun_esp_encrypt().
@@ -579,9 +579,9 @@ COST_TRACED = [
     "gcmaes_crypt_by_sg",
 ]
 # Each stage's functions, "NAME" or "NAME<CALLER" (only where called from
-# CALLER): exclusive times added up.  The XFRM peer runs the same AES-GCM,
-# cryptd and gro_cell_poll code, in the other direction: only what esptun
-# called is esptun's.
+# CALLER): exclusive times added up.  The XFRM peer runs the same AES-GCM
+# and cryptd code, in the other direction: only what esptun called is
+# esptun's.
 COST_STAGES = {
     "tx": [("arrival", ["esptun_xmit"]),
            ("crypto", ["esptun_esp_encrypt", "cryptd_aead_encrypt",
@@ -597,7 +597,7 @@ COST_STAGES = {
                        "gcmaes_crypt_by_sg<cryptd_aead_decrypt"]),
            ("aes", ["gcmaes_crypt_by_sg<esptun_esp_decrypt",
                     "gcmaes_crypt_by_sg<cryptd_aead_decrypt"]),
-           ("delivery", ["esptun_rx_finish", "gro_cell_poll"]),
+           ("delivery", ["esptun_rx_finish", "esptun_rx_poll"]),
            ("workers", ["esptun_parallel_work", "esptun_order_work"])],
 }
 COST_SIZES = {1440: 1412, 64: 64}
