@@ -69,11 +69,13 @@ check "the pings and the stream ran" test "${sent:-0}" -ge 10000 -a "${bytes:-0}
 # XFRM drops a packet it is sending when the state it picked is deleted
 # under it (XfrmOutStateInvalid): the peer's own race when its daemon
 # deletes the old outbound SA, which no peer of XFRM can prevent.  Every
-# other packet must arrive.
+# other packet must arrive.  What the peer drops is not always a ping's
+# reply (a TCP ACK of the stream, say): at most that many pings are lost.
 xfrm_lost=$(ip netns exec peer awk '$1 == "XfrmOutStateInvalid" { print $2 }' /proc/net/xfrm_stat)
-log "the XFRM peer lost $xfrm_lost packets of its own (XfrmOutStateInvalid)"
-check_eq "no ping lost across $ROUNDS rekeys, beyond what the XFRM peer dropped itself" \
-	"$((sent - received - xfrm_lost))" 0
+lost=$((sent - received))
+log "the XFRM peer lost $xfrm_lost packets of its own (XfrmOutStateInvalid); $lost pings went unanswered"
+check "no ping lost across $ROUNDS rekeys, beyond what the XFRM peer dropped itself" \
+	test "$lost" -ge 0 -a "$lost" -le "${xfrm_lost:-0}"
 check "no TCP retransmit spike: $retrans, against $retrans0 without rekeying" \
 	test "${retrans:-999}" -le $((2 * ${retrans0:-0} + 10))
 rm -f /tmp/rekey-ping.$$ /tmp/rekey-iperf.$$
