@@ -18,7 +18,8 @@ GW4=172.16.0.1
 PEER4=172.16.1.1
 GW6=fd10::1
 PEER6=fd11::1
-ESPTOOL=$SELFTESTS/esptool.py
+# Sourced without lib.sh too, for the keys and SPIs (bench/host-peer).
+ESPTOOL=${SELFTESTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/esptool.py
 
 gw() { ip netns exec gw "$@"; }
 peer() { ip netns exec peer "$@"; }

@@ -61,4 +61,11 @@ case "$rc:$out" in
 esac
 check_eq "vm/run --accel agrees with ESPTUN_VM_ACCEL" \
 	"$(ESPTUN_VM_ACCEL=tcg "$run" --accel 2>&1)" tcg
+# `make bench-host` is not run by CI (OpenSSL, minutes): its script at
+# least gets as far as its own checks, which come after what it sources
+# (topology.sh, under set -u, once referred to lib.sh's SELFTESTS).
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$ESPTUN_REPO/selftests/bench/host-peer" 2>&1)
+check_eq "bench/host-peer starts, and refuses a user who is not root" \
+	"$out" "host-peer: needs root (a namespace, tun and tap devices)"
 finish
