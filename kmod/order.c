@@ -25,14 +25,17 @@
  * switch; elsewhere it queues the queue's work item there.
  *
  * Inbound, a NAPI instance of the tunnel's hands on (@napi), as
- * WireGuard's per-peer NAPI does: whichever CPU finishes a packet
- * schedules it, on itself, and a NAPI instance polls on one CPU at a time
- * and flushes its GRO lists before it moves, so the tunnel's packets reach
- * the stack in order without a CPU chosen for them, a work item woken per
- * batch, or a per-CPU GRO cell in between.  A scheduled NAPI instance
- * stays on its CPU while there is work, so a busy tunnel delivers from one
- * CPU and an idle one from wherever its next packet finishes.
- *
+ * WireGuard's per-peer NAPI does, but on the queue's CPU: crypto that
+ * finishes there schedules it, and elsewhere asks that CPU to, with an
+ * IPI, only when it is not scheduled already: a batch costs one IPI at
+ * most.  WireGuard schedules it on whichever CPU finished a packet; here
+ * the CPU that decrypts packets inline as they arrive would then keep it
+ * (a scheduled NAPI instance stays where it is while it has work), and
+ * that CPU is the busiest.  A NAPI instance polls on one CPU at a time
+ * and flushes its GRO lists before it completes, so the tunnel's packets
+ * reach the stack in order wherever it polls, and the queue's CPU may
+ * move at any time (esptun_order_avoid()).
+
  * A full queue drops new packets, counted by the caller, rather than
  * growing: a ticket is only taken while its slot is free.
  */
@@ -137,6 +140,14 @@ static void esptun_order_work(struct work_struct *work)
 	} while (!all);
 }
 
+/* On the queue's CPU, in hard interrupt context: esptun_order_kick(). */
+static void esptun_order_ipi(void *arg)
+{
+	struct esptun_order *o = arg;
+
+	__napi_schedule_irqoff(o->napi);
+}
+
 int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu,
 		      struct napi_struct *napi)
 {
@@ -158,6 +169,7 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu,
 	o->fn = fn;
 	o->cpu = cpu;
 	o->napi = napi;
+	INIT_CSD(&o->csd, esptun_order_ipi, o);
 	return 0;
 }
 
@@ -203,18 +215,60 @@ int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
 }
 
 /*
- * The next online CPU after @cpu: where a queue's packets are handed on
- * from when @cpu went offline.  Work queued on an offline CPU still runs,
- * on whichever CPU its pool's workers go to, so nothing is stranded; but
- * handing on from a CPU chosen anew each time would send one tunnel's
- * packets through several CPUs' backlogs and GRO cells, and the stack may
- * reorder them.  Only the first move to an offline CPU's successor
- * counts: the compare-and-exchange.  Return: the queue's CPU now.
+ * Move @o off @cpu to the next online CPU: where a queue's packets are
+ * handed on from when @cpu went offline, or (inbound) is where they
+ * arrive.  Work queued on an offline CPU still runs, on whichever CPU its
+ * pool's workers go to, so nothing is stranded; but sending from a CPU
+ * chosen anew each time would send one tunnel's packets through several
+ * CPUs' queues, and the stack may reorder them.  Only the first of
+ * several moves off the same CPU counts: the compare-and-exchange.
+ * Return: the queue's CPU now.
  */
 static int esptun_order_move(struct esptun_order *o, int cpu)
 {
 	cmpxchg(&o->cpu, cpu, esptun_cpu_after(cpu));
 	return READ_ONCE(o->cpu);
+}
+
+/**
+ * esptun_order_avoid() - hand packets on from another CPU than @cpu
+ * @o: the receive side's queue, a packet about to take a ticket
+ * @cpu: the CPU to avoid, this one
+ *
+ * With a NIC's RSS all of a tunnel's ESP arrives on one CPU, which also
+ * runs the NIC's interrupt, the ESP input and its share of the crypto:
+ * delivering from there as well leaves the other CPUs idle while it
+ * saturates.  So a packet that arrives on @o's CPU moves it to the next
+ * online one.  The NAPI instance keeps the order across the move.
+ */
+void esptun_order_avoid(struct esptun_order *o, int cpu)
+{
+	esptun_order_move(o, cpu);
+}
+
+/*
+ * Have @o->napi poll on @o's CPU.  Not scheduled yet: this CPU marks it
+ * so, and the IPI puts it on that CPU's poll list; already scheduled:
+ * napi_schedule_prep() marked it missed, and it polls again.  An IPI
+ * that cannot be sent (the CPU went offline since) is done here.
+ */
+static void esptun_order_kick(struct esptun_order *o)
+{
+	int cpu = READ_ONCE(o->cpu);
+
+	if (unlikely(!cpu_online(cpu)))
+		cpu = esptun_order_move(o, cpu);
+	if (cpu == smp_processor_id()) {
+		napi_schedule(o->napi);
+		return;
+	}
+	if (!napi_schedule_prep(o->napi))
+		return;
+	/* The last IPI has been taken: its handler ran before the poll
+	 * that let the instance be scheduled again.
+	 */
+	if (unlikely(smp_call_function_single_async(cpu, &o->csd)))
+		__napi_schedule(o->napi);
 }
 
 /**
@@ -240,7 +294,7 @@ void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err)
 		 * packet, or it runs and is told it missed one
 		 * (NAPI_STATE_MISSED), and polls again.
 		 */
-		napi_schedule(o->napi);
+		esptun_order_kick(o);
 		return;
 	}
 	cpu = READ_ONCE(o->cpu);

@@ -6,6 +6,7 @@
 #include <linux/cache.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/smp.h>
 #include <linux/workqueue.h>
 
 /* Packets of one tunnel and direction in crypto at once, at most: a power
@@ -29,9 +30,11 @@ typedef void (*esptun_order_fn)(struct sk_buff *skb, int err);
  * @work: hands finished packets on, on @cpu, for crypto finished elsewhere
  * @fn: what is done with each packet, with the crypto result
  * @cpu: where packets are handed on; moved off an offline one
- *	(esptun_order_done())
- * @napi: if set, what hands packets on instead of @work and @cpu: its
- *	poll calls esptun_order_poll() (the receive side, rx.c)
+ *	(esptun_order_done()) and, inbound, off the CPU ESP arrives on
+ *	(esptun_order_avoid())
+ * @napi: if set, what hands packets on instead of @work: its poll, on
+ *	@cpu, calls esptun_order_poll() (the receive side, rx.c)
+ * @csd: schedules @napi on @cpu from another CPU
  *
  * Who writes what: @tail whoever queues a packet, @head and @flushing
  * whoever hands them on, each on a line of its own.
@@ -44,6 +47,7 @@ struct esptun_order {
 	esptun_order_fn fn;
 	int cpu;
 	struct napi_struct *napi;
+	call_single_data_t csd;
 	struct work_struct work;
 };
 
@@ -51,6 +55,7 @@ int esptun_order_init(struct esptun_order *o, esptun_order_fn fn, int cpu,
 		      struct napi_struct *napi);
 int esptun_order_reserve(struct esptun_order *o, struct sk_buff *skb, u64 base,
 			 u64 max, u64 *ticket);
+void esptun_order_avoid(struct esptun_order *o, int cpu);
 void esptun_order_done(struct esptun_order *o, struct sk_buff *skb, int err);
 unsigned int esptun_order_poll(struct esptun_order *o, unsigned int budget);
 void esptun_order_stop(struct esptun_order *o);

@@ -15,9 +15,9 @@
  *                         CPU's crypto worker (parallel.c)
  *   esptun_rx_crypt()     on that CPU:
  *   esptun_esp_decrypt()  (esp.c) AES-GCM, in place
- *   esptun_rx_poll()      the tunnel's NAPI poll, where a CPU that
- *                         finished a packet scheduled it, hands on
- *                         packets in arrival order (order.c) to:
+ *   esptun_rx_poll()      the tunnel's NAPI poll, on its CPU (not the
+ *                         one ESP arrives on), hands on packets in
+ *                         arrival order (order.c) to:
  *   esptun_rx_finish()    replay recheck and advance, trailer, inner
  *                         header checks, then GRO in the tunnel's NAPI
  *
@@ -323,6 +323,8 @@ static int esptun_rx(struct sk_buff *skb, sa_family_t family,
 	skb->dev = sa->tunnel->esp->dev;
 	/* Delivered in arrival order, whenever decryption finishes. */
 	o = &sa->tunnel->rx_order;
+	if (unlikely(READ_ONCE(o->cpu) == smp_processor_id()))
+		esptun_order_avoid(o, smp_processor_id());
 	if (unlikely(esptun_order_reserve(o, skb, 0, U64_MAX, NULL))) {
 		esptun_rx_drop(sa->tunnel, sa, skb, ESPTUN_CTR_RX_OVERLOAD);
 		esptun_sa_put(sa);

@@ -373,15 +373,19 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 	}
 	INIT_LIST_HEAD(&tun->rx_sas);
 	INIT_LIST_HEAD(&tun->pins);
-	/* Sending hands packets on from one CPU, spread by id; receiving
-	 * from the tunnel's NAPI poll, wherever decryption scheduled it.
+	/* Each direction hands its packets on from one CPU, spread by id;
+	 * receiving, through the tunnel's NAPI instance.  Not the CPU the
+	 * tunnel's ESP arrives on, whichever it is: a peer that, as XFRM
+	 * does, leaves the inner flow's hash on its outer packets has them
+	 * spread over CPUs by RPS.  The receive side only moves off the
+	 * arrival CPU when they coincide (esptun_order_avoid()).
 	 */
 	ret = esptun_order_init(&tun->tx_order, esptun_tx_finish,
 				esptun_tunnel_cpu(id), NULL);
 	if (ret)
 		goto err_dst;
-	ret = esptun_order_init(&tun->rx_order, esptun_rx_finish, -1,
-				&tun->napi);
+	ret = esptun_order_init(&tun->rx_order, esptun_rx_finish,
+				esptun_tunnel_cpu(id + 1), &tun->napi);
 	if (ret)
 		goto err_tx_order;
 	/* Under the device's lock only: see esptun_tunnel.napi. */
