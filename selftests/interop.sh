@@ -9,7 +9,6 @@
 require_module
 command -v ping >/dev/null || skip_all "ping missing (iputils-ping)"
 
-# ping_count FROM-NS DST N: N echo requests, all answered.
 # ping_ok NS DST N: all N pings answered.  Replies may take seconds in a
 # TCG guest on a loaded host (2 s was too short for one in a CI run); a
 # failure shows ping's summary.
