@@ -6,6 +6,10 @@
 #                 ESPTUN_VM_SMP host cores)
 # make check-long the slow tests: the Debian packages end to end (host, then a
 #                 guest), benchmark smoke and demo in a guest
+# make check-debug the guest suite on a debug kernel (KASAN, UBSAN, lockdep,
+#                 DEBUG_OBJECTS, kmemleak) built once from linux-source-6.1
+#                 and cached; TESTS="sa.sh ..." for some tests only
+#                 (README.rst, "The debug kernel")
 # make demo       the README's AWS example (two tunnels, failover), in a guest
 # make bench      esptun vs XFRM vs veth throughput, in a guest (BENCH_OUT=,
 #                 BENCH_TIME=); README.rst, "Benchmark"
@@ -106,6 +110,9 @@ check:
 check-long:
 	selftests/check --long
 
+check-debug:
+	selftests/check-debug $(TESTS)
+
 # The README's AWS-shaped example in the test guest, from a fresh machine:
 # packages, build, guest.  On a gateway with the module loaded, run
 # selftests/demo.sh as root instead.
@@ -134,4 +141,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(TOP)/build/deb
 
-.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen deb check check-long demo bench bench-host clean
+.PHONY: all module tool check-kdir sparse install checkpatch strongswan gen deb check check-long check-debug demo bench bench-host clean
