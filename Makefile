@@ -139,6 +139,6 @@ clean:
 	-test -d "$(KDIR)" && $(KMAKE) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
-	rm -rf $(TOP)/build/deb
+	rm -rf $(TOP)/build/deb $(TOP)/build/debug-kernel
 
 .PHONY: all module tool check-kdir sparse install checkpatch strongswan gen deb check check-long check-debug demo bench bench-host clean
