@@ -75,12 +75,31 @@ check_eq() {
 # a test that adds outbound SAs again takes new keys, as a daemon does.
 new_key() { echo "0x$(od -An -tx1 -N"${1:-20}" /dev/urandom | tr -d ' \n')"; }
 
+# scaled SECONDS, scaled_ns SECONDS: SECONDS times ESPTUN_TIMEOUT_SCALE
+# (default 1; a debug kernel's checkers make everything two to three times
+# slower: `make check-debug`), in whole seconds or in nanoseconds.  Bounds
+# on waits scale, and the durations of traffic a test counts; what a test
+# asserts does not.
+scaled() {
+	awk -v s="$1" -v m="${ESPTUN_TIMEOUT_SCALE:-1}" \
+		'BEGIN { printf "%d\n", s * m + 0.999 }'
+}
+scaled_ns() {
+	if [ -z "${ESPTUN_TIMEOUT_SCALE:-}" ]; then
+		echo $(($1 * 1000000000))
+	else
+		awk -v s="$1" -v m="$ESPTUN_TIMEOUT_SCALE" \
+			'BEGIN { printf "%d\n", s * m * 1000000000 }'
+	fi
+}
+
 # busywait SECONDS CMD...: run CMD every 0.1 s until it succeeds or
-# SECONDS pass; CMD's last status (net/lib.sh's busywait, in seconds).
+# SECONDS (scaled) pass; CMD's last status (net/lib.sh's busywait, in
+# seconds).
 # Waits on a state instead of sleeping for a guess at how long it takes.
 busywait() {
 	local deadline
-	deadline=$(($(date +%s%N) + $1 * 1000000000))
+	deadline=$(($(date +%s%N) + $(scaled_ns "$1")))
 	shift
 	while :; do
 		"$@" && return 0
@@ -211,10 +230,13 @@ leak_mark() {
 # --isolate gives each test its own: tests side by side); each
 # "destroyed" finds its "created" by the object's hashed address.
 leak_check() {
-	local counts created left i pidns
+	local counts created left i pidns deadline
 	pidns=$(readlink /proc/self/ns/pid)
 	dmesg | grep -q "$_mark" || { fail "$1: the kernel log no longer has the mark"; return; }
-	for i in $(seq 50); do
+	# 50 polls, or 10 s times ESPTUN_TIMEOUT_SCALE if longer: a debug
+	# kernel frees a namespace's devices much later.
+	deadline=$(($(date +%s%N) + $(scaled_ns 10)))
+	for i in $(seq 1000000); do
 		counts=$(dmesg | sed -n "/$_mark/,\$p" | awk -v ns="$pidns" '
 			{ k = $0; sub(/.*esptun: /, "", k) }
 			k ~ /: created in / && $NF == ns {
@@ -227,6 +249,7 @@ leak_check() {
 		created=${counts% *}
 		left=${counts#* }
 		[ "$left" -eq 0 ] && break
+		[ "$i" -ge 50 ] && [ "$(date +%s%N)" -ge "$deadline" ] && break
 		# Freeing is asynchronous (RCU, work items): poll for it.
 		sleep 0.1
 	done

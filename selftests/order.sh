@@ -36,7 +36,7 @@ seqerr() { ip netns exec peer awk '/XfrmInStateSeqError/ { print $2 }' /proc/net
 
 peer_ofo=$(ofo peer)
 capture_start gw veth0 3000
-gw iperf3 -c $PEER4 -t 4 -l 64K >/dev/null || fail "iperf3 gw -> peer"
+gw iperf3 -c $PEER4 -t "$(scaled 4)" -l 64K >/dev/null || fail "iperf3 gw -> peer"
 capture_wait
 in_order "1 flow"
 check_eq "the XFRM receiver queued no segment out of order" \
@@ -49,7 +49,7 @@ check_eq "and its replay window dropped nothing" "$(seqerr)" 0
 iperf3_server peer -p 5203
 peer_ofo=$(ofo peer)
 capture_start gw veth0 3000
-gw iperf3 -c $PEER4 -p 5203 -t 4 -P 8 >/dev/null || fail "iperf3 -P 8 gw -> peer"
+gw iperf3 -c $PEER4 -p 5203 -t "$(scaled 4)" -P 8 >/dev/null || fail "iperf3 -P 8 gw -> peer"
 capture_wait
 in_order "8 flows"
 check_eq "8 flows: the XFRM receiver queued no segment out of order" \

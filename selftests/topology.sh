@@ -150,13 +150,16 @@ print(s[sys.argv[1]][sys.argv[2]])' "${3%%.*}" "${3#*.}"
 }
 
 # capture_start NS IFACE COUNT [SECONDS [TOOL]]: ESP capture (or TOOL's:
-# natt.py's of UDP) in the background into $CAP, for 15 seconds unless
-# told; returns once it listens.  capture_wait collects it.
+# natt.py's of UDP) in the background into $CAP, for 15 seconds (scaled)
+# unless told; returns once it listens.  capture_wait collects it.
 capture_start() {
+	local secs=${4:-$(scaled 15)} limit
+	limit=$((${secs%.*} + 5))
+	[ "$limit" -ge 20 ] || limit=20
 	CAP=$(mktemp)
 	rm -f "$CAP.ready"
-	ip netns exec "$1" timeout 20 "${5:-$ESPTOOL}" capture "$2" "$3" "${4:-15}" \
-		"$CAP.ready" > "$CAP" &
+	ip netns exec "$1" timeout "$limit" \
+		"${5:-$ESPTOOL}" capture "$2" "$3" "$secs" "$CAP.ready" > "$CAP" &
 	CAP_PID=$!
 	for _ in $(seq 100); do
 		[ -e "$CAP.ready" ] && break
