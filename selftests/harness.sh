@@ -106,4 +106,16 @@ check "the summary counts them" grep -q '^0 passed, 2 failed, 1 skipped' "$tmp/c
 "$tmp/harness" slow.sh > "$tmp/d" 2>&1
 check "a test's own timeout (timeout.NAME) replaces the default" \
 	grep -q '^ok 1 selftests: esptun: slow.sh$' "$tmp/d"
+# make check-debug's slow kernel: ESPTUN_TIMEOUT_SCALE multiplies the
+# timeouts, rounded; lib.sh's scaled multiplies a test's waits, rounded up,
+# and leaves them as they are without it.
+ESPTUN_TIMEOUT_SCALE=1.5 "$tmp/harness" hangs.sh > "$tmp/e" 2>&1
+check "ESPTUN_TIMEOUT_SCALE scales the timeout (2 s by 1.5)" \
+	grep -q '^not ok 1 .*hangs.sh # TIMEOUT 3 seconds' "$tmp/e"
+check_eq "lib.sh: scaled 4 without ESPTUN_TIMEOUT_SCALE" \
+	"$(env -u ESPTUN_TIMEOUT_SCALE bash -c ". $tmp/inst/lib.sh; scaled 4; scaled_ns 4")" \
+	"$(printf '4\n4000000000')"
+check_eq "lib.sh: scaled 4 with ESPTUN_TIMEOUT_SCALE=2.5" \
+	"$(ESPTUN_TIMEOUT_SCALE=2.5 bash -c ". $tmp/inst/lib.sh; scaled 4; scaled_ns 4")" \
+	"$(printf '10\n10000000000')"
 finish

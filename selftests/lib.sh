@@ -88,8 +88,9 @@ scaled_ns() {
 	if [ -z "${ESPTUN_TIMEOUT_SCALE:-}" ]; then
 		echo $(($1 * 1000000000))
 	else
+		# %.0f: mawk's %d stops at 2^31 - 1 (2.1 s in nanoseconds).
 		awk -v s="$1" -v m="$ESPTUN_TIMEOUT_SCALE" \
-			'BEGIN { printf "%d\n", s * m * 1000000000 }'
+			'BEGIN { printf "%.0f\n", s * m * 1000000000 }'
 	fi
 }
 
