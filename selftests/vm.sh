@@ -14,7 +14,9 @@ warn_ko=$ESPTUN_REPO/selftests/vm/warn/esptun_warn.ko
 out=$("$run" sh -c 'echo "out put"; exit 7' 2>&1); rc=$?
 check_eq "vm/run passes any exit status through" "$rc" 7
 check_eq "vm/run passes the command's output" "$(tr -d '\r' <<<"$out")" "out put"
-out=$(ESPTUN_VM_OBJECTS=1 "$run" sh -c 'pwd; echo "$PATH"; test -d /sys/module/esptun &&
+out=$(ESPTUN_VM_OBJECTS=1 env -u ESPTUN_VM_APPEND -u ESPTUN_TIMEOUT_SCALE \
+	"$run" sh -c 'pwd; echo "$PATH"; cat /proc/cmdline;
+	echo "scale=${ESPTUN_TIMEOUT_SCALE-unset}"; test -d /sys/module/esptun &&
 	ip link add esp9 type esptun && ip link del esp9 &&
 	! touch .vm-ro-probe 2>/dev/null && touch /tmp/x /run/x' 2>&1); rc=$?
 rm -f "$ESPTUN_REPO/.vm-ro-probe"
@@ -24,18 +26,30 @@ case "$(sed -n 2p <<<"$out")" in
 "$ESPTUN_REPO/userspace:"*) pass "userspace/ leads PATH in the guest" ;;
 *) fail "userspace/ not first on PATH: $(sed -n 2p <<<"$out")" ;;
 esac
+# Without the debug kernel's variables the guest is as it was: its command
+# line ends with esptun.ver, and the harness sees no timeout scale.
+case "$(sed -n 3p <<<"$out" | tr -d '\r')" in
+*" esptun.ver=$(modinfo -F vermagic "$ESPTUN_REPO/kmod/esptun.ko" | cut -d' ' -f1)")
+	pass "without ESPTUN_VM_APPEND the kernel command line is unchanged" ;;
+*) fail "kernel command line: $(sed -n 3p <<<"$out")" ;;
+esac
+check_eq "without ESPTUN_TIMEOUT_SCALE the guest has none" \
+	"$(sed -n 4p <<<"$out" | tr -d '\r')" "scale=unset"
 out=$(ESPTUN_VM_OBJECTS=1 "$run" ip link add esp9 type esptun 2>&1); rc=$?
 if [ "$rc" -eq 126 ] && grep -q "objects still alive after the command: devices 1" <<<"$out"; then
 	pass "ESPTUN_VM_OBJECTS: a device left behind fails the run"
 else
 	fail "ESPTUN_VM_OBJECTS: a device left behind: exit $rc: $out"
 fi
-# One boot for three things: the WARN module loaded in esptun's place
+# One boot for five things: the WARN module loaded in esptun's place
 # (ESPTUN_VM_MODULE, as make check-long loads the module DKMS built),
-# another directory leading PATH (ESPTUN_VM_TOOLS, the packaged tool), and
-# the WARN failing the run.
+# another directory leading PATH (ESPTUN_VM_TOOLS, the packaged tool), the
+# WARN failing the run, and make check-debug's ESPTUN_VM_APPEND and
+# ESPTUN_TIMEOUT_SCALE reaching the guest.
 out=$(ESPTUN_VM_MODULE=$warn_ko ESPTUN_VM_TOOLS=/usr/sbin \
-	"$run" sh -c 'echo "PATH=$PATH"; test -d /sys/module/esptun_warn' 2>&1); rc=$?
+	ESPTUN_VM_APPEND=esptun_vm_sh.append=1 ESPTUN_TIMEOUT_SCALE=3 \
+	"$run" sh -c 'echo "PATH=$PATH"; echo "CMDLINE=$(cat /proc/cmdline)"
+		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"; test -d /sys/module/esptun_warn' 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && grep -q "guest kernel reported a problem" <<<"$out" &&
    grep -q "deliberate warning" <<<"$out"; then
 	pass "a WARN in the guest fails the run (exit $rc) and shows the splat"
@@ -46,8 +60,20 @@ case $(grep -m 1 '^PATH=' <<<"$out" | tr -d '\r') in
 PATH=/usr/sbin:*) pass "ESPTUN_VM_TOOLS leads PATH in the guest" ;;
 *) fail "ESPTUN_VM_TOOLS does not lead PATH: $out" ;;
 esac
+case $(grep -m 1 '^CMDLINE=' <<<"$out" | tr -d '\r') in
+*" esptun_vm_sh.append=1") pass "ESPTUN_VM_APPEND ends the kernel command line" ;;
+*) fail "ESPTUN_VM_APPEND not on the kernel command line: $out" ;;
+esac
+check_eq "ESPTUN_TIMEOUT_SCALE reaches the guest" \
+	"$(grep -m 1 '^SCALE=' <<<"$out" | tr -d '\r')" "SCALE=3"
 out=$(ESPTUN_VM_MODULE=$ESPTUN_REPO/no-such.ko "$run" true 2>&1); rc=$?
 check_eq "a missing ESPTUN_VM_MODULE fails before booting" "$rc" 125
+out=$(ESPTUN_VM_MODDIR=$ESPTUN_REPO/no-such-dir "$run" true 2>&1); rc=$?
+if [ "$rc" -eq 125 ] && grep -q "no-such-dir/lib/modules/.* missing" <<<"$out"; then
+	pass "an ESPTUN_VM_MODDIR without the kernel's lib/modules fails before booting"
+else
+	fail "ESPTUN_VM_MODDIR without lib/modules: exit $rc: $out"
+fi
 out=$(ESPTUN_VM_TIMEOUT=10 "$run" sleep 120 2>&1); rc=$?
 check_eq "a hung guest is killed at the timeout" "$rc" 124
 # The benchmark records the accelerator before its first boot: --accel
