@@ -14,9 +14,10 @@ warn_ko=$ESPTUN_REPO/selftests/vm/warn/esptun_warn.ko
 out=$("$run" sh -c 'echo "out put"; exit 7' 2>&1); rc=$?
 check_eq "vm/run passes any exit status through" "$rc" 7
 check_eq "vm/run passes the command's output" "$(tr -d '\r' <<<"$out")" "out put"
-out=$(ESPTUN_VM_OBJECTS=1 env -u ESPTUN_VM_APPEND -u ESPTUN_TIMEOUT_SCALE \
+out=$(ESPTUN_VM_OBJECTS=1 env -u ESPTUN_VM_APPEND -u ESPTUN_TIMEOUT_SCALE -u ESPTUN_VM_MACHINE \
 	"$run" sh -c 'pwd; echo "$PATH"; cat /proc/cmdline;
-	echo "scale=${ESPTUN_TIMEOUT_SCALE-unset}"; test -d /sys/module/esptun &&
+	echo "scale=${ESPTUN_TIMEOUT_SCALE-unset}"; cat /sys/class/dmi/id/product_name
+	test -d /sys/module/esptun &&
 	ip link add esp9 type esptun && ip link del esp9 &&
 	! touch .vm-ro-probe 2>/dev/null && touch /tmp/x /run/x' 2>&1); rc=$?
 rm -f "$ESPTUN_REPO/.vm-ro-probe"
@@ -35,21 +36,27 @@ case "$(sed -n 3p <<<"$out" | tr -d '\r')" in
 esac
 check_eq "without ESPTUN_TIMEOUT_SCALE the guest has none" \
 	"$(sed -n 4p <<<"$out" | tr -d '\r')" "scale=unset"
+case "$(sed -n 5p <<<"$out")" in
+*i440FX*) pass "without ESPTUN_VM_MACHINE the machine is QEMU's default (i440fx)" ;;
+*) fail "machine without ESPTUN_VM_MACHINE: $(sed -n 5p <<<"$out")" ;;
+esac
 out=$(ESPTUN_VM_OBJECTS=1 "$run" ip link add esp9 type esptun 2>&1); rc=$?
 if [ "$rc" -eq 126 ] && grep -q "objects still alive after the command: devices 1" <<<"$out"; then
 	pass "ESPTUN_VM_OBJECTS: a device left behind fails the run"
 else
 	fail "ESPTUN_VM_OBJECTS: a device left behind: exit $rc: $out"
 fi
-# One boot for five things: the WARN module loaded in esptun's place
+# One boot for six things: the WARN module loaded in esptun's place
 # (ESPTUN_VM_MODULE, as make check-long loads the module DKMS built),
 # another directory leading PATH (ESPTUN_VM_TOOLS, the packaged tool), the
-# WARN failing the run, and make check-debug's ESPTUN_VM_APPEND and
-# ESPTUN_TIMEOUT_SCALE reaching the guest.
+# WARN failing the run, and make check-debug's ESPTUN_VM_APPEND,
+# ESPTUN_TIMEOUT_SCALE and ESPTUN_VM_MACHINE reaching the guest.
 out=$(ESPTUN_VM_MODULE=$warn_ko ESPTUN_VM_TOOLS=/usr/sbin \
-	ESPTUN_VM_APPEND=esptun_vm_sh.append=1 ESPTUN_TIMEOUT_SCALE=3 \
+	ESPTUN_VM_APPEND=esptun_vm_sh.append=1 ESPTUN_TIMEOUT_SCALE=3 ESPTUN_VM_MACHINE=q35 \
 	"$run" sh -c 'echo "PATH=$PATH"; echo "CMDLINE=$(cat /proc/cmdline)"
-		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"; test -d /sys/module/esptun_warn' 2>&1); rc=$?
+		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"
+		echo "MACHINE=$(cat /sys/class/dmi/id/product_name)"
+		test -d /sys/module/esptun_warn' 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && grep -q "guest kernel reported a problem" <<<"$out" &&
    grep -q "deliberate warning" <<<"$out"; then
 	pass "a WARN in the guest fails the run (exit $rc) and shows the splat"
@@ -66,6 +73,10 @@ case $(grep -m 1 '^CMDLINE=' <<<"$out" | tr -d '\r') in
 esac
 check_eq "ESPTUN_TIMEOUT_SCALE reaches the guest" \
 	"$(grep -m 1 '^SCALE=' <<<"$out" | tr -d '\r')" "SCALE=3"
+case $(grep -m 1 '^MACHINE=' <<<"$out") in
+*Q35*) pass "ESPTUN_VM_MACHINE=q35 boots a q35" ;;
+*) fail "ESPTUN_VM_MACHINE=q35: $out" ;;
+esac
 out=$(ESPTUN_VM_MODULE=$ESPTUN_REPO/no-such.ko "$run" true 2>&1); rc=$?
 check_eq "a missing ESPTUN_VM_MODULE fails before booting" "$rc" 125
 out=$(ESPTUN_VM_MODDIR=$ESPTUN_REPO/no-such-dir "$run" true 2>&1); rc=$?
