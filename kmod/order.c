@@ -35,7 +35,7 @@
  * and flushes its GRO lists before it completes, so the tunnel's packets
  * reach the stack in order wherever it polls, and the queue's CPU may
  * move at any time (esptun_order_avoid()).
-
+ *
  * A full queue drops new packets, counted by the caller, rather than
  * growing: a ticket is only taken while its slot is free.
  */
