@@ -9,15 +9,6 @@
 require_module
 command -v ping >/dev/null || skip_all "ping missing (iputils-ping)"
 
-# ping_ok NS DST N: all N pings answered.  Replies may take seconds in a
-# TCG guest on a loaded host (2 s was too short for one in a CI run); a
-# failure shows ping's summary.
-ping_ok() {
-	local ns=$1 dst=$2 n=$3 out
-	out=$(ip netns exec "$ns" ping -q -c "$n" -i 0.05 -W 5 "$dst" 2>&1)
-	grep -q " $n received" <<<"$out" || { tail -n 2 <<<"$out"; return 1; }
-}
-
 for outer in 4 6; do
 	topo_setup $outer
 	log "outer IPv$outer"

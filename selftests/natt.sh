@@ -16,15 +16,6 @@ command -v conntrack >/dev/null || skip_all "conntrack missing (conntrack)"
 leak_mark
 NATT=$SELFTESTS/natt.py
 
-# ping_ok NS DST N: all N pings answered.  Replies may take seconds in a
-# TCG guest on a loaded host (2 s was too short for one in a CI run); a
-# failure shows ping's summary.
-ping_ok() {
-	local out
-	out=$(ip netns exec "$1" ping -q -c "$3" -i 0.05 -W 5 "$2" 2>&1)
-	grep -q " $3 received" <<<"$out" || { tail -n 2 <<<"$out"; return 1; }
-}
-
 # daemon_start NS ADDR OUT: an IKE-daemon-shaped socket on ADDR:4500.
 daemon_start() {
 	rm -f "$3" "$3.ready"
