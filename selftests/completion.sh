@@ -21,9 +21,20 @@ check "it registers for esptun" bash -c ". '$comp'; complete -p esptun | grep -q
 complete_line() {
 	bash -c '
 	. "$1"
-	ip() { printf "%s\n" "7: esp0: <NOARP,UP,LOWER_UP> mtu 1418 qdisc noqueue" \
-		"9: esp1: <NOARP> mtu 1418 qdisc noop"; }
+	# In namespace gw (-n gw), esp0 only; "ip netns list" lists gw and lan.
+	ip() {
+		case "$*" in
+		"netns list") printf "%s\n" "gw (id: 0)" lan; return ;;
+		"-n gw "*) echo "7: esp0: <NOARP,UP,LOWER_UP> mtu 1418 qdisc noqueue"; return ;;
+		"-n "*) return 1 ;;
+		esac
+		printf "%s\n" "7: esp0: <NOARP,UP,LOWER_UP> mtu 1418 qdisc noqueue" \
+			"9: esp1: <NOARP> mtu 1418 qdisc noop"; }
 	esptun() {
+		if [ "$1" = -n ]; then
+			[ "$2" = gw ] || return 1
+			shift 2
+		fi
 		[ "$2" = esp0 ] || return 1
 		printf "%s\n" "interface: esp0" "" \
 		"tunnel 1: 192.0.2.1 -> 192.0.2.2  up  weight 1  share 50.0%" \
@@ -45,7 +56,14 @@ t() { check_eq "completes \"$1\"" "$(complete_line "$1")" "$2"; }
 
 t "esptun " "help monitor sa show tunnel "
 t "esptun s" "sa show "
-t "esptun -" "--help "
+t "esptun -" "--help --netns -n "
+t "esptun -n " "gw lan "
+t "esptun --netns g" "gw "
+t "esptun -n gw " "help monitor sa show tunnel "
+t "esptun -n gw show " "--json esp0 "
+t "esptun -n lan show " "--json "
+t "esptun -n gw sa del esp0 dir out spi " "0x00000100 0x00000200 "
+t "esptun -n lan sa del esp0 dir out spi " ""
 t "esptun help " "help monitor sa show tunnel "
 t "esptun show " "--json esp0 esp1 "
 t "esptun show e" "esp0 esp1 "

@@ -5,8 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 require_module
 
-check "esptun help" sh -c 'esptun help | grep -q "^Usage: esptun COMMAND"'
-check "esptun --help" sh -c 'esptun --help | grep -q "^Usage: esptun COMMAND"'
+check "esptun help" sh -c 'esptun help | grep -q "^Usage: esptun \[-n NETNS\] COMMAND"'
+check "esptun --help" sh -c 'esptun --help | grep -q "^Usage: esptun \[-n NETNS\] COMMAND"'
 check "esptun show help" sh -c 'esptun show help | grep -q "^Usage: esptun show \[DEV\] \[--json\]"'
 check "esptun help show" sh -c 'esptun help show | grep -q "^Usage: esptun show"'
 check "esptun monitor help" sh -c 'esptun monitor help | grep -q "^Usage: esptun monitor \[--json\]"'
@@ -33,7 +33,7 @@ check_eq "errors are one line" "$(wc -l <<<"$out")" 1
 
 new_netns a
 ip -n a link add dummy0 type dummy 2>/dev/null || ip -n a link add dummy0 type veth
-in_a() { ip netns exec a "$@"; }
+in_a() { in_ns a "$@"; }
 check_eq "show with no device prints nothing" "$(in_a esptun show)" ""
 check_eq "show --json with no device prints []" "$(in_a esptun show --json)" "[]"
 check_err "show of a missing device names the kernel's reason" \
@@ -50,9 +50,20 @@ check_eq "show DEV" "$(in_a esptun show esp0)" "interface: esp0"
 check_eq "no arguments means show" "$(in_a esptun)" "$(in_a esptun show)"
 json=$(in_a esptun show --json)
 check_eq "show --json is valid JSON naming the devices" \
-	"$(python3 -c 'import json,sys; print(" ".join(d["ifname"] for d in json.load(sys.stdin)))' <<<"$json")" \
+	"$(python3 -S -c 'import json,sys; print(" ".join(d["ifname"] for d in json.load(sys.stdin)))' <<<"$json")" \
 	'esp0 we"ird\'
 check_eq "show DEV --json" \
-	"$(in_a esptun show esp0 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["ifname"], d[0]["tunnels"])')" \
+	"$(in_a esptun show esp0 --json | python3 -S -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["ifname"], d[0]["tunnels"])')" \
 	"1 esp0 []"
+
+# -n NETNS, as ip -n: the command runs in that namespace.
+check_eq "-n NETNS shows that namespace's devices" \
+	"$(esptun -n a show | grep '^interface:' | head -1)" "interface: esp0"
+check_eq "--netns PATH too" "$(esptun --netns /run/netns/a show esp0)" "interface: esp0"
+check "-n a: a tunnel added there" \
+	esptun -n a tunnel add esp0 id 1 local 192.0.2.1 remote 192.0.2.2
+check_eq "is in a's device" "$(in_a esptun show esp0 | grep -c '^tunnel 1:')" 1
+check_err "-n of a missing namespace" \
+	'^esptun: network namespace "nope": No such file or directory$' esptun -n nope show
+check_err "-n without a namespace" '^esptun: -n: a network namespace is expected$' esptun -n
 finish

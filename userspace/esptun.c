@@ -2,15 +2,19 @@
 /*
  * esptun: configure and inspect esptun devices.
  */
+#define _GNU_SOURCE /* setns() */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/esptun.h>
 
 #include "tool.h"
@@ -140,9 +144,11 @@ static int usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "Usage: %s COMMAND [ARGS...]\n\n"
+	fprintf(out, "Usage: %s [-n NETNS] COMMAND [ARGS...]\n\n"
 		"Configure and inspect esptun (ESP tunnel-mode) devices.\n"
-		"Devices are created with `ip link add DEV type esptun`.\n\n"
+		"Devices are created with `ip link add DEV type esptun`.\n"
+		"-n NETNS: in network namespace NETNS (a name from\n"
+		"`ip netns`, or a path), as `ip -n` does.\n\n"
 		"Commands:\n", prog);
 	for (i = 0; i < N_COMMANDS; i++) {
 		fprintf(out, "  %s ", prog);
@@ -327,10 +333,46 @@ out:
 	return ret;
 }
 
+/*
+ * -n NETNS, as iproute2's `ip -n`: the netlink sockets are opened after
+ * setns(), so they belong to NETNS.  Unlike `ip netns exec`, no mount
+ * namespace is made: the tool reads nothing from sysfs.
+ */
+static int enter_netns(const char *name)
+{
+	char path[4096];
+	int fd, ret;
+
+	if (strchr(name, '/'))
+		ret = snprintf(path, sizeof(path), "%s", name);
+	else
+		ret = snprintf(path, sizeof(path), "/run/netns/%s", name);
+	if (ret < 0 || (size_t)ret >= sizeof(path))
+		return fail("network namespace \"%s\": name too long", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("network namespace \"%s\": %s", name, strerror(errno));
+	ret = setns(fd, CLONE_NEWNET);
+	close(fd);
+	if (ret)
+		return fail("network namespace \"%s\": %s", name, strerror(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct esptun_cmd *c;
 
+	while (argc > 1 && (!strcmp(argv[1], "-n") || !strcmp(argv[1], "-netns") ||
+			    !strcmp(argv[1], "--netns"))) {
+		if (argc < 3)
+			return fail("%s: a network namespace is expected", argv[1]);
+		if (enter_netns(argv[2]))
+			return 1;
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2)
 		return cmd_show(1, (char *[]){ "show", NULL });
 	if (is_help(argv[1])) {
