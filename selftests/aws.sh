@@ -22,10 +22,10 @@
 LAN_GW=172.16.0.10
 LAN_AWS=172.16.1.10
 
-gw() { ip netns exec gw "$@"; }
-aws() { ip netns exec aws "$@"; }
-lan_gw() { ip netns exec lan_gw "$@"; }
-lan_aws() { ip netns exec lan_aws "$@"; }
+gw() { in_ns gw "$@"; }
+aws() { in_ns aws "$@"; }
+lan_gw() { in_ns lan_gw "$@"; }
+lan_aws() { in_ns lan_aws "$@"; }
 
 # aws_key out|in I: the tunnel's key (16-byte key, 4-byte salt).
 aws_key() {
@@ -129,7 +129,7 @@ aws_setup() {
 # tjget EXPR: a Python expression on `esptun show esp0 --json` in gw, with
 # d the device and t(i) tunnel i.
 tjget() {
-	gw esptun show esp0 --json | python3 -c '
+	gw esptun show esp0 --json | python3 -S -c '
 import json, sys
 d = json.load(sys.stdin)[0]
 def t(i):

@@ -100,7 +100,7 @@ sleep 0.5
 before=$($GW esptun show esp0 --json)
 $OFFICE iperf3 -c 10.2.0.10 -P 16 -t 4 2>&1 | grep -E 'SUM.*(sender|receiver)'
 $GW esptun show esp0
-shares=$(printf '%s\n%s\n' "$before" "$($GW esptun show esp0 --json)" | python3 -c '
+shares=$(printf '%s\n%s\n' "$before" "$($GW esptun show esp0 --json)" | python3 -S -c '
 import json, sys
 b, a = (json.loads(l)[0]["tunnels"] for l in sys.stdin)
 d = [y["tx_packets"] - x["tx_packets"] for x, y in zip(b, a)]
@@ -109,14 +109,14 @@ echo "packets sent per tunnel: ${shares// /% / }%"
 # Sixteen flows outrun crypto under emulation: the device stops its queue
 # and the qdisc holds them back (README, "The data path"), so esptun itself
 # drops nothing, either way.
-DESC="no tx_errors or rx_drops under 16 flows" check python3 -c '
+DESC="no tx_errors or rx_drops under 16 flows" check python3 -S -c '
 import json, sys
 b, a = (json.loads(x)[0]["stats"] for x in sys.argv[1:])
 sys.exit(any(a.get(k, 0) != b.get(k, 0) for k in ("tx_errors", "rx_drops")))' \
 	"$before" "$($GW esptun show esp0 --json)"
 # A tunnel carrying at least one of the 16 flows sends well over 1% of the
 # packets; the pings and BGP checks before the snapshot are not counted.
-DESC="both tunnels carry flows" check python3 -c '
+DESC="both tunnels carry flows" check python3 -S -c '
 import sys
 sys.exit(not all(float(s) >= 1 for s in sys.argv[1:]))' $shares
 

@@ -16,10 +16,10 @@ conf=$(mktemp -d)
 trap 'rm -rf "$conf"; _cleanup' EXIT
 export ESPTUN_CONFDIR=$conf
 new_netns es
-in_es() { ip netns exec es "$@"; }
+in_es() { in_ns es "$@"; }
 # The device's tunnels and SAs as "id remote pins | dir spi ...".
 state() {
-	in_es esptun show "$1" --json | python3 -c 'import json, sys
+	in_es esptun show "$1" --json | python3 -S -c 'import json, sys
 for t in json.load(sys.stdin)[0]["tunnels"]:
     print(t["id"], t["remote"], ",".join(t["pins"]), "|",
           " ".join("%s %#x" % (s["dir"], s["spi"]) for s in t["sas"]))'

@@ -165,26 +165,50 @@ udp_masquerade() {
 	EOF
 }
 
-# add_tunnels NS DEV FIRST LAST LOCAL: IPv4 tunnels FIRST..LAST on DEV in
-# NS, from LOCAL to 10.9.x.y (y = id), in one process: hundreds of tool
-# runs would take minutes under emulation.
+# add_tunnels NS DEV FIRST LAST LOCAL [KEY]: IPv4 tunnels FIRST..LAST on
+# DEV in NS, from LOCAL to 10.9.x.y (y = id), with KEY an inbound SA each
+# (SPI 0x10000 + id), in one process: hundreds of tool runs would take
+# minutes under emulation.
 add_tunnels() {
-	ip netns exec "$1" python3 - "$SELFTESTS" "$2" "$3" "$4" "$5" <<-'EOF'
+	ip netns exec "$1" python3 -S - "$SELFTESTS" "$2" "$3" "$4" "$5" "${6:-}" <<-'EOF'
 	import ipaddress, sys
 	sys.path.insert(0, sys.argv[1])
 	import esptun_nl, nlraw
 	dev, first, last = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 	local = int(ipaddress.IPv4Address(sys.argv[5]))
+	key = sys.argv[6][2:]
 	g = nlraw.Genl()
 	fam = g.family(esptun_nl.FAMILY)
-	for i in range(first, last + 1):
-	    err, text, _ = g.request(fam, esptun_nl.OPS["tunnel-new"],
-	        nlraw.encode("ifname:str:" + dev) + nlraw.encode(
-	            "tunnel:nest:id/u32/%d,local-ipv4/be32/%d,remote-ipv4/be32/%d"
-	            % (i, local, 0x0a090000 + i)), nlraw.NLM_F_ACK)
+	def req(op, what, spec):
+	    err, text, _ = g.request(fam, esptun_nl.OPS[op],
+	        nlraw.encode("ifname:str:" + dev) + nlraw.encode(spec),
+	        nlraw.NLM_F_ACK)
 	    if err:
-	        sys.exit("tunnel %d: %s" % (i, text))
+	        sys.exit("%s: %s" % (what, text))
+	for i in range(first, last + 1):
+	    req("tunnel-new", "tunnel %d" % i,
+	        "tunnel:nest:id/u32/%d,local-ipv4/be32/%d,remote-ipv4/be32/%d"
+	        % (i, local, 0x0a090000 + i))
+	    if key:
+	        req("sa-new", "tunnel %d's SA" % i,
+	            "sa:nest:tunnel-id/u32/%d,dir/u8/%d,spi/be32/%d,key/hex/%s"
+	            % (i, esptun_nl.ENUMS["sa-dir"]["in"], 0x10000 + i, key))
 	EOF
+}
+
+# in_ns NS CMD [ARGS...]: CMD in network namespace NS.  esptun and ip
+# take the namespace as an option (-n, as iproute2's): one program start
+# instead of two, about 50 ms a call under TCG, which the suite pays
+# thousands of times.  For the same reason the tests' Python one-liners
+# run as `python3 -S` (no site module, so the standard library only):
+# 150 to 200 ms less a start.
+in_ns() {
+	local ns=$1
+	shift
+	case $1 in
+	esptun | ip) "$1" -n "$ns" "${@:2}" ;;
+	*) ip netns exec "$ns" "$@" ;;
+	esac
 }
 
 # Namespaces created with new_netns are deleted at exit.
@@ -281,13 +305,13 @@ finish() {
 # throwaway tunnel's event proves it).
 monitor_start() {
 	MON=$(mktemp)
-	ip netns exec gw esptun monitor --json >> "$MON" 2>&1 &
+	esptun -n gw monitor --json >> "$MON" 2>&1 &
 	MON_PID=$!
 	local n
 	for n in $(seq 50); do
-		ip netns exec gw esptun tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
-		ip netns exec gw esptun sa add esp0 tunnel 999 dir out spi 0x999 key 0x0102030405060708090a0b0c0d0e0f1011121399
-		ip netns exec gw esptun tunnel del esp0 id 999
+		esptun -n gw tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
+		esptun -n gw sa add esp0 tunnel 999 dir out spi 0x999 key 0x0102030405060708090a0b0c0d0e0f1011121399
+		esptun -n gw tunnel del esp0 id 999
 		grep -q '"tunnel":999' "$MON" && break
 		sleep 0.1
 	done

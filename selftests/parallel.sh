@@ -40,7 +40,7 @@ topo_setup 4
 # which IP_RECVERR reports).  A big SNDBUF (SO_SNDBUFFORCE) lets the sender
 # run ahead of crypto; with UDP_RT set it runs as a real-time task.
 udp() {
-	ip netns exec "$1" taskset -c 0 ${UDP_RT:+chrt -f 50} python3 -c '
+	ip netns exec "$1" taskset -c 0 ${UDP_RT:+chrt -f 50} python3 -S -c '
 import socket, sys
 src, dst, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -169,7 +169,7 @@ check_eq "no packet was dropped on the way" \
 # CPUs are free again.  (Before, its rings dropped, as tx_errors.)
 dev0=$(jget 'd["stats"]["tx_errors"]')
 qdrops() {
-	gw tc -s -j qdisc show dev esp0 | python3 -c '
+	gw tc -s -j qdisc show dev esp0 | python3 -S -c '
 import json, sys
 print(sum(q.get("drops", 0) for q in json.load(sys.stdin)))'
 }

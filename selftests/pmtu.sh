@@ -73,7 +73,7 @@ check "a 1280-byte IPv6 packet still passes (the outer packet is fragmented)" \
 # an ESP packet (in UDP from port 4500 to 4500 with udp; with short, a
 # quote that stops at the UDP header, as RFC 792 allows) from SRC to DST.
 forge_icmp() {
-	peer python3 - "$@" <<-'EOF'
+	peer python3 -S - "$@" <<-'EOF'
 	import socket, struct, sys
 	spi, mtu, src, dst = int(sys.argv[1], 0), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 	udp, short = "udp" in sys.argv[5:], "short" in sys.argv[5:]

@@ -30,8 +30,8 @@ ping_ok() {
 	grep -q " $n received" <<<"$out" || { tail -n 2 <<<"$out"; return 1; }
 }
 
-gw() { ip netns exec gw "$@"; }
-peer() { ip netns exec peer "$@"; }
+gw() { in_ns gw "$@"; }
+peer() { in_ns peer "$@"; }
 
 # topo_setup 4|6: namespaces, veth, XFRM peer, esptun gateway.  Extra
 # arguments for the peer's XFRM states and the gateway's tunnel (natt.sh's
@@ -118,7 +118,7 @@ peer_xfrm_policy() {
 # jget EXPR: evaluate a Python expression on `esptun show esp0 --json` in
 # gw, with d the device, t tunnel 1 and sa(dir, spi) an SA.
 jget() {
-	gw esptun show esp0 --json | python3 -c '
+	gw esptun show esp0 --json | python3 -S -c '
 import json, sys
 d = json.load(sys.stdin)[0]
 t = ([x for x in d["tunnels"] if x["id"] == 1] or [None])[0]
@@ -152,7 +152,7 @@ topo_tcp() {
 
 # link_stat NS DEV FIELD: a field of the device's stats64 (JSON names).
 link_stat() {
-	ip -n "$1" -s -j link show "$2" | python3 -c '
+	ip -n "$1" -s -j link show "$2" | python3 -S -c '
 import json, sys
 s = json.load(sys.stdin)[0]["stats64"]
 print(s[sys.argv[1]][sys.argv[2]])' "${3%%.*}" "${3#*.}"
