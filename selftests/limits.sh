@@ -12,30 +12,24 @@ require_module
 leak_mark
 
 new_netns a
-a() { ip netns exec a "$@"; }
+a() { in_ns a "$@"; }
 a ip link add esp0 type esptun
 a ip link add esp1 type esptun
 KEY=$(new_key)
 PARAM=/sys/module/esptun/parameters/max_sas_per_tunnel
 
 # 255 tunnels, each with an inbound SA: the ABI's most per device.
-ok=1
-for i in $(seq 1 255); do
-	a esptun tunnel add esp0 id $i local 10.0.0.1 \
-		remote 10.1.$((i / 250)).$((i % 250 + 1)) || ok=0
-	a esptun sa add esp0 tunnel $i dir in spi $((0x10000 + i)) key $KEY || ok=0
-done
-check_eq "255 tunnels with an SA each" $ok 1
-check_err "a 256th tunnel is refused" "at most 255 tunnels" \
-	a esptun tunnel add esp0 id 256 local 10.0.0.1 remote 10.2.0.1
-check_eq "a full device dumps completely: 255 tunnels, 255 SAs, ids in order" \
-	"$(a esptun show esp0 --json | python3 -c '
+add_tunnels a esp0 1 255 10.0.0.1 "$KEY" || fail "255 tunnels with an SA each"
+check_eq "255 tunnels with an SA each, and the full device dumps completely, ids in order" \
+	"$(a esptun show esp0 --json | python3 -S -c '
 import json, sys
 t = json.load(sys.stdin)[0]["tunnels"]
 print(len(t), sum(len(x["sas"]) for x in t), [x["id"] for x in t] == list(range(1, 256)))')" \
 	"255 255 True"
+check_err "a 256th tunnel is refused" "at most 255 tunnels" \
+	a esptun tunnel add esp0 id 256 local 10.0.0.1 remote 10.2.0.1
 check_eq "the dump of every device has both, esp0 in full" \
-	"$(a esptun show --json | python3 -c '
+	"$(a esptun show --json | python3 -S -c '
 import json, sys
 print(sorted((d["ifname"], len(d["tunnels"])) for d in json.load(sys.stdin)))')" \
 	"[('esp0', 255), ('esp1', 0)]"
@@ -67,7 +61,7 @@ mkdir -p $CG/esptun-limits
 before=$(cat $CG/esptun-limits/memory.current)
 sh -c "echo \$\$ > $CG/esptun-limits/cgroup.procs
 	for i in \$(seq 1 20); do
-		ip netns exec a esptun tunnel add esp1 id \$i local 10.0.0.1 \
+		esptun -n a tunnel add esp1 id \$i local 10.0.0.1 \
 			remote 10.3.0.\$i || exit 1
 	done" || fail "20 tunnels from inside the cgroup"
 after=$(cat $CG/esptun-limits/memory.current)
