@@ -4,10 +4,11 @@
 
 #include <linux/atomic.h>
 #include <linux/cache.h>
-#include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/smp.h>
 #include <linux/workqueue.h>
+
+struct napi_struct;
 
 /* Packets of one tunnel and direction in crypto at once, at most: a power
  * of two, the ring's size.

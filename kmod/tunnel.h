@@ -4,6 +4,7 @@
 
 #include <linux/cache.h>
 #include <linux/in6.h>
+#include <linux/netdevice.h>
 #include <linux/netlink.h>
 #include <linux/refcount.h>
 #include <linux/rhashtable-types.h>
