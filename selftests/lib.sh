@@ -258,6 +258,12 @@ leak_check() {
 	local counts created left i pidns deadline
 	pidns=$(readlink /proc/self/ns/pid)
 	dmesg | grep -q "$_mark" || { fail "$1: the kernel log no longer has the mark"; return; }
+	# Objects are paired by their hashed pointers, which a kernel whose
+	# crng is not ready yet prints as "(____ptrval____)".
+	if dmesg | sed -n "/$_mark/,\$p" | grep -q 'esptun: .*(____ptrval____): created'; then
+		fail "$1: the kernel hashed no pointer yet (crng not ready): objects cannot be paired"
+		return
+	fi
 	# 50 polls; with ESPTUN_TIMEOUT_SCALE set, for 10 s times it if that
 	# is longer: a debug kernel frees a namespace's devices much later.
 	deadline=$(($(date +%s%N) + $(scaled_ns 10)))
