@@ -129,7 +129,7 @@ aws_setup() {
 # tjget EXPR: a Python expression on `esptun show esp0 --json` in gw, with
 # d the device and t(i) tunnel i.
 tjget() {
-	gw esptun show esp0 --json | python3 -S -c '
+	gw esptun show esp0 --json | py '
 import json, sys
 d = json.load(sys.stdin)[0]
 def t(i):

@@ -28,7 +28,7 @@ monitor_start
 flows() { lan_gw "$FLOWS" "$1" $LAN_GW $LAN_AWS "${@:2}"; }
 # share_ok "1:0.49 2:0.51" ID LOW HIGH
 share_ok() {
-	python3 -S -c 'import sys
+	py 'import sys
 s = dict(x.split(":") for x in sys.argv[1].split())
 sys.exit(not float(sys.argv[3]) <= float(s[sys.argv[2]]) <= float(sys.argv[4]))' "$@"
 }
@@ -54,7 +54,7 @@ s=$(flows spread 8192)
 log "weights 1,1,2,4, 8192 flows: $s"
 ok=1
 for w in 1:0.125 2:0.125 3:0.25 4:0.5; do
-	share_ok "$s" ${w%:*} $(python3 -S -c "print(${w#*:} * 0.9, ${w#*:} * 1.1)") || ok=0
+	share_ok "$s" ${w%:*} $(py "print(${w#*:} * 0.9, ${w#*:} * 1.1)") || ok=0
 done
 if [ $ok = 1 ]; then
 	pass "each tunnel carries its weight's share within 10% ($s)"
@@ -70,7 +70,7 @@ check_eq "flows stay on their tunnel" "$(flows map 64 1)" "$m0"
 
 # moved_only BEFORE AFTER ID: exactly tunnel ID's flows moved, none to it.
 moved_only() {
-	python3 -S -c 'import sys
+	py 'import sys
 a, b, t = sys.argv[1].split(), sys.argv[2].split(), sys.argv[3]
 print(all((x == y) != (x == t) for x, y in zip(a, b)) and t not in b and t in a)' "$@"
 }
@@ -120,7 +120,7 @@ check_eq "a new SA brings them back" "$(flows map 64 1)" "$m0"
 # flight on the tunnel when it went down.
 before=$(tjget '[x["tx_packets"] for x in d["tunnels"]]')
 lan_gw ping -q -c 1 -W 2 $LAN_AWS >/dev/null
-ping_tun=$(python3 -S -c 'import sys, ast
+ping_tun=$(py 'import sys, ast
 a, b = ast.literal_eval(sys.argv[1]), ast.literal_eval(sys.argv[2])
 print([i + 1 for i in range(len(a)) if b[i] != a[i]][0])' "$before" \
 	"$(tjget '[x["tx_packets"] for x in d["tunnels"]]')")

@@ -19,7 +19,7 @@ new_netns es
 in_es() { in_ns es "$@"; }
 # The device's tunnels and SAs as "id remote pins | dir spi ...".
 state() {
-	in_es esptun show "$1" --json | python3 -S -c 'import json, sys
+	in_es esptun show "$1" --json | py 'import json, sys
 for t in json.load(sys.stdin)[0]["tunnels"]:
     print(t["id"], t["remote"], ",".join(t["pins"]), "|",
           " ".join("%s %#x" % (s["dir"], s["spi"]) for s in t["sas"]))'

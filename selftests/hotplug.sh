@@ -65,7 +65,7 @@ check_eq "CPU 1 is online" "$(cat $CPU1)" 1
 # and bytes in its last second; fails, saying why, on a report of an
 # error or none at all.
 mb() {
-	python3 -S -c 'import json, sys
+	py 'import json, sys
 j = json.load(open(sys.argv[1]))
 if "error" in j:
     sys.exit("iperf3: " + j["error"])

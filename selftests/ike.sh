@@ -334,7 +334,7 @@ spis_swanctl() {
 # spis_esptun REMOTE: "in out" SPIs of gw's tunnel to REMOTE (all inbound
 # ones, sorted, then the outbound one).
 spis_esptun() {
-	gw esptun show esp0 --json | python3 -S -c '
+	gw esptun show esp0 --json | py '
 import json, sys
 d = json.load(sys.stdin)[0]
 for t in d["tunnels"]:
@@ -441,7 +441,7 @@ _route_hops() { # NS PREFIX N: the kernel route has N BGP next hops
 
 # tunnel_tx I: packets gw sent over tunnel I (to 10.0.0.(1+I)).
 tunnel_tx() {
-	gw esptun show esp0 --json | python3 -S -c '
+	gw esptun show esp0 --json | py '
 import json, sys
 d = json.load(sys.stdin)[0]
 print(sum(t["tx_packets"] for t in d["tunnels"]
@@ -589,19 +589,19 @@ _t1_agrees() { # BEFORE: esptun's tunnel 1 SAs are BEFORE or charon's t1
 # ------------------------------------------------------------ failover
 
 _bgp_conns() { # NS NEIGHBOUR: how often the session was established
-	vty "$1" "show bgp neighbors $2 json" 2>/dev/null | python3 -S -c '
+	vty "$1" "show bgp neighbors $2 json" 2>/dev/null | py '
 import json, sys
 d = json.load(sys.stdin)
 n = list(d.values())[0]
 print(n.get("connectionsEstablished", 0), n.get("bgpState"))'
 }
 _tunnels() { # the remote addresses of gw's tunnels
-	gw esptun show esp0 --json | python3 -S -c '
+	gw esptun show esp0 --json | py '
 import json, sys
 print(" ".join(sorted(t["remote"] for t in json.load(sys.stdin)[0]["tunnels"])))'
 }
 _tstate() { # REMOTE: "state liveness" of gw's tunnel to REMOTE
-	gw esptun show esp0 --json | python3 -S -c '
+	gw esptun show esp0 --json | py '
 import json, sys
 for t in json.load(sys.stdin)[0]["tunnels"]:
     if t["remote"] == sys.argv[1]:
@@ -731,7 +731,7 @@ _overflow() {
 	EOF
 }
 _expired() { # REMOTE SPI STATE: gw's SA SPI to REMOTE has expire STATE
-	[ "$(gw esptun show esp0 --json | python3 -S -c '
+	[ "$(gw esptun show esp0 --json | py '
 import json, sys
 for t in json.load(sys.stdin)[0]["tunnels"]:
     for s in t["sas"]:
@@ -781,7 +781,7 @@ nat() {
 	IKE_LIVENESS= ike_up
 	check_spis
 	check_eq "behind NAT: both tunnels encapsulate, from charon's port 4500" \
-		"$(gw esptun show esp0 --json | python3 -S -c 'import json,sys; print(sorted(set((t["encap"], t.get("sport"), t.get("dport")) for t in json.load(sys.stdin)[0]["tunnels"])))')" \
+		"$(gw esptun show esp0 --json | py 'import json,sys; print(sorted(set((t["encap"], t.get("sport"), t.get("dport")) for t in json.load(sys.stdin)[0]["tunnels"])))')" \
 		"[('udp', 4500, 4500)]"
 	check "behind NAT: ping over tunnel 1" gw ping -c 2 -i 0.2 -W 2 169.254.10.1
 	check "behind NAT: ping from aws over tunnel 2" aws ping -c 2 -i 0.2 -W 2 169.254.11.2
@@ -871,7 +871,7 @@ topology
 ike_up
 check_spis
 check_eq "esptun's inbound SAs have AWS's replay window" \
-	"$(gw esptun show esp0 --json | python3 -S -c 'import json,sys; print(sorted(set(s.get("replay_window") for t in json.load(sys.stdin)[0]["tunnels"] for s in t["sas"] if s["dir"] == "in")))')" \
+	"$(gw esptun show esp0 --json | py 'import json,sys; print(sorted(set(s.get("replay_window") for t in json.load(sys.stdin)[0]["tunnels"] for s in t["sas"] if s["dir"] == "in")))')" \
 	"[1024]"
 bgp_up
 if phase traffic; then

@@ -41,7 +41,7 @@ for outer in 4 6; do
 	capture_wait
 	# 84-byte inner packet + 2 trailer bytes: 2 bytes of padding.
 	check_eq "outer v$outer: outer header (tos, df, ttl, spi, seq, len)" \
-		"$(python3 -S -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["tos"], r["df"], r["ttl"], hex(r["spi"]), r["seq"], r["len"])' "$CAP")" \
+		"$(py 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["tos"], r["df"], r["ttl"], hex(r["spi"]), r["seq"], r["len"])' "$CAP")" \
 		"184 True 64 0x1000 41 $((8 + 8 + 84 + 2 + 2 + 16))"
 	rm -f "$CAP"
 
@@ -55,7 +55,7 @@ for outer in 4 6; do
 	check "outer v$outer: esp0 moved to another netns still carries traffic" \
 		ip netns exec inner ping -q -c 3 -i 0.1 -W 2 $PEER4
 	check_eq "outer v$outer: and its tunnel counted it" \
-		"$(ip netns exec inner esptun show esp0 --json | python3 -S -c 'import json,sys; print(json.load(sys.stdin)[0]["tunnels"][0]["rx_packets"] > 40)')" True
+		"$(ip netns exec inner esptun show esp0 --json | py 'import json,sys; print(json.load(sys.stdin)[0]["tunnels"][0]["rx_packets"] > 40)')" True
 	ip netns del gw
 	ip netns del peer
 	ip netns del inner

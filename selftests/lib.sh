@@ -94,20 +94,44 @@ scaled_ns() {
 	fi
 }
 
-# busywait SECONDS CMD...: run CMD every 0.1 s until it succeeds or
-# SECONDS (scaled) pass; CMD's last status (net/lib.sh's busywait, in
-# seconds).
-# Waits on a state instead of sleeping for a guess at how long it takes.
+# busywait SECONDS CMD...: run CMD until it succeeds or SECONDS (scaled)
+# pass; CMD's last status (net/lib.sh's busywait, in seconds).  Waits on
+# a state instead of sleeping for a guess at how long it takes.  Polls
+# every 0.1 s at first, then every quarter of the time waited so far, up
+# to 1 s: what is polled is often a program or two (`esptun show --json |
+# py`), whose CPU a long wait at 0.1 s would take from the tests beside
+# it; a state that comes late is seen at most a quarter late.
 busywait() {
-	local deadline
-	deadline=$(($(date +%s%N) + $(scaled_ns "$1")))
+	local start now deadline pause
+	start=${EPOCHREALTIME/[.,]/}
+	if [ -z "${ESPTUN_TIMEOUT_SCALE:-}" ]; then
+		deadline=$((start + $1 * 1000000))
+	else
+		deadline=$((start + $(scaled_ns "$1") / 1000))
+	fi
 	shift
 	while :; do
 		"$@" && return 0
-		[ "$(date +%s%N)" -lt "$deadline" ] || break
-		sleep 0.1
+		now=${EPOCHREALTIME/[.,]/}
+		[ "$now" -lt "$deadline" ] || break
+		pause=$(((now - start) / 4))
+		[ "$pause" -ge 100000 ] || pause=100000
+		[ "$pause" -le 1000000 ] || pause=1000000
+		[ "$pause" -le $((deadline - now)) ] || pause=$((deadline - now))
+		nap "$pause"
 	done
 	"$@"
+}
+
+# nap MICROSECONDS: a sleep without starting sleep(1): the read builtin's
+# timeout on a pipe that nobody writes (open read-write here, so it never
+# ends).
+exec {_nap_fd}<> <(:)
+nap() {
+	local t
+	printf -v t '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
+	read -r -t "$t" -u "$_nap_fd"
+	return 0
 }
 
 # wait_eq DESC SECONDS EXPECTED CMD...: check_eq on CMD's output, polled
@@ -226,6 +250,11 @@ new_netns() {
 _cleanup() {
 	local ns pids
 	disown -a 2>/dev/null	# no "Terminated" notices for killed jobs
+	if [ -n "${_py_dir:-}" ]; then
+		kill "$_py_pid" 2>/dev/null
+		rm -rf "$_py_dir"
+		_py_dir=""
+	fi
 	for ns in "${_netns[@]}"; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		# shellcheck disable=SC2086
@@ -238,6 +267,57 @@ trap _cleanup EXIT
 require_module() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (run through selftests/vm/run)"
 	[ -d /sys/module/esptun ] || skip_all "esptun module not loaded (run through selftests/vm/run)"
+	py_start
+}
+
+# py CODE [ARGS...]: `python3 -S -c CODE ARGS...` (the standard library
+# only), with the same standard streams and exit status, run by the test's
+# one Python process (py_server.py) once py_start has started it: under
+# TCG each Python start costs 250 to 600 ms of the guest's CPU, and the
+# tests' one-liners (`esptun show --json | py ...`) ran by the hundred.
+# The code runs in the test's own network namespace: code that needs
+# another runs as python3 under `ip netns exec`.  One call at a time:
+# not from two background jobs at once.
+py() {
+	local pid rc len=0 a i o e
+	for a in "$@"; do len=$((len + ${#a} + 1)); done
+	# A Python of its own for a request over PIPE_BUF (one write each),
+	# and for output to a regular file: the server's writes could not
+	# move this process's file offset.
+	if [ -z "${_py_dir:-}" ] || [ "$len" -gt 3800 ] ||
+	   ! { [ -p /dev/fd/1 ] || [ -c /dev/fd/1 ]; } ||
+	   ! { [ -p /dev/fd/2 ] || [ -c /dev/fd/2 ]; }; then
+		python3 -S -c "$@"
+		return
+	fi
+	# The server opens the code's standard streams from /proc as copies
+	# made here: printf's redirection below makes fd 1 the FIFO until
+	# printf returns, by when the server may be opening it.
+	exec {i}<&0 {o}>&1 {e}>&2
+	printf '%s\0' "$BASHPID" "$i" "$o" "$e" "$(($# - 1))" "$@" >&"$_py_req"
+	if ! read -r -t "$_py_wait" -u "$_py_rep" pid rc; then
+		echo "py: no answer from py_server.py (pid $_py_pid)" >&2
+		rc=125
+	elif [ "$pid" != "$BASHPID" ]; then
+		echo "py: the answer to $pid reached $BASHPID: py called from two processes at once" >&2
+		rc=125
+	fi
+	exec {i}<&- {o}>&- {e}>&-
+	return "$rc"
+}
+
+# py_start: py's Python, for this shell and its subshells, until the test
+# ends.  Both FIFOs stay open read-write here, so no open blocks; the
+# server holds no writer of req, so it sees EOF once the test is gone.
+py_start() {
+	[ -z "${_py_dir:-}" ] || return 0
+	[ "$BASHPID" = "$$" ] || return 0	# subshells' descriptors die with them
+	_py_dir=$(mktemp -d /tmp/esptun-py.XXXXXX) &&
+		mkfifo "$_py_dir/req" "$_py_dir/rep" || { _py_dir=""; return; }
+	exec {_py_req}<>"$_py_dir/req" {_py_rep}<>"$_py_dir/rep"
+	python3 -S "$SELFTESTS/py_server.py" "$_py_dir" {_py_req}>&- {_py_rep}>&- &
+	_py_pid=$!
+	_py_wait=$(scaled 120)
 }
 
 # Devices, tunnels and SAs created and destroyed since the kernel log mark

@@ -18,7 +18,7 @@ monitor_start
 
 # sa_get DIR SPI EXPR: a Python expression on `esptun sa get --json`, s.
 sa_get() {
-	gw esptun sa get esp0 dir "$1" spi "$2" --json | python3 -S -c '
+	gw esptun sa get esp0 dir "$1" spi "$2" --json | py '
 import json, sys
 s = json.load(sys.stdin)
 print(eval(sys.argv[1]))' "$3"
@@ -26,7 +26,7 @@ print(eval(sys.argv[1]))' "$3"
 
 # expires SPI: the SA's expire events so far, "kind/limit" in order.
 expires() {
-	python3 -S -c '
+	py '
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 print(" ".join("%s/%s" % (e["expire"], e["limit"]) for e in ev
@@ -71,7 +71,7 @@ check "soft then hard packet events" monitor_wait '"spi":4097,.*"expire":"hard"'
 check_eq "each fired once, in order" "$(expires 0x1001)" "soft/packets hard/packets"
 # What the SA carried when the event went out: at least the limit.
 check_eq "the events carry the count" \
-	"$(python3 -S -c 'import json,sys
+	"$(py 'import json,sys
 p = [json.loads(l)["packets"] for l in open(sys.argv[1]) if "\"spi\":4097" in l]
 print(p[0] >= 5, p[1])' "$MON")" "True 10"
 check_eq "the SA sent 10, the peer saw 10" \
@@ -116,7 +116,7 @@ check "soft-seconds fires" monitor_wait '"spi":4099,.*"expire":"soft","limit":"s
 check "hard-seconds fires" monitor_wait '"spi":4099,.*"expire":"hard","limit":"seconds"' 4
 check_eq "each once, in order" "$(expires 0x1003)" "soft/seconds hard/seconds"
 check_eq "at the ages set (within a second: the event follows the timer)" \
-	"$(python3 -S -c 'import json,sys
+	"$(py 'import json,sys
 a = [json.loads(l)["age"] for l in open(sys.argv[1]) if "\"spi\":4099" in l]
 print(2 <= a[0] <= 3, 4 <= a[1] <= 5)' "$MON")" "True True"
 check_eq "and the tunnel went down with it" "$(jget 't["state"]')" down

@@ -21,7 +21,7 @@ PARAM=/sys/module/esptun/parameters/max_sas_per_tunnel
 # 255 tunnels, each with an inbound SA: the ABI's most per device.
 add_tunnels a esp0 1 255 10.0.0.1 "$KEY" || fail "255 tunnels with an SA each"
 check_eq "255 tunnels with an SA each, and the full device dumps completely, ids in order" \
-	"$(a esptun show esp0 --json | python3 -S -c '
+	"$(a esptun show esp0 --json | py '
 import json, sys
 t = json.load(sys.stdin)[0]["tunnels"]
 print(len(t), sum(len(x["sas"]) for x in t), [x["id"] for x in t] == list(range(1, 256)))')" \
@@ -29,7 +29,7 @@ print(len(t), sum(len(x["sas"]) for x in t), [x["id"] for x in t] == list(range(
 check_err "a 256th tunnel is refused" "at most 255 tunnels" \
 	a esptun tunnel add esp0 id 256 local 10.0.0.1 remote 10.2.0.1
 check_eq "the dump of every device has both, esp0 in full" \
-	"$(a esptun show --json | python3 -S -c '
+	"$(a esptun show --json | py '
 import json, sys
 print(sorted((d["ifname"], len(d["tunnels"])) for d in json.load(sys.stdin)))')" \
 	"[('esp0', 255), ('esp1', 0)]"

@@ -22,7 +22,7 @@ check_eq "keepalive 1: 3 ESP packets to tunnel 1's end within 15 s" \
 	"$(grep -c '"dst": "10.0.0.2"' "$CAP")" 3
 ok=1
 while read -r line; do
-	esp=$(python3 -S -c 'import json, sys; print(json.loads(sys.argv[1])["esp"])' "$line")
+	esp=$(py 'import json, sys; print(json.loads(sys.argv[1])["esp"])' "$line")
 	out=$("$ESPTOOL" open "$(aws_key out 1)" "$esp") || ok=0
 	[ "$out" = '{"next": 59, "pad": 2, "payload": 0}' ] || ok=0
 done < "$CAP"

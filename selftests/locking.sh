@@ -41,7 +41,7 @@ check "esp1 carries traffic" gw ping -c 1 -W 5 172.16.3.1
 
 # tx (DEV): tunnel 1's packets sent, from `esptun show`.
 tx() {
-	gw esptun show "$1" --json | python3 -S -c '
+	gw esptun show "$1" --json | py '
 import json, sys; print(json.load(sys.stdin)[0]["tunnels"][0]["tx_packets"])'
 }
 tx0=$(tx esp0) tx1=$(tx esp1)
@@ -81,7 +81,7 @@ check_eq "esp1: all 100 pings answered" \
 check_eq "esp0 sent exactly the pings" "$(($(tx esp0) - tx0))" 100
 check_eq "esp1 sent exactly the pings" "$(($(tx esp1) - tx1))" 100
 check_eq "the churned SAs are gone" \
-	"$(gw esptun show esp0 --json | python3 -S -c '
+	"$(gw esptun show esp0 --json | py '
 import json, sys
 print(sorted(hex(s["spi"]) for s in json.load(sys.stdin)[0]["tunnels"][0]["sas"]))')" \
 	"['0x1000', '0x2000']"
@@ -95,7 +95,7 @@ check "ip link del esp1 during SA churn" gw ip link del esp1
 wait $c1
 check_eq "the churn saw the device go, and no other error" \
 	"$(sed -n 2p "$out/gone" | sed 's/[0-9][0-9]*$/K/')" "gone after K"
-check_eq "esp0 is untouched" "$(gw esptun show esp0 --json | python3 -S -c '
+check_eq "esp0 is untouched" "$(gw esptun show esp0 --json | py '
 import json, sys; print(len(json.load(sys.stdin)[0]["tunnels"][0]["sas"]))')" 2
 rm -rf "$out"
 gw ip link del esp0

@@ -76,7 +76,7 @@ for outer in 4 6; do
 	want_csum=True
 	[ $outer = 4 ] && want_csum=False
 	check_eq "v$outer: outer UDP ports, checksum, ESP length" \
-		"$(python3 -S -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["sport"], r["dport"], r["csum"] != 0, r["plen"], r["payload"][:8])' "$CAP")" \
+		"$(py 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["sport"], r["dport"], r["csum"] != 0, r["plen"], r["payload"][:8])' "$CAP")" \
 		"4500 4500 $want_csum $((8 + 8 + 84 + 2 + 2 + 16)) 00001000"
 	rm -f "$CAP"
 
@@ -115,7 +115,7 @@ check "the daemon's socket is the daemon's" \
 peer python3 "$NATT" ike $GW_OUT 4500
 sleep 0.5
 check_eq "IKE (non-ESP marker) reaches the daemon" \
-	"$(python3 -S -c 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$)" \
+	"$(py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$)" \
 	"[True]"
 rx=$(jget 't["rx_packets"]')
 check "ESP through the daemon's socket reaches esptun" ping_ok peer $GW4 10
@@ -199,7 +199,7 @@ gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
 check "behind NAT: peer -> gw" ping_ok peer $GW4 5
 p1=$(jget 't["dport"]')
 check_eq "esptun follows the NAT's port ($p1)" \
-	"$(python3 -S -c "print(10000 <= $p1 <= 10099)")" True
+	"$(py "print(10000 <= $p1 <= 10099)")" True
 check "behind NAT: gw -> peer, replies to the NAT's port" ping_ok gw $PEER4 5
 check_eq "exact counts both ways" "$(jget '(t["tx_packets"], t["rx_packets"])')" "(10, 10)"
 
@@ -221,7 +221,7 @@ ip netns exec nat conntrack -F >/dev/null 2>&1
 check "after rebinding: peer -> gw" ping_ok peer $GW4 5
 p2=$(jget 't["dport"]')
 check_eq "show reports the new port ($p2)" \
-	"$(python3 -S -c "print(20000 <= $p2 <= 20099)")" True
+	"$(py "print(20000 <= $p2 <= 20099)")" True
 check "after rebinding: gw -> peer follows" ping_ok gw $PEER4 5
 check_eq "no drops on either side" \
 	"$(jget '(t["tx_packets"], t["rx_packets"], t["rx_replay"], t["rx_malformed"])')" \
@@ -249,13 +249,13 @@ capture_start gw veth0 3 8 "$NATT"
 gw esptun tunnel set esp0 id 1 nat-keepalive 1
 capture_wait
 check_eq "nat-keepalive 1: three keepalives, one 0xff byte, 4500 -> $p2" \
-	"$(python3 -S -c '
+	"$(py '
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
 print(len(r), set((x["sport"], x["dport"], x["payload"], x["csum"], x["outgoing"]) for x in r))' "$CAP")" \
 	"3 {(4500, $p2, 'ff', 0, True)}"
 check_eq "a second apart" \
-	"$(python3 -S -c '
+	"$(py '
 import json, sys
 t = [json.loads(l)["t"] for l in open(sys.argv[1])]
 print(all(0.7 < b - a < 1.5 for a, b in zip(t, t[1:])))' "$CAP")" True
@@ -325,10 +325,10 @@ raw_expect "a port of one byte (raw netlink)" "^error EINVAL: " \
 check "encap udp on given ports" gw esptun tunnel add esp0 id 2 local 10.0.0.1 remote 10.0.0.3 \
 	encap udp sport 4501 dport 4502 nat-keepalive 30
 check_eq "show --json reports them" \
-	"$(gw esptun show esp0 --json | python3 -S -c 'import json,sys; t=json.load(sys.stdin)[0]["tunnels"][1]; print(t["encap"], t["sport"], t["dport"], t["nat_keepalive"])')" \
+	"$(gw esptun show esp0 --json | py 'import json,sys; t=json.load(sys.stdin)[0]["tunnels"][1]; print(t["encap"], t["sport"], t["dport"], t["nat_keepalive"])')" \
 	"udp 4501 4502 30"
 check_eq "a plain tunnel reports encap none" \
-	"$(gw esptun show esp0 --json | python3 -S -c 'import json,sys; t=json.load(sys.stdin)[0]["tunnels"][0]; print(t["encap"], "sport" in t)')" \
+	"$(gw esptun show esp0 --json | py 'import json,sys; t=json.load(sys.stdin)[0]["tunnels"][0]; print(t["encap"], "sport" in t)')" \
 	"none False"
 check_eq "esptun holds 10.0.0.1:4501" \
 	"$(gw ss -Huan 'sport = :4501' | wc -l)" 1

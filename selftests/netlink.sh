@@ -19,7 +19,7 @@ check_eq "well-formed get by name" "$(raw dev-get ifname:str:esp1)" "ok 1"
 check_eq "well-formed dump" "$(raw --dump dev-get)" "ok 2"
 check_eq "filtered dump" "$(raw --dump dev-get ifname:str:esp1)" "ok 1"
 check_eq "DEV_GET says what the module supports" \
-	"$(ip netns exec a esptun show esp0 --json | python3 -S -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]["features"]))')" \
+	"$(ip netns exec a esptun show esp0 --json | py 'import json,sys; print(" ".join(json.load(sys.stdin)[0]["features"]))')" \
 	"esn lifetime pins liveness udp-encap spi-alloc"
 
 expect() { # DESC EXPECTED-REGEX nlraw-args...
@@ -129,7 +129,7 @@ check_eq "an SA added with a big-endian SPI" \
 	"$(raw sa-new ifname:str:esp0 sa:nest:tunnel-id/u32/1,dir/u8/0,spi/be32/0x1234,key/hex/$(printf '11%.0s' $(seq 20)))" \
 	"ok 0"
 check_eq "is SPI 0x1234 to the tool" \
-	"$(ip netns exec a esptun sa get esp0 dir in spi 0x1234 --json | python3 -S -c 'import json,sys; print(hex(json.load(sys.stdin)["spi"]))')" \
+	"$(ip netns exec a esptun sa get esp0 dir in spi 0x1234 --json | py 'import json,sys; print(hex(json.load(sys.stdin)["spi"]))')" \
 	"0x1234"
 check_eq "and the byte-swapped SPI is not there" \
 	"$(raw sa-get ifname:str:esp0 sa:nest:dir/u8/0,spi/u32/0x1234)" \

@@ -21,7 +21,7 @@ iperf3_server gw -p 5202
 # running three guests at once, over 1000 on a quiet one.
 in_order() {
 	local n
-	n=$(python3 -S -c 'import json, sys
+	n=$(py 'import json, sys
 seqs = [r["seq"] for r in map(json.loads, open(sys.argv[1])) if r["outgoing"]]
 print(len(seqs), sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a))' "$CAP")
 	rm -f "$CAP"

@@ -169,7 +169,7 @@ check_eq "no packet was dropped on the way" \
 # CPUs are free again.  (Before, its rings dropped, as tx_errors.)
 dev0=$(jget 'd["stats"]["tx_errors"]')
 qdrops() {
-	gw tc -s -j qdisc show dev esp0 | python3 -S -c '
+	gw tc -s -j qdisc show dev esp0 | py '
 import json, sys
 print(sum(q.get("drops", 0) for q in json.load(sys.stdin)))'
 }

@@ -36,7 +36,7 @@ check_err "from tunnel 1's BGP address over tunnel 2: no answer" "." \
 check_eq "tunnel 2 dropped the 3 as rx_wrong_tunnel, tunnel 1 none" \
 	"$(tjget '(t(2)["rx_wrong_tunnel"], t(1)["rx_wrong_tunnel"])')" "(3, 0)"
 check_eq "the device counts them too" "$(gw esptun show esp0 --json |
-	python3 -S -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"]["rx_wrong_tunnel"])')" 3
+	py 'import json,sys; print(json.load(sys.stdin)[0]["stats"]["rx_wrong_tunnel"])')" 3
 check "over tunnel 2 from its own BGP address: answered" \
 	aws ping -q -c 2 -i 0.1 -W 1 -I $BGP2 "$(aws_inside 2 gw)"
 

@@ -41,7 +41,7 @@ traffic_end() {
 	wait $ping_pid
 	wait $iperf_pid
 	read -r SENT RECEIVED <<<"$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' /tmp/rekey-ping.$$)"
-	read -r RETRANS BYTES <<<"$(python3 -S -c 'import json, sys
+	read -r RETRANS BYTES <<<"$(py 'import json, sys
 r = json.load(open(sys.argv[1]))
 print(r["end"]["sum_sent"]["retransmits"], int(r["end"]["sum_received"]["bytes"]))' \
 		/tmp/rekey-iperf.$$ 2>/dev/null)"

@@ -52,7 +52,7 @@ gw esptun tunnel del esp0 id 2
 gw esptun tunnel add esp0 id 3 local $GW_OUT remote 10.0.0.6 encap udp
 check "remote and port move together" gw esptun tunnel set esp0 id 3 remote 10.0.0.7 dport 4501
 check_eq "show has both" \
-	"$(gw esptun show esp0 --json | python3 -S -c '
+	"$(gw esptun show esp0 --json | py '
 import json, sys
 t = [x for x in json.load(sys.stdin)[0]["tunnels"] if x["id"] == 3][0]
 print(t["remote"], t["dport"])')" "10.0.0.7 4501"

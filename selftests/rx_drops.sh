@@ -18,7 +18,7 @@ counters() { jget 't["rx_packets"], t["rx_replay"], t["rx_auth_fail"], t["rx_mal
 capture_start gw veth0 2
 gw ping -q -c 1 -W 2 $PEER4 >/dev/null
 capture_wait
-pkt=$(python3 -S -c 'import json,sys
+pkt=$(py 'import json,sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
     if not r["outgoing"]: print(r["esp"])' "$CAP")

@@ -53,7 +53,7 @@ else
 		'esp0: tunnel 1 sa out spi 0x00001001  seq 0  0 packets  0 bytes  age [0-9]+s.*' <<<"$out"
 	check_eq "sa get --json" \
 		"$(a esptun sa get esp0 dir out spi 0x1001 --json |
-		   python3 -S -c 'import json,sys; s=json.load(sys.stdin); print(s["tunnel"], s["dir"], s["spi"], s["seq"])')" \
+		   py 'import json,sys; s=json.load(sys.stdin); print(s["tunnel"], s["dir"], s["spi"], s["seq"])')" \
 		"1 out 4097 0"
 	check_err "sa get of an unknown SPI" \
 		'^esptun: sa get esp0 dir in spi 0x00000999: .*No such file or directory' \
@@ -69,7 +69,7 @@ if grep -Eq "Unsupported attribute|not supported" <<<"$out"; then
 fi
 check_eq "sa add with limits" "$out" ""
 check_eq "show --json has the limits and the lifetime" \
-	"$(a esptun show esp0 --json | python3 -S -c '
+	"$(a esptun show esp0 --json | py '
 import json, sys
 s = [x for x in json.load(sys.stdin)[0]["tunnels"][0]["sas"] if x["spi"] == 0x2001][0]
 print(s["limits"]["soft_packets"], s["limits"]["hard_packets"], s["limits"]["hard_bytes"],
@@ -84,7 +84,7 @@ check "an SA with six different limits" a esptun sa add esp0 tunnel 1 dir in spi
 	key $K soft-bytes 11 hard-bytes 12 soft-packets 13 hard-packets 14 \
 	soft-seconds 1015 hard-seconds 1016
 check_eq "show --json reports each limit under its name" \
-	"$(a esptun show esp0 --json | python3 -S -c '
+	"$(a esptun show esp0 --json | py '
 import json, sys
 s = [x for x in json.load(sys.stdin)[0]["tunnels"][0]["sas"] if x["spi"] == 0x2006][0]
 print(*(s["limits"][k] for k in ("soft_bytes", "hard_bytes", "soft_packets",
@@ -112,7 +112,7 @@ check "monitor: one line each" grep -qx \
 	'esp0: tunnel 1 sa out spi 0x00001002 expired soft (seconds)' "$HMON"
 check "monitor: the tunnel went down" grep -qx 'esp0: tunnel 1 down (sa)' "$HMON"
 check_eq "show --json says expired hard" \
-	"$(a esptun show esp0 --json | python3 -S -c '
+	"$(a esptun show esp0 --json | py '
 import json, sys
 print(json.load(sys.stdin)[0]["tunnels"][0]["sas"][0]["expire"])')" "hard"
 if [ -n "$sa_get" ]; then

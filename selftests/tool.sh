@@ -50,10 +50,10 @@ check_eq "show DEV" "$(in_a esptun show esp0)" "interface: esp0"
 check_eq "no arguments means show" "$(in_a esptun)" "$(in_a esptun show)"
 json=$(in_a esptun show --json)
 check_eq "show --json is valid JSON naming the devices" \
-	"$(python3 -S -c 'import json,sys; print(" ".join(d["ifname"] for d in json.load(sys.stdin)))' <<<"$json")" \
+	"$(py 'import json,sys; print(" ".join(d["ifname"] for d in json.load(sys.stdin)))' <<<"$json")" \
 	'esp0 we"ird\'
 check_eq "show DEV --json" \
-	"$(in_a esptun show esp0 --json | python3 -S -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["ifname"], d[0]["tunnels"])')" \
+	"$(in_a esptun show esp0 --json | py 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["ifname"], d[0]["tunnels"])')" \
 	"1 esp0 []"
 
 # -n NETNS, as ip -n: the command runs in that namespace.

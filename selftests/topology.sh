@@ -118,7 +118,7 @@ peer_xfrm_policy() {
 # jget EXPR: evaluate a Python expression on `esptun show esp0 --json` in
 # gw, with d the device, t tunnel 1 and sa(dir, spi) an SA.
 jget() {
-	gw esptun show esp0 --json | python3 -S -c '
+	gw esptun show esp0 --json | py '
 import json, sys
 d = json.load(sys.stdin)[0]
 t = ([x for x in d["tunnels"] if x["id"] == 1] or [None])[0]
@@ -152,7 +152,7 @@ topo_tcp() {
 
 # link_stat NS DEV FIELD: a field of the device's stats64 (JSON names).
 link_stat() {
-	ip -n "$1" -s -j link show "$2" | python3 -S -c '
+	ip -n "$1" -s -j link show "$2" | py '
 import json, sys
 s = json.load(sys.stdin)[0]["stats64"]
 print(s[sys.argv[1]][sys.argv[2]])' "${3%%.*}" "${3#*.}"

@@ -81,7 +81,7 @@ wait_eq "ESP in ESP: esp1's 3 packets leave through esp0" 5 3 _nested
 ip -n gw route add 172.16.1.9/32 dev esp1
 gw ping -q -c 2 -i 0.2 -W 1 172.16.9.9 >/dev/null 2>&1
 check_eq "esp1 through itself: counted as errors, nothing sent" \
-	"$(gw esptun show esp1 --json | python3 -S -c '
+	"$(gw esptun show esp1 --json | py '
 import json, sys
 d = json.load(sys.stdin)[0]
 print(d["tunnels"][0]["tx_packets"], d["stats"].get("tx_errors", 0) >= 2)')" "3 True"
@@ -110,7 +110,7 @@ ip -n gw route add 10.7.0.2/32 dev esp3
 ip -n gw route add 10.7.0.3/32 dev esp2
 ip -n gw route add 172.16.7.0/24 dev esp2
 loop_sent() {
-	gw esptun show --json | python3 -S -c '
+	gw esptun show --json | py '
 import json, sys
 print(sum(t["tx_packets"] for d in json.load(sys.stdin) if d["ifname"] in ("esp2", "esp3")
           for t in d["tunnels"]))'

@@ -41,7 +41,7 @@ check_err "inside: tunnel add refused" "$PERM" \
 check_err "inside: tunnel add says why" "CAP_NET_ADMIN" \
 	inside esptun tunnel add esp0 id 1 local 10.0.0.1 remote 10.0.0.2 encap udp
 check_eq "inside: nothing was added" \
-	"$(root_inside esptun show esp0 --json | python3 -S -c 'import json,sys; print(len(json.load(sys.stdin)[0]["tunnels"]))')" 0
+	"$(root_inside esptun show esp0 --json | py 'import json,sys; print(len(json.load(sys.stdin)[0]["tunnels"]))')" 0
 check_eq "inside: no UDP socket bound in the creating netns" \
 	"$(ip netns exec host ss -Hunl 'sport = :4500')" ""
 
@@ -60,7 +60,7 @@ check_err "inside: sa del refused" "$PERM" \
 	inside esptun sa del esp0 dir in spi 0x101
 check "inside: sa get reads" inside esptun sa get esp0 dir in spi 0x101
 check_eq "inside: the tunnel and its SA are as they were" \
-	"$(root_inside esptun show esp0 --json | python3 -S -c '
+	"$(root_inside esptun show esp0 --json | py '
 import json, sys
 t = json.load(sys.stdin)[0]["tunnels"]
 print([(x["id"], x["admin"], [s["spi"] for s in x["sas"]]) for x in t])')" \
