@@ -66,6 +66,33 @@ check "--jobs 2: two shared tests ran at once" \
 check_eq "--jobs 2: the exclusive test ran alone" \
 	"$(grep -A1 '^start x' "$log" | tail -n 1)" "end x"
 
+# A "beside" test runs beside the --jobs 2, not in place of one of them:
+# b ends only once p1 and p2 have both started, which they do only
+# together; it runs at nice -5 from the harness's; the exclusive test
+# does not run beside it.  (x last: listed first, it would wait for b,
+# which waits for p1 and p2, which wait for x.)
+: > "$log"
+cat > "$tmp/b.sh" <<-EOF
+#!/bin/bash
+# harness: beside
+echo "start b \$(nice)" >> $log
+for n in \$(seq 100); do
+	grep -q 'start p1' $log && grep -q 'start p2' $log && break
+	sleep 0.1
+done
+grep -q 'start p1' $log && grep -q 'start p2' $log || exit 1
+echo end b >> $log
+EOF
+chmod +x "$tmp/b.sh"
+"$tmp/harness" --jobs 2 b.sh p1.sh p2.sh x.sh > "$tmp/j" 2>&1
+check "--jobs 2: a beside test ran beside the two jobs" \
+	grep -q '^4 passed, 0 failed' "$tmp/j"
+check_eq "--jobs 2: the beside test ran at nice -5" \
+	"$(sed -n 's/^start b //p' "$log")" "$(($(nice) - 5))"
+check "--jobs 2: the exclusive test ran before or after the beside test" \
+	awk '/^start b/ { s = NR } /^end b/ { e = NR } /^start x/ { x = NR }
+		END { exit !(s && e && x && (x < s || x > e)) }' "$log"
+
 # --isolate: each test's namespace names are its own, and what it leaves
 # running dies with it.
 if unshare --mount --pid --fork true 2>/dev/null; then

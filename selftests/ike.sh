@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# harness: exclusive
-#   (IKE's retransmission and DPD timers, set short for the test, give an
-#   IKE_SA up when another test takes the guest's CPUs)
+# harness: beside
+#   (it mostly waits on IKE's and BGP's timers: beside the other tests,
+#   not in place of one, and at a higher priority, so that the short
+#   retransmission and DPD timers set for the test are met)
 #
 # AWS in a box: stock charon keys esptun through the kernel-esptun plugin
 # (userspace/strongswan) against an AWS-shaped peer, with BGP over both
