@@ -10,25 +10,47 @@ warn_ko=$ESPTUN_REPO/selftests/vm/warn/esptun_warn.ko
 [ -x "$(command -v qemu-system-x86_64)" ] || skip_all "qemu-system-x86_64 missing"
 [ -f "$warn_ko" ] || skip_all "$warn_ko not built"
 
-# Each boot costs seconds under TCG: one boot checks several things, and
-# the two that mostly wait (a guest hung until its timeout, a KVM probe on
-# a fresh cache) run beside the others.
-timeout_out=$(mktemp)
-(ESPTUN_VM_TIMEOUT=10 "$run" sleep 120 > /dev/null 2>&1; echo $? > "$timeout_out") &
-timeout_pid=$!
-fresh=$(mktemp -d)
-accel_out=$(mktemp)
-(XDG_CACHE_HOME=$fresh "$run" --accel > "$accel_out" 2>&1; echo "rc=$?" >> "$accel_out") &
-accel_pid=$!
-
+# Each boot costs about 11 s of one host CPU under TCG, mostly the
+# kernel's own boot on one vCPU: one boot checks several things, and the
+# boots all start at once, each into files of its own (out, rc), so that
+# two host CPUs take them two at a time; the checks then read them in
+# turn.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; _cleanup' EXIT
+boot() { # NAME CMD...: CMD (vm/run) in the background, into $tmp/NAME.*
+	local name=$1
+	shift
+	("$@" > "$tmp/$name.out" 2>&1; echo $? > "$tmp/$name.rc") &
+}
+booted() { # NAME: waits for NAME; its status in rc, its output in out
+	while [ ! -e "$tmp/$1.rc" ]; do sleep 0.2; done
+	rc=$(cat "$tmp/$1.rc")
+	out=$(cat "$tmp/$1.out")
+}
+boot timeout env ESPTUN_VM_TIMEOUT=10 "$run" sleep 120
+boot accel env XDG_CACHE_HOME="$tmp/cache" "$run" --accel
 # The command's status (7) comes back as vm/run's: not 126, so the guest
 # also left no objects behind and its kernel log is clean.
-out=$(ESPTUN_VM_OBJECTS=1 env -u ESPTUN_VM_APPEND -u ESPTUN_TIMEOUT_SCALE -u ESPTUN_VM_MACHINE \
+boot status env -u ESPTUN_VM_APPEND -u ESPTUN_TIMEOUT_SCALE -u ESPTUN_VM_MACHINE ESPTUN_VM_OBJECTS=1 \
 	"$run" sh -c 'pwd; echo "$PATH"; cat /proc/cmdline;
 	echo "scale=${ESPTUN_TIMEOUT_SCALE-unset}"; cat /sys/class/dmi/id/product_name
 	test -d /sys/module/esptun &&
 	ip link add esp9 type esptun && ip link del esp9 &&
-	! touch .vm-ro-probe 2>/dev/null && touch /tmp/x /run/x && echo "out put" && exit 7' 2>&1); rc=$?
+	! touch .vm-ro-probe 2>/dev/null && touch /tmp/x /run/x && echo "out put" && exit 7'
+boot objects env ESPTUN_VM_OBJECTS=1 "$run" ip link add esp9 type esptun
+# One boot for six things: the WARN module loaded in esptun's place
+# (ESPTUN_VM_MODULE, as make check-long loads the module DKMS built),
+# another directory leading PATH (ESPTUN_VM_TOOLS, the packaged tool), the
+# WARN failing the run, and make check-debug's ESPTUN_VM_APPEND,
+# ESPTUN_TIMEOUT_SCALE and ESPTUN_VM_MACHINE reaching the guest.
+boot warn env ESPTUN_VM_MODULE="$warn_ko" ESPTUN_VM_TOOLS=/usr/sbin \
+	ESPTUN_VM_APPEND=esptun_vm_sh.append=1 ESPTUN_TIMEOUT_SCALE=3 ESPTUN_VM_MACHINE=q35 \
+	"$run" sh -c 'echo "PATH=$PATH"; echo "CMDLINE=$(cat /proc/cmdline)"
+		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"
+		echo "MACHINE=$(cat /sys/class/dmi/id/product_name)"
+		test -d /sys/module/esptun_warn'
+
+booted status
 rm -f "$ESPTUN_REPO/.vm-ro-probe"
 check_eq "vm/run loads the module and passes the command's exit status through; host root read-only, /tmp and /run writable; a device made and freed leaves no objects" "$rc" 7
 check_eq "vm/run passes the command's output" "$(sed -n 6p <<<"$out" | tr -d '\r')" "out put"
@@ -50,23 +72,13 @@ case "$(sed -n 5p <<<"$out")" in
 *i440FX*) pass "without ESPTUN_VM_MACHINE the machine is QEMU's default (i440fx)" ;;
 *) fail "machine without ESPTUN_VM_MACHINE: $(sed -n 5p <<<"$out")" ;;
 esac
-out=$(ESPTUN_VM_OBJECTS=1 "$run" ip link add esp9 type esptun 2>&1); rc=$?
+booted objects
 if [ "$rc" -eq 126 ] && grep -q "objects still alive after the command: devices 1" <<<"$out"; then
 	pass "ESPTUN_VM_OBJECTS: a device left behind fails the run"
 else
 	fail "ESPTUN_VM_OBJECTS: a device left behind: exit $rc: $out"
 fi
-# One boot for six things: the WARN module loaded in esptun's place
-# (ESPTUN_VM_MODULE, as make check-long loads the module DKMS built),
-# another directory leading PATH (ESPTUN_VM_TOOLS, the packaged tool), the
-# WARN failing the run, and make check-debug's ESPTUN_VM_APPEND,
-# ESPTUN_TIMEOUT_SCALE and ESPTUN_VM_MACHINE reaching the guest.
-out=$(ESPTUN_VM_MODULE=$warn_ko ESPTUN_VM_TOOLS=/usr/sbin \
-	ESPTUN_VM_APPEND=esptun_vm_sh.append=1 ESPTUN_TIMEOUT_SCALE=3 ESPTUN_VM_MACHINE=q35 \
-	"$run" sh -c 'echo "PATH=$PATH"; echo "CMDLINE=$(cat /proc/cmdline)"
-		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"
-		echo "MACHINE=$(cat /sys/class/dmi/id/product_name)"
-		test -d /sys/module/esptun_warn' 2>&1); rc=$?
+booted warn
 if [ "$rc" -ne 0 ] && grep -q "guest kernel reported a problem" <<<"$out" &&
    grep -q "deliberate warning" <<<"$out"; then
 	pass "a WARN in the guest fails the run (exit $rc) and shows the splat"
@@ -95,16 +107,14 @@ if [ "$rc" -eq 125 ] && grep -q "no-such-dir/lib/modules/.* missing" <<<"$out"; 
 else
 	fail "ESPTUN_VM_MODDIR without lib/modules: exit $rc: $out"
 fi
-wait "$timeout_pid"
-check_eq "a hung guest is killed at the timeout" "$(cat "$timeout_out")" 124
+booted timeout
+check_eq "a hung guest is killed at the timeout" "$rc" 124
 # The benchmark records the accelerator before its first boot: --accel
 # must name it even when nothing has been cached yet (a fresh machine).
-wait "$accel_pid"
-out=$(tr '\n' ' ' < "$accel_out")
-rm -rf "$fresh" "$accel_out" "$timeout_out"
-case "$out" in
-"kvm rc=0 " | "tcg rc=0 ") pass "vm/run --accel names the accelerator on a fresh cache (${out% rc=0 })" ;;
-*) fail "vm/run --accel on a fresh cache: $out" ;;
+booted accel
+case "$rc $out" in
+"0 kvm" | "0 tcg") pass "vm/run --accel names the accelerator on a fresh cache ($out)" ;;
+*) fail "vm/run --accel on a fresh cache: exit $rc: $out" ;;
 esac
 check_eq "vm/run --accel agrees with ESPTUN_VM_ACCEL" \
 	"$(ESPTUN_VM_ACCEL=tcg "$run" --accel 2>&1)" tcg
