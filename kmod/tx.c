@@ -183,6 +183,18 @@ static void esptun_tx_drop(struct esptun_dev *esp, struct esptun_tunnel *tun,
 	kfree_skb(skb);
 }
 
+/* A packet refused because of its tunnel's outbound SA (past a hard limit,
+ * out of sequence numbers) is counted on that SA too, as RX counts its
+ * drops: show's tunnel and SA counters then agree.  Under RCU (BH), which
+ * keeps @sa's counters.
+ */
+static void esptun_tx_drop_sa(struct esptun_tunnel *tun, struct esptun_sa *sa,
+			      struct sk_buff *skb, enum esptun_ctr why)
+{
+	esptun_stats_inc(sa->stats, why);
+	esptun_tx_drop(tun->esp, tun, skb, why);
+}
+
 /* No usable tunnel: say why, an SA at its last sequence number, one past a
  * hard lifetime limit, or none.
  */
@@ -194,11 +206,11 @@ static void esptun_tx_no_tunnel(struct esptun_dev *esp, struct sk_buff *skb)
 	list_for_each_entry_rcu(tun, &esp->tunnels, dev_node) {
 		sa = rcu_dereference_bh(tun->tx_sa);
 		if (sa && esptun_sa_seq(sa) >= esptun_sa_seq_max(sa)) {
-			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
+			esptun_tx_drop_sa(tun, sa, skb, ESPTUN_CTR_TX_SEQ_EXHAUSTED);
 			return;
 		}
 		if (sa && esptun_sa_expired(sa)) {
-			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_SA_EXPIRED);
+			esptun_tx_drop_sa(tun, sa, skb, ESPTUN_CTR_TX_SA_EXPIRED);
 			return;
 		}
 	}
@@ -385,9 +397,10 @@ static int esptun_tx_prepare(struct esptun_tunnel *tun, struct sk_buff *skb,
 	if (unlikely(!sa || !esptun_sa_get(sa)))
 		goto drop;
 	if (unlikely(esptun_sa_expired(sa))) {
+		dst_release(dst);
+		esptun_tx_drop_sa(tun, sa, skb, ESPTUN_CTR_TX_SA_EXPIRED);
 		esptun_sa_put(sa);
-		why = ESPTUN_CTR_TX_SA_EXPIRED;
-		goto drop;
+		return -1;
 	}
 
 	/* The route travels with the packet: looked up once, used after
@@ -409,10 +422,14 @@ static int esptun_tx_prepare(struct esptun_tunnel *tun, struct sk_buff *skb,
 	ret = esptun_order_reserve(&tun->tx_order, skb, sa->seq_base, max,
 				   &ticket);
 	if (unlikely(ret)) {
+		dst_release(dst);
+		if (ret == -ERANGE)
+			esptun_tx_drop_sa(tun, sa, skb,
+					  ESPTUN_CTR_TX_SEQ_EXHAUSTED);
+		else
+			esptun_tx_drop(esp, tun, skb, ESPTUN_CTR_TX_OVERLOAD);
 		esptun_sa_put(sa);
-		why = ret == -ERANGE ? ESPTUN_CTR_TX_SEQ_EXHAUSTED :
-				       ESPTUN_CTR_TX_OVERLOAD;
-		goto drop;
+		return -1;
 	}
 	cb->seq = ticket - sa->seq_base;
 	/* This packet took the last number: the tunnel is no longer usable;
