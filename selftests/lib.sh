@@ -104,11 +104,7 @@ scaled_ns() {
 busywait() {
 	local start now deadline pause
 	start=${EPOCHREALTIME/[.,]/}
-	if [ -z "${ESPTUN_TIMEOUT_SCALE:-}" ]; then
-		deadline=$((start + $1 * 1000000))
-	else
-		deadline=$((start + $(scaled_ns "$1") / 1000))
-	fi
+	deadline=$((start + $(scaled_ns "$1") / 1000))
 	shift
 	while :; do
 		"$@" && return 0

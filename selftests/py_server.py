@@ -65,7 +65,6 @@ def run(pid, fds, code, args, cache):
     status."""
     path = "/proc/%d/fd/%%d" % pid
     out = err = None
-    status = 0
     stdin = LazyIn(path % fds[0])
     try:
         # Pipes and character devices only (lib.sh's py): a file opened
@@ -77,6 +76,7 @@ def run(pid, fds, code, args, cache):
         if code not in cache:
             cache[code] = compile(code, "<string>", "exec")
         exec(cache[code], {"__name__": "__main__"})
+        status = 0
     except SystemExit as e:
         if e.code is None:
             status = 0
@@ -90,12 +90,8 @@ def run(pid, fds, code, args, cache):
         traceback.print_exception(type(e), e, e.__traceback__.tb_next)
         status = 1
     finally:
-        for f in (sys.stdout, sys.stderr):
-            try:
-                f.flush()
-            except (OSError, ValueError):
-                pass
         sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
+        # close() flushes; a reader gone (EPIPE) loses only the output.
         for f in (stdin, out, err):
             try:
                 if f is not None:
