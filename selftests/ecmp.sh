@@ -25,7 +25,7 @@ check_eq "equal weights: each tunnel's share is a quarter (show)" \
 check "LAN to LAN through the tunnels" lan_gw ping -q -c 3 -i 0.2 -W 2 $LAN_AWS
 monitor_start
 
-flows() { lan_gw "$FLOWS" "$1" $LAN_GW $LAN_AWS "${@:2}"; }
+flows() { pyfile -n lan_gw "$FLOWS" "$1" $LAN_GW $LAN_AWS "${@:2}"; }
 # share_ok "1:0.49 2:0.51" ID LOW HIGH
 share_ok() {
 	py 'import sys

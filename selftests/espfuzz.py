@@ -36,7 +36,6 @@ Dummy packets are counted by the SA's lifetime packets, NAT keepalives by
 UdpInDatagrams.  Exits 1 on a difference.
 """
 import argparse
-import ctypes
 import json
 import os
 import random
@@ -49,6 +48,7 @@ import time
 import esptun_nl
 import nlraw
 from esptool import csum
+from netns import in_netns
 
 ETH_P_IP, ETH_P_IPV6 = 0x0800, 0x86DD
 INNER4, INNER6 = "172.16.0.1", "fd16::1"     # esp0's, in netns lan
@@ -670,24 +670,6 @@ def snmp(ns):
                         out["%s:%s" % (p, n[len(p):])] = int(v)
                         break
     return out
-
-
-CLONE_NEWNET = 0x40000000
-
-
-def in_netns(name, fn):
-    """fn() in netns @name: a socket made there stays there."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    own = os.open("/proc/self/ns/net", os.O_RDONLY)
-    fd = os.open("/run/netns/" + name, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET):
-            raise OSError(ctypes.get_errno(), "setns " + name)
-        return fn()
-    finally:
-        libc.setns(own, CLONE_NEWNET)
-        os.close(fd)
-        os.close(own)
 
 
 def attrs(data, set_name):

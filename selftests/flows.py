@@ -3,7 +3,7 @@
 """UDP flows through an esptun gateway, counted per tunnel.
 
 Run in a namespace behind the gateway; the tunnels' packet counters are
-read with `ip netns exec GWNS esptun show DEV --json`.
+read with `esptun -n GWNS show DEV --json`.
 
   flows.py spread SRC DST N        one packet on each of N flows (source
                                    ports 20000..): "id:share ..." per tunnel
@@ -13,11 +13,9 @@ read with `ip netns exec GWNS esptun show DEV --json`.
                                    packets arrived on several, 0 if none
                                    arrived
   flows.py sink ADDR               discard UDP to ADDR port 9 (no ICMP back)
-  flows.py tap READY               (in TAPNS) count UDP packets to port 9 by
-                                   source port and interface until the end
-                                   marker (source port 65000), print JSON
 Environment: GWNS (default gw), DEV (default esp0): the gateway; TAPNS
-(default aws): where each tunnel ends on an interface "...N", N its id.
+(default aws): where each tunnel ends on an interface "...N", N its id,
+and map counts the packets on a packet socket made there.
 """
 import json
 import os
@@ -28,13 +26,16 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netns import in_netns  # noqa: E402
+
 MARKER = 65000
 SO_RCVBUFFORCE = 33  # not in Python's socket module
 
 
 def counters():
-    out = subprocess.run(["ip", "netns", "exec", os.environ.get("GWNS", "gw"),
-                          "esptun", "show", os.environ.get("DEV", "esp0"), "--json"],
+    out = subprocess.run(["esptun", "-n", os.environ.get("GWNS", "gw"),
+                          "show", os.environ.get("DEV", "esp0"), "--json"],
                          capture_output=True, text=True, check=True).stdout
     return {t["id"]: t["tx_packets"] for t in json.loads(out)[0]["tunnels"]}
 
@@ -58,11 +59,19 @@ def spread(src, dst, nflows):
                    for t in sorted(after)))
 
 
-def tap(ready):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+def tap():
+    """A packet socket in TAPNS, made before the flows' first packet."""
+    s = in_netns(os.environ.get("TAPNS", "aws"),
+                 lambda: socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                                       socket.htons(0x0800)))
     s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
     s.settimeout(30)
-    open(ready, "w").close()
+    return s
+
+
+def tapped(s):
+    """UDP packets to port 9 on tap() @s by "SPORT IFNAME", until the end
+    marker (source port MARKER)."""
     seen = {}
     while True:
         pkt, addr = s.recvfrom(65535)
@@ -73,22 +82,13 @@ def tap(ready):
         if dport != 9:
             continue
         if sport == MARKER:
-            break
+            return seen
         key = "%d %s" % (sport, addr[0])
         seen[key] = seen.get(key, 0) + 1
-    print(json.dumps(seen))
 
 
 def mapping(src, dst, nflows, n):
-    ready = "/tmp/flows-tap.%d" % os.getpid()
-    proc = subprocess.Popen(["ip", "netns", "exec", os.environ.get("TAPNS", "aws"),
-                             sys.executable, os.path.abspath(__file__), "tap", ready],
-                            stdout=subprocess.PIPE, text=True)
-    while not os.path.exists(ready):
-        if proc.poll() is not None:
-            sys.exit("flows.py: the tap failed")
-        time.sleep(0.05)
-    os.unlink(ready)
+    t = tap()
     for p in range(30000, 30000 + nflows):
         send(src, dst, p, n)
         # A burst of thousands overflows queues in the emulated test bed.
@@ -96,7 +96,8 @@ def mapping(src, dst, nflows, n):
     # Packets of one tunnel arrive in order; the marker may take another.
     time.sleep(0.5)
     send(src, dst, MARKER, 1)
-    seen = json.loads(proc.communicate(timeout=60)[0])
+    seen = tapped(t)
+    t.close()
     res, lost = [], 0
     for p in range(30000, 30000 + nflows):
         where = [(k.split()[1], c) for k, c in seen.items() if int(k.split()[0]) == p]
@@ -125,8 +126,6 @@ def main(argv):
         return mapping(argv[1], argv[2], int(argv[3]), int(argv[4]))
     if len(argv) == 2 and argv[0] == "sink":
         return sink(argv[1])
-    if len(argv) == 2 and argv[0] == "tap":
-        return tap(argv[1])
     print(__doc__, file=sys.stderr)
     return 2
 

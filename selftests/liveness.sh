@@ -23,7 +23,7 @@ check_eq "keepalive 1: 3 ESP packets to tunnel 1's end within 15 s" \
 ok=1
 while read -r line; do
 	esp=$(py 'import json, sys; print(json.loads(sys.argv[1])["esp"])' "$line")
-	out=$("$ESPTOOL" open "$(aws_key out 1)" "$esp") || ok=0
+	out=$(pyfile "$ESPTOOL" open "$(aws_key out 1)" "$esp") || ok=0
 	[ "$out" = '{"next": 59, "pad": 2, "payload": 0}' ] || ok=0
 done < "$CAP"
 rm -f "$CAP"
@@ -58,10 +58,9 @@ check "LAN traffic still flows" lan_gw ping -q -c 5 -i 0.1 -W 2 $LAN_AWS
 check_eq "none of it through dead tunnel 2" "$(tjget 't(2)["tx_packets"]')" "$a2"
 
 # A forged packet on tunnel 2's SPI does not revive it.
-"$ESPTOOL" build 0x00000000000000000000000000000000deadbeef 0x2002 7 --inner dummy \
-	> /tmp/forged.$$
-aws "$ESPTOOL" send 10.0.0.1 "$(cat /tmp/forged.$$)"
-rm -f /tmp/forged.$$
+forged=$(pyfile "$ESPTOOL" build 0x00000000000000000000000000000000deadbeef 0x2002 7 \
+	--inner dummy)
+pyfile -n aws "$ESPTOOL" send 10.0.0.1 "$forged"
 wait_eq "a forged packet fails authentication and revives nothing" 5 "(1, 'down')" \
 	tjget '(t(2)["rx_auth_fail"], t(2)["state"])'
 
@@ -82,7 +81,7 @@ check "silence again: down again (a second event)" \
 	monitor_wait '"tunnel":2,"state":"down","cause":"liveness"' 8 2
 
 # A peer's keepalive (an authentic dummy) counts as life.
-dummy=$("$ESPTOOL" build "$(aws_key in 1)" 0x2001 1000 --inner dummy)
+dummy=$(pyfile "$ESPTOOL" build "$(aws_key in 1)" 0x2001 1000 --inner dummy)
 # Counted from here: on a loaded host tunnel 1 may have flapped already,
 # and an earlier event must not stand for the one awaited.
 t1() { grep -Ec -- "\"tunnel\":1,\"state\":\"$1\",\"cause\":\"liveness\"" "$MON"; }
@@ -91,7 +90,7 @@ gw esptun tunnel set esp0 id 1 dead-after "$dead"
 check "tunnel 1 dies of silence too" \
 	monitor_wait '"tunnel":1,"state":"down","cause":"liveness"' 8 $((downs + 1))
 check_eq "with both dead, no carrier" "$(no_carrier gw esp0)" 1
-aws "$ESPTOOL" send 10.0.0.1 "$dummy"
+pyfile -n aws "$ESPTOOL" send 10.0.0.1 "$dummy"
 check "the peer's dummy packet revives tunnel 1" \
 	monitor_wait '"tunnel":1,"state":"up","cause":"liveness"' 5 $((ups + 1))
 # Alive only for dead-after (2 s unscaled) after one packet, which a loaded host

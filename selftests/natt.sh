@@ -112,7 +112,7 @@ gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
 check_eq "esptun uses the daemon's socket: one socket on 4500" "$(socks4500 gw)" 1
 check "the daemon's socket is the daemon's" \
 	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
-peer python3 "$NATT" ike $GW_OUT 4500
+pyfile -n peer "$NATT" ike $GW_OUT 4500
 sleep 0.5
 check_eq "IKE (non-ESP marker) reaches the daemon" \
 	"$(py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$)" \
@@ -133,7 +133,7 @@ gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
 gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 2000000
 gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
 drops=$(jget 't["rx_drops"]')
-peer python3 "$NATT" ike $GW_OUT 4500
+pyfile -n peer "$NATT" ike $GW_OUT 4500
 sleep 0.3
 check_eq "no daemon: IKE to esptun's socket is dropped and counted" \
 	"$(jget 't["rx_drops"]')" $((drops + 1))
@@ -205,7 +205,7 @@ check_eq "exact counts both ways" "$(jget '(t["tx_packets"], t["rx_packets"])')"
 
 # A forged packet from another port must not move the tunnel.
 fails=$(jget 't["rx_auth_fail"]')
-ip netns exec nat python3 -S -c '
+py -n nat '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.0.0.254", 30000))
@@ -234,8 +234,8 @@ ip -n nat addr add 10.0.0.253/24 dev veth0
 # Not masqueraded: it must reach gw from 10.0.0.253 itself.
 ip netns exec nat nft insert rule ip nat post ip saddr 10.0.0.253 accept
 top=$(jget "sa(\"in\", $SPI_IN)[\"seq\"]")
-esp=$("$ESPTOOL" build $KEY_IN $SPI_IN $((top + 1)) --inner dummy)
-ip netns exec nat python3 -S -c '
+esp=$(pyfile "$ESPTOOL" build $KEY_IN $SPI_IN $((top + 1)) --inner dummy)
+py -n nat '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.0.0.253", 31000))
@@ -302,7 +302,7 @@ check_err "nat-keepalive on a tunnel without encap udp" \
 raw_expect() {
 	local desc=$1 pat=$2 out
 	shift 2
-	out=$(ip netns exec gw python3 "$SELFTESTS/nlraw.py" "$@")
+	out=$(pyfile -n gw "$SELFTESTS/nlraw.py" "$@")
 	if grep -Eq -- "$pat" <<<"$out"; then
 		pass "$desc ($out)"
 	else

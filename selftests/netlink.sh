@@ -12,7 +12,7 @@ ip -n a link add esp0 type esptun
 ip -n a link add esp1 type esptun
 ip -n a link add dummy0 type dummy 2>/dev/null || ip -n a link add dummy0 type veth
 idx0=$(ip netns exec a cat /sys/class/net/esp0/ifindex)
-raw() { ip netns exec a "$nlraw" "$@"; }
+raw() { pyfile -n a "$nlraw" "$@"; }
 
 check_eq "well-formed get by ifindex" "$(raw dev-get ifindex:u32:"$idx0")" "ok 1"
 check_eq "well-formed get by name" "$(raw dev-get ifname:str:esp1)" "ok 1"

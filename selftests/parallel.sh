@@ -98,6 +98,17 @@ spread() {
 }
 
 ctr() { jget "t[\"$1\"]"; }
+# counted CTR FROM N CMD...: CMD, then wait until the tunnel's CTR is N past
+# FROM.  Encryption, decryption and delivery go on after the sender has
+# returned, on other CPUs: traced must not stop the tracer before they
+# are done (on a loaded guest, it saw 1325 deliveries of 2000).
+counted() {
+	local c=$1 from=$2 n=$3
+	shift 3
+	"$@"
+	busywait 5 _grown "$c" "$from" "$n"
+}
+_grown() { [ $(($(ctr "$1") - $2)) -ge "$3" ]; }
 gw python3 "$SELFTESTS/flows.py" sink $GW4 &
 sink_gw=$!
 peer python3 "$SELFTESTS/flows.py" sink $PEER4 &
@@ -107,7 +118,8 @@ sleep 0.5
 # TX: 2000 datagrams from CPU 0, the socket's default buffer pacing them.
 tx0=$(ctr tx_packets)
 vdrop0=$(link_stat gw veth0 tx.dropped)
-traced esptun_xmit esptun_esp_encrypt -- udp gw $GW4 $PEER4 2000 1000 >/dev/null
+traced esptun_xmit esptun_esp_encrypt -- \
+	counted tx_packets "$tx0" 2000 udp gw $GW4 $PEER4 2000 1000 >/dev/null
 wait_eq "2000 datagrams sent through the tunnel" 5 2000 \
 	eval 'echo $(($(ctr tx_packets) - tx0))'
 # A burst can overflow the peer's backlog (netdev_max_backlog), which the
@@ -132,7 +144,7 @@ fi
 # RX: 2000 datagrams from the peer's CPU 0.
 rx0=$(ctr rx_packets)
 traced esptun_rx4 esptun_esp_decrypt esptun_rx_finish esptun_rx_poll -- \
-	udp peer $PEER4 $GW4 2000 1000 >/dev/null
+	counted rx_packets "$rx0" 2000 udp peer $PEER4 $GW4 2000 1000 >/dev/null
 wait_eq "2000 datagrams received through the tunnel" 5 2000 \
 	eval 'echo $(($(ctr rx_packets) - rx0))'
 check_eq "their ESP reached esptun on CPU 0 only" "$(calls esptun_rx4 0)" 2000

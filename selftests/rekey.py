@@ -19,7 +19,6 @@ Round g:
 Afterwards, one more period, then generation ROUNDS - 1's inbound SAs go.
 Prints the round timing; exits 1 on the first refused request.
 """
-import ctypes
 import os
 import socket
 import struct
@@ -29,6 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nlraw import Genl, attr  # noqa: E402
 from esptun_nl import ENUMS, FAMILY, OPS, SETS  # noqa: E402
+from netns import in_netns  # noqa: E402
 
 NETLINK_XFRM = 6
 NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL = 0x4, 0x400, 0x200
@@ -36,7 +36,6 @@ XFRM_MSG_NEWSA, XFRM_MSG_DELSA = 0x10, 0x11
 XFRMA_ALG_AEAD, XFRMA_SRCADDR = 18, 13
 XFRM_MODE_TUNNEL, XFRM_STATE_AF_UNSPEC = 1, 32
 XFRM_INF = (1 << 64) - 1
-CLONE_NEWNET = 0x40000000
 NLA_F_NESTED = 0x8000
 # From uapi/esptun.yaml, through the generated esptun_nl.py.
 CMD_SA_NEW, CMD_SA_DEL = OPS["sa-new"], OPS["sa-del"]
@@ -59,15 +58,10 @@ class Xfrm:
     """XFRM states in another namespace, as `ip xfrm state` makes them."""
 
     def __init__(self, netns):
-        libc = ctypes.CDLL(None, use_errno=True)
-        own = os.open("/proc/self/ns/net", os.O_RDONLY)
-        peer = os.open("/var/run/netns/" + netns, os.O_RDONLY)
-        if libc.setns(peer, CLONE_NEWNET):
-            sys.exit("rekey: setns %s: %s" % (netns, os.strerror(ctypes.get_errno())))
-        self.nl = Genl(NETLINK_XFRM)
-        libc.setns(own, CLONE_NEWNET)
-        os.close(own)
-        os.close(peer)
+        try:
+            self.nl = in_netns(netns, lambda: Genl(NETLINK_XFRM))
+        except OSError as e:
+            sys.exit("rekey: %s" % e)
 
     def add(self, spi, src, dst, k):
         # struct xfrm_usersa_info: selector (any), id, saddr, lifetimes

@@ -10,8 +10,8 @@ require_module
 python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography missing"
 
 topo_setup 4
-send() { peer "$ESPTOOL" send $GW_OUT "$1"; }
-build() { peer "$ESPTOOL" build $KEY_IN $SPI_IN "$@"; }
+send() { pyfile -n peer "$ESPTOOL" send $GW_OUT "$1"; }
+build() { pyfile -n peer "$ESPTOOL" build $KEY_IN $SPI_IN "$@"; }
 counters() { jget 't["rx_packets"], t["rx_replay"], t["rx_auth_fail"], t["rx_malformed"], t["rx_no_sa"], sa("in", 0x2000)["seq"]'; }
 
 # A genuine packet from the peer, captured on the way in.

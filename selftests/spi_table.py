@@ -29,8 +29,9 @@ import time
 
 import esptun_nl
 import nlraw
-from espfuzz import SA, attr_list, attrs, in_netns
+from espfuzz import SA, attr_list, attrs
 from esptool import inner_packet
+from netns import in_netns
 
 A, SA_A, TUN_A = (esptun_nl.SETS[s] for s in ("esptun", "sa", "tunnel"))
 DIR_IN = esptun_nl.ENUMS["sa-dir"]["in"]
