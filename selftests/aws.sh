@@ -46,22 +46,22 @@ aws_inside() {
 aws_tunnel() {
 	local i=$1 remote=10.0.0.$((1 + $1)) spi_out=$((0x1000 + $1)) spi_in=$((0x2000 + $1))
 
-	aws ip addr add $remote/24 dev veth0
-	aws ip link add ipsec$i type xfrm dev veth0 if_id $i
-	aws ip addr add "$(aws_inside $i aws)/30" dev ipsec$i
-	aws ip link set ipsec$i up
-	aws ip xfrm state add src 10.0.0.1 dst $remote proto esp spi $spi_out \
-		mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key out $i)" 128 \
-		replay-window 128 if_id $i
-	aws ip xfrm state add src $remote dst 10.0.0.1 proto esp spi $spi_in \
-		mode tunnel aead 'rfc4106(gcm(aes))' "$(aws_key in $i)" 128 \
-		if_id $i
-	aws ip xfrm policy add dir out if_id $i \
+	ns_batch aws <<-EOF
+	addr add $remote/24 dev veth0
+	link add ipsec$i type xfrm dev veth0 if_id $i
+	addr add $(aws_inside $i aws)/30 dev ipsec$i
+	link set ipsec$i up
+	xfrm state add src 10.0.0.1 dst $remote proto esp spi $spi_out mode tunnel \
+		aead rfc4106(gcm(aes)) $(aws_key out $i) 128 replay-window 128 if_id $i
+	xfrm state add src $remote dst 10.0.0.1 proto esp spi $spi_in mode tunnel \
+		aead rfc4106(gcm(aes)) $(aws_key in $i) 128 if_id $i
+	xfrm policy add dir out if_id $i \
 		tmpl src $remote dst 10.0.0.1 proto esp mode tunnel
-	for dir in in fwd; do
-		aws ip xfrm policy add dir $dir if_id $i \
-			tmpl src 10.0.0.1 dst $remote proto esp mode tunnel
-	done
+	xfrm policy add dir in if_id $i \
+		tmpl src 10.0.0.1 dst $remote proto esp mode tunnel
+	xfrm policy add dir fwd if_id $i \
+		tmpl src 10.0.0.1 dst $remote proto esp mode tunnel
+	EOF
 
 	gw esptun tunnel add esp0 id $i local 10.0.0.1 remote $remote \
 		pin "$(aws_inside $i aws)" || fail "tunnel add $i"
@@ -87,38 +87,33 @@ aws_route() {
 # lan0 to the host's eth0, the host's default route through the router.
 aws_lan() {
 	ip link add lan0 netns "$1" type veth peer name eth0 netns "$3"
-	ip -n "$1" addr add "$2/24" dev lan0
-	ip -n "$1" link set lan0 up
-	ip -n "$3" addr add "$4/24" dev eth0
-	ip -n "$3" link set eth0 up
-	ip -n "$3" route add default via "$2"
+	printf '%s\n' "addr add $2/24 dev lan0" "link set lan0 up" | ns_batch "$1"
+	printf '%s\n' "addr add $4/24 dev eth0" "link set eth0 up" \
+		"route add default via $2" | ns_batch "$3"
 }
 
 # aws_setup N: namespaces, veths, N tunnels, routes both ways.
 aws_setup() {
-	local ns i
+	local i
 	AWS_N=$1
 	new_netns lan_gw gw aws lan_aws
-	for ns in lan_gw gw aws lan_aws; do
-		# No router solicitations or link-local chatter: counters are exact.
-		ip netns exec $ns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1 \
-			net.ipv6.conf.all.addr_gen_mode=1 \
-			net.ipv6.conf.default.router_solicitations=0
-	done
-	gw sysctl -qw net.ipv4.ip_forward=1
-	aws sysctl -qw net.ipv4.ip_forward=1
+	ns_quiet lan_gw gw aws lan_aws
+	ns_sysctl gw net.ipv4.ip_forward=1 || fail "gw forwarding"
 	# L4 hashing on the aws side, as ECMP routers do.
-	aws sysctl -qw net.ipv4.fib_multipath_hash_policy=1
+	ns_sysctl aws net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 ||
+		fail "aws forwarding"
 
 	ip link add veth0 netns gw type veth peer name veth0 netns aws
-	gw ip addr add 10.0.0.1/24 dev veth0
-	gw ip link set veth0 up
+	ns_batch gw <<-EOF
+	addr add 10.0.0.1/24 dev veth0
+	link set veth0 up
+	link add esp0 type esptun
+	link set esp0 up
+	EOF
 	aws ip link set veth0 up
 	aws_lan gw 172.16.0.1 lan_gw $LAN_GW
 	aws_lan aws 172.16.1.1 lan_aws $LAN_AWS
 
-	gw ip link add esp0 type esptun
-	gw ip link set esp0 up
 	for i in $(seq "$AWS_N"); do
 		aws_tunnel "$i"
 	done

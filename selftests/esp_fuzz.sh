@@ -31,14 +31,10 @@ modprobe -q esp4 && modprobe -q esp6 || skip_all "no esp4/esp6 modules"
 
 leak_mark
 new_netns gw peer lan
-for ns in gw peer lan; do
-	# No router solicitations or DAD: the counters see only the fuzz.
-	ip netns exec $ns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1 \
-		net.ipv6.conf.all.addr_gen_mode=1 \
-		net.ipv6.conf.default.router_solicitations=0
-done
+# No router solicitations or DAD: the counters see only the fuzz.
+ns_quiet gw peer lan
 # Every parameter problem the gateway answers counts a drop: no rate limit.
-ip netns exec gw sysctl -qw net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_ratelimit=0
+ns_sysctl gw net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_ratelimit=0 || fail "gw sysctls"
 ip link add veth0 netns gw type veth peer name veth0 netns peer
 ip -n gw addr add 10.0.0.1/24 dev veth0
 ip -n gw addr add fd00::1/64 dev veth0 nodad
@@ -58,8 +54,8 @@ check "esp0 moved to netns lan" ip -n gw link set esp0 netns lan
 ip -n lan addr add 172.16.0.1/24 dev esp0
 ip -n lan addr add fd16::1/64 dev esp0 nodad
 ip -n lan link set esp0 up
-ip netns exec lan sysctl -qw net.ipv4.icmp_echo_ignore_all=1 \
-	net.ipv6.icmp.echo_ignore_all=1
+ns_sysctl lan net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1 ||
+	fail "no echo in lan"
 
 mac=$(ip netns exec gw cat /sys/class/net/veth0/address)
 start=$SECONDS

@@ -8,13 +8,15 @@ trailers, the way no correct stack would.
       Prints one JSON object per ESP packet seen on IFACE (outer IPv4 or
       IPv6): family, src, dst, tos, df, ttl, spi, seq, len, esp (hex),
       outgoing; creates the file READY once listening.
-  esptool.py send DST HEX
-      Sends the ESP payload HEX (no IP header) to DST over a raw IP socket.
+  esptool.py send DST HEX... [--every SECONDS]
+      Sends the ESP payloads HEX (no IP header) to DST over a raw IP
+      socket, SECONDS apart (default 0).
   esptool.py build KEY SPI SEQ [--inner v4|v6|dummy] [--pad N] [--bad-pad]
-                   [--next N] [--src A --dst B]
+                   [--next N] [--src A --dst B] [--count N]
       Prints the hex of an authentic ESP payload: an ICMP echo from SRC to
       DST (inner), padded with N bytes (default: minimal), with a wrong
-      padding byte or next-header value when asked.
+      padding byte or next-header value when asked; with --count, N of
+      them, a line each, from sequence number SEQ on.
   esptool.py open KEY HEX
       Authenticates and decrypts the ESP payload HEX (no ESN) and prints
       JSON: next (next header), pad (padding length), payload (its length);
@@ -67,10 +69,17 @@ def capture(iface, count, seconds, ready=None):
     return 0
 
 
-def send(dst, hexdata):
+def send(dst, argv):
+    every = 0.0
+    if len(argv) > 2 and argv[-2] == "--every":
+        every, argv = float(argv[-1]), argv[:-2]
     family = socket.AF_INET6 if ":" in dst else socket.AF_INET
     s = socket.socket(family, socket.SOCK_RAW, 50)
-    s.sendto(bytes.fromhex(hexdata), (dst, 0))
+    for i, hexdata in enumerate(argv):
+        if i and every:
+            time.sleep(every)
+        s.sendto(bytes.fromhex(hexdata), (dst, 0))
+    s.close()
     return 0
 
 
@@ -109,7 +118,7 @@ def build(argv):
     key = bytes.fromhex(argv[0][2:] if argv[0].startswith("0x") else argv[0])
     spi, seq = int(argv[1], 0), int(argv[2], 0)
     opts = {"--inner": "v4", "--pad": None, "--next": None,
-            "--src": "172.16.1.1", "--dst": "172.16.0.1"}
+            "--src": "172.16.1.1", "--dst": "172.16.0.1", "--count": "1"}
     bad_pad = False
     rest = argv[3:]
     while rest:
@@ -129,11 +138,13 @@ def build(argv):
     if bad_pad and padlen:
         pad[-1] ^= 0xFF
     plain = payload + bytes(pad) + bytes([padlen, nexthdr])
-    iv = struct.pack("!Q", seq)
-    hdr = struct.pack("!II", spi, seq & 0xFFFFFFFF)
-    # RFC 4106 5: the AAD is SPI || sequence number; the IV is not in it.
-    sealed = AESGCM(key[:-4]).encrypt(key[-4:] + iv, plain, hdr)
-    print((hdr + iv + sealed).hex())
+    aead = AESGCM(key[:-4])
+    for n in range(seq, seq + int(opts["--count"], 0)):
+        iv = struct.pack("!Q", n)
+        hdr = struct.pack("!II", spi, n & 0xFFFFFFFF)
+        # RFC 4106 5: the AAD is SPI || sequence number; the IV is not in it.
+        sealed = aead.encrypt(key[-4:] + iv, plain, hdr)
+        print((hdr + iv + sealed).hex())
     return 0
 
 
@@ -159,8 +170,8 @@ def main(argv):
     if len(argv) >= 4 and argv[0] == "capture":
         return capture(argv[1], int(argv[2]), float(argv[3]),
                        argv[4] if len(argv) > 4 else None)
-    if len(argv) == 3 and argv[0] == "send":
-        return send(argv[1], argv[2])
+    if len(argv) >= 3 and argv[0] == "send":
+        return send(argv[1], argv[2:])
     if len(argv) >= 4 and argv[0] == "build":
         return build(argv[1:])
     if len(argv) == 3 and argv[0] == "open":

@@ -71,7 +71,7 @@ topology() {
 	local i
 	new_netns lan_gw gw aws lan_aws
 	for ns in gw aws; do
-		ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
+		ns_sysctl $ns net.ipv4.ip_forward=1 || fail "forwarding in $ns"
 	done
 	if [ "${1:-}" = nat ]; then
 		new_netns nat
@@ -82,7 +82,7 @@ topology() {
 		ip -n nat addr add 10.0.0.1/24 dev veth0
 		ip -n nat link set veth0 up
 		ip -n nat link set veth1 up
-		ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
+		ns_sysctl nat net.ipv4.ip_forward=1 || fail "forwarding in nat"
 		udp_masquerade nat veth0 10000-10099 || fail "nft masquerade"
 		gw ip addr add $GW_ADDR/24 dev veth0
 		gw ip link set veth0 up

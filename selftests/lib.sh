@@ -241,6 +241,43 @@ new_netns() {
 	done
 }
 
+# ns_sysctl NS KEY=VALUE...: `sysctl -qw KEY=VALUE...` in network namespace
+# NS, by py: no program started (sysctl under ip netns exec is two, 0.15 s
+# of a TCG guest's CPU); /proc/sys/net is the namespace of whoever opens
+# it.
+ns_sysctl() {
+	local ns=$1
+	shift
+	py -n "$ns" 'import sys
+for kv in sys.argv[1:]:
+    k, v = kv.split("=", 1)
+    try:
+        with open("/proc/sys/" + k.replace(".", "/"), "w") as f:
+            f.write(v)
+    except OSError as e:
+        sys.exit("sysctl %s: %s" % (kv, e.strerror))' "$@"
+}
+
+# ns_quiet NS...: no IPv6 link-local addresses and no router solicitations
+# in each NS: no chatter the tests' exact counters would see.
+ns_quiet() {
+	local ns
+	for ns in "$@"; do
+		ns_sysctl "$ns" net.ipv6.conf.default.addr_gen_mode=1 \
+			net.ipv6.conf.all.addr_gen_mode=1 \
+			net.ipv6.conf.default.router_solicitations=0 ||
+			fail "sysctls of $ns"
+	done
+}
+
+# ns_batch NS: the `ip` commands on stdin, one a line (without "ip"), in NS,
+# by one `ip -batch`: the test bed's setup ran hundreds of ip programs,
+# about 40 ms of a TCG guest's CPU each.  Stops at the first that fails,
+# naming its line.
+ns_batch() {
+	ip -n "$1" -batch - || fail "ip -n $1 -batch: a command failed (above)"
+}
+
 # Processes left running in them (sinks, monitors) are killed first: they
 # would hold the harness's output pipe open.
 _cleanup() {
@@ -417,8 +454,7 @@ monitor_start() {
 	MON=$(mktemp)
 	esptun -n gw monitor --json >> "$MON" 2>&1 &
 	MON_PID=$!
-	local n
-	for n in $(seq 50); do
+	for _ in $(seq 50); do
 		esptun -n gw tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
 		esptun -n gw sa add esp0 tunnel 999 dir out spi 0x999 key 0x0102030405060708090a0b0c0d0e0f1011121399
 		esptun -n gw tunnel del esp0 id 999

@@ -165,7 +165,7 @@ ns_del gw peer
 log "XFRM peer behind a masquerading NAT"
 new_netns gw nat peer
 # No IPv6 chatter through the tunnel: counts are exact.
-ip netns exec gw sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ns_sysctl gw net.ipv6.conf.default.disable_ipv6=1 || fail "no IPv6 in gw"
 ip link add veth0 netns gw type veth peer name veth0 netns nat
 ip link add veth1 netns nat type veth peer name veth0 netns peer
 ip -n gw addr add 10.0.0.1/24 dev veth0
@@ -177,7 +177,7 @@ for l in "gw veth0" "nat veth0" "nat veth1" "peer veth0"; do
 	ip -n ${l% *} link set ${l#* } up
 done
 ip -n peer route add default via 192.168.0.254
-ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
+ns_sysctl nat net.ipv4.ip_forward=1 || fail "forwarding in nat"
 udp_masquerade nat veth0 10000-10099 || fail "nft masquerade"
 GW_OUT=10.0.0.1 PEER_OUT=192.168.0.2
 peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT encap espinudp 4500 4500 0.0.0.0

@@ -17,7 +17,7 @@ ip -n gw link set veth1 up
 ip -n lan addr add 192.168.0.2/24 dev veth0
 ip -n lan link set veth0 up
 ip -n lan route add default via 192.168.0.1
-gw sysctl -qw net.ipv4.ip_forward=1
+ns_sysctl gw net.ipv4.ip_forward=1 || fail "forwarding in gw"
 ip -n gw route add 172.16.1.0/24 dev esp0 src $GW4 2>/dev/null
 peer_xfrm_policy 192.168.0.0/24 172.16.1.0/24
 ip -n peer route add 192.168.0.0/24 dev veth0 src $PEER4

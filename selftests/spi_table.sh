@@ -28,8 +28,8 @@ ip -n peer addr add 10.0.0.2/24 dev veth0
 ip -n gw link set veth0 up
 ip -n peer link set veth0 up
 # ESP comes from each tunnel's remote address, which has no route back.
-ip netns exec gw sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-	net.ipv4.conf.veth0.rp_filter=0
+ns_sysctl gw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth0.rp_filter=0 ||
+	fail "rp_filter off in gw"
 ip -n gw link add esp0 type esptun
 ip -n gw link add esp1 type esptun
 ip -n gw addr add 172.16.0.1/24 dev esp0

@@ -44,39 +44,35 @@ topo_setup() {
 		GW_OUT=fd00::1 PEER_OUT=fd00::2 PLEN=64
 	fi
 	new_netns gw peer
-	for ns in gw peer; do
-		# No router solicitations or link-local chatter: counters are exact.
-		ip netns exec $ns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1 \
-			net.ipv6.conf.all.addr_gen_mode=1 \
-			net.ipv6.conf.default.router_solicitations=0
-	done
+	ns_quiet gw peer
 	ip link add veth0 netns gw type veth peer name veth0 netns peer
 	local nodad=
 	[ "$OUTER" = 6 ] && nodad=nodad
-	ip -n gw addr add $GW_OUT/$PLEN dev veth0 $nodad
-	ip -n peer addr add $PEER_OUT/$PLEN dev veth0 $nodad
-	ip -n gw link set veth0 up
-	ip -n peer link set veth0 up
-
 	# shellcheck disable=SC2086
-	peer_xfrm_state $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT ${TOPO_XFRM_ARGS:-}
-	# shellcheck disable=SC2086
-	peer_xfrm_state $SPI_IN $PEER_OUT $GW_OUT $KEY_IN ${TOPO_XFRM_ARGS:-}
-	ip -n peer link add lan0 type dummy
-	ip -n peer addr add $PEER4/24 dev lan0
-	ip -n peer addr add $PEER6/64 dev lan0 nodad
-	ip -n peer link set lan0 up
-	peer_xfrm_policy 172.16.0.0/24 172.16.1.0/24
-	peer_xfrm_policy fd10::/64 fd11::/64
-	ip -n peer route add 172.16.0.0/24 dev veth0 src $PEER4
-	ip -n peer route add fd10::/64 dev veth0 src $PEER6
-
-	ip -n gw link add esp0 type esptun
-	ip -n gw addr add $GW4/24 dev esp0
-	ip -n gw addr add $GW6/64 dev esp0 nodad
-	ip -n gw link set esp0 up
-	ip -n gw route add 172.16.1.0/24 dev esp0 src $GW4
-	ip -n gw route add fd11::/64 dev esp0 src $GW6
+	ns_batch peer <<-EOF
+	addr add $PEER_OUT/$PLEN dev veth0 $nodad
+	link set veth0 up
+	$(xfrm_state_cmd $SPI_OUT $GW_OUT $PEER_OUT $KEY_OUT ${TOPO_XFRM_ARGS:-})
+	$(xfrm_state_cmd $SPI_IN $PEER_OUT $GW_OUT $KEY_IN ${TOPO_XFRM_ARGS:-})
+	link add lan0 type dummy
+	addr add $PEER4/24 dev lan0
+	addr add $PEER6/64 dev lan0 nodad
+	link set lan0 up
+	$(xfrm_policy_cmds 172.16.0.0/24 172.16.1.0/24)
+	$(xfrm_policy_cmds fd10::/64 fd11::/64)
+	route add 172.16.0.0/24 dev veth0 src $PEER4
+	route add fd10::/64 dev veth0 src $PEER6
+	EOF
+	ns_batch gw <<-EOF
+	addr add $GW_OUT/$PLEN dev veth0 $nodad
+	link set veth0 up
+	link add esp0 type esptun
+	addr add $GW4/24 dev esp0
+	addr add $GW6/64 dev esp0 nodad
+	link set esp0 up
+	route add 172.16.1.0/24 dev esp0 src $GW4
+	route add fd11::/64 dev esp0 src $GW6
+	EOF
 	# shellcheck disable=SC2086
 	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT ${TOPO_TUNNEL_ARGS:-} ||
 		fail "tunnel add"
@@ -100,19 +96,28 @@ veth_rss() {
 
 # peer_xfrm_state SPI SRC DST KEY [extra ip-xfrm args]
 peer_xfrm_state() {
+	# shellcheck disable=SC2046
+	ip -n peer $(xfrm_state_cmd "$@")
+}
+# xfrm_state_cmd SPI SRC DST KEY [extra]: its ip command, without "ip" (a
+# line of an ns_batch)
+xfrm_state_cmd() {
 	local spi=$1 src=$2 dst=$3 key=$4
 	shift 4
-	ip -n peer xfrm state add src $src dst $dst proto esp spi $spi \
-		mode tunnel flag af-unspec aead 'rfc4106(gcm(aes))' $key 128 \
-		replay-window 128 "$@"
+	echo "xfrm state add src $src dst $dst proto esp spi $spi mode tunnel" \
+		"flag af-unspec aead rfc4106(gcm(aes)) $key 128 replay-window 128 $*"
 }
 
 # peer_xfrm_policy GW_NET PEER_NET: tunnel-mode policies for the peer.
 peer_xfrm_policy() {
-	ip -n peer xfrm policy add src $2 dst $1 dir out \
-		tmpl src $PEER_OUT dst $GW_OUT proto esp mode tunnel
-	ip -n peer xfrm policy add src $1 dst $2 dir in \
-		tmpl src $GW_OUT dst $PEER_OUT proto esp mode tunnel
+	xfrm_policy_cmds "$@" | ns_batch peer
+}
+# xfrm_policy_cmds GW_NET PEER_NET: their ip commands, for ns_batch
+xfrm_policy_cmds() {
+	echo "xfrm policy add src $2 dst $1 dir out" \
+		"tmpl src $PEER_OUT dst $GW_OUT proto esp mode tunnel"
+	echo "xfrm policy add src $1 dst $2 dir in" \
+		"tmpl src $GW_OUT dst $PEER_OUT proto esp mode tunnel"
 }
 
 # jget EXPR: evaluate a Python expression on `esptun show esp0 --json` in
