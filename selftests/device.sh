@@ -67,10 +67,8 @@ check "create esp3 from c, inside d" ip netns exec c ip link add esp3 netns d ty
 check "esp3 lives in d" ip -n d link show esp3
 ip netns del c
 _netns=(a d)
-for i in $(seq 50); do
-	ip -n d link show esp3 >/dev/null 2>&1 || break
-	sleep 0.1
-done
+gone() { ! ip -n d link show esp3 >/dev/null 2>&1; }
+busywait 5 gone
 check_err "esp3 deleted with its transport netns c" "does not exist" ip -n d link show esp3
 
 # A namespace with many devices.

@@ -128,9 +128,9 @@ log "the ping flow uses tunnel $ping_tun"
 out=$(mktemp)
 lan_gw ping -q -i 0.001 -c 10000 -W 1 $LAN_AWS > "$out" 2>&1 &
 pid=$!
-sleep 3
+sleep 3	# time is the test: traffic before, during and after the failover
 gw esptun tunnel set esp0 id "$ping_tun" down
-sleep 3
+sleep 3	# (as above)
 gw esptun tunnel set esp0 id "$ping_tun" up
 wait $pid
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")

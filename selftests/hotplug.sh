@@ -49,14 +49,14 @@ gw iperf3 -c $PEER4 -t $secs -J > "$tmp/tx.json" 2>&1 &
 tx=$!
 peer iperf3 -c $GW4 -p 5202 -t $secs -J > "$tmp/rx.json" 2>&1 &
 rx=$!
-sleep 2
+sleep 2	# time is the test: CPUs go and come under traffic, for seconds
 toggles=0
 for _ in 1 2 3 4; do
 	echo 0 > $CPU1 || break
-	sleep 1
+	sleep 1	# (as above)
 	echo 1 > $CPU1 || break
 	toggles=$((toggles + 1))
-	sleep 1.5
+	sleep 1.5	# (as above)
 done
 check_eq "CPU 1 went offline and came back 4 times under traffic" $toggles 4
 check_eq "CPU 1 is online" "$(cat $CPU1)" 1
@@ -74,12 +74,9 @@ print(int(j["end"]["sum_received"]["bytes"] / 1e6),
 }
 # ended NAME PID: the iperf3 client ended in time, and well.  One that
 # does not end waits for a tunnel that no longer carries its packets.
+_gone() { ! kill -0 "$1" 2>/dev/null; }
 ended() {
-	local i
-	for i in $(seq $(((secs + 30) * 5))); do
-		kill -0 "$2" 2>/dev/null || break
-		sleep 0.2
-	done
+	busywait $((secs + 30)) _gone "$2"
 	if kill -0 "$2" 2>/dev/null; then
 		fail "$1 TCP did not end: the tunnel stalled"
 		log "tunnel: $(jget 't')"

@@ -135,10 +135,11 @@ nap() {
 wait_eq() {
 	local desc=$1 secs=$2 want=$3
 	shift 3
-	busywait "$secs" _output_is "$want" "$@"
+	busywait "$secs" output_is "$want" "$@"
 	check_eq "$desc" "$_last" "$want"
 }
-_output_is() { local want=$1; shift; _last=$("$@" 2>&1); [ "$_last" = "$want" ]; }
+# output_is WANT CMD...: CMD prints WANT (for busywait), kept in $_last.
+output_is() { local want=$1; shift; _last=$("$@" 2>&1); [ "$_last" = "$want" ]; }
 
 # iperf3_server PREFIX [ARGS...]: a one-shot iperf3 server started through
 # the command prefix PREFIX (a netns function such as peer), listening
@@ -454,15 +455,26 @@ monitor_start() {
 	MON=$(mktemp)
 	esptun -n gw monitor --json >> "$MON" 2>&1 &
 	MON_PID=$!
-	for _ in $(seq 50); do
-		esptun -n gw tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
-		esptun -n gw sa add esp0 tunnel 999 dir out spi 0x999 key 0x0102030405060708090a0b0c0d0e0f1011121399
-		esptun -n gw tunnel del esp0 id 999
-		grep -q '"tunnel":999' "$MON" && break
-		sleep 0.1
-	done
-	grep -q '"tunnel":999' "$MON" || fail "esptun monitor does not report events"
+	monitor_sync gw "$MON" || fail "esptun monitor does not report events"
 	: > "$MON"
+}
+
+# monitor_sync NS FILE...: the monitors writing FILEs (esptun monitor, in
+# NS, --json or not) report events: a throwaway tunnel 999 on NS's esp0
+# comes and goes until each FILE has it, for 5 s.
+monitor_sync() {
+	busywait 5 _monitors_see "$@"
+}
+_monitors_see() {
+	local ns=$1 f
+	shift
+	esptun -n "$ns" tunnel add esp0 id 999 local 10.0.0.1 remote 10.0.0.254
+	esptun -n "$ns" sa add esp0 tunnel 999 dir out spi 0x999 \
+		key 0x0102030405060708090a0b0c0d0e0f1011121399
+	esptun -n "$ns" tunnel del esp0 id 999
+	for f in "$@"; do
+		grep -Eq '"tunnel":999|tunnel 999 ' "$f" || return 1
+	done
 }
 
 monitor_stop() {

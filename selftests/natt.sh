@@ -20,11 +20,7 @@ NATT=$SELFTESTS/natt.py
 daemon_start() {
 	rm -f "$3" "$3.ready"
 	ip netns exec "$1" python3 "$NATT" daemon "$2" 4500 "$3" &
-	for _ in $(seq 50); do
-		[ -e "$3.ready" ] && return 0
-		sleep 0.1
-	done
-	fail "daemon in $1 did not start"
+	busywait 10 test -e "$3.ready" || fail "daemon in $1 did not start"
 }
 
 # ns_del NS...: delete namespaces, and the daemons in them, which would
@@ -113,10 +109,8 @@ check_eq "esptun uses the daemon's socket: one socket on 4500" "$(socks4500 gw)"
 check "the daemon's socket is the daemon's" \
 	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
 pyfile -n peer "$NATT" ike $GW_OUT 4500
-sleep 0.5
-check_eq "IKE (non-ESP marker) reaches the daemon" \
-	"$(py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$)" \
-	"[True]"
+wait_eq "IKE (non-ESP marker) reaches the daemon" 5 "[True]" \
+	py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$
 rx=$(jget 't["rx_packets"]')
 check "ESP through the daemon's socket reaches esptun" ping_ok peer $GW4 10
 check_eq "esptun counted exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
@@ -125,8 +119,7 @@ gw esptun tunnel del esp0 id 1
 pids=$(ip netns pids gw)
 # shellcheck disable=SC2086
 kill $pids 2>/dev/null
-sleep 0.3
-check_eq "the daemon gone, nothing holds 4500" "$(socks4500 gw)" 0
+wait_eq "the daemon gone, nothing holds 4500" 5 0 socks4500 gw
 
 # No daemon: esptun's own socket drops what is not ESP, and counts it.
 gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
@@ -134,9 +127,8 @@ gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 2000000
 gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
 drops=$(jget 't["rx_drops"]')
 pyfile -n peer "$NATT" ike $GW_OUT 4500
-sleep 0.3
-check_eq "no daemon: IKE to esptun's socket is dropped and counted" \
-	"$(jget 't["rx_drops"]')" $((drops + 1))
+wait_eq "no daemon: IKE to esptun's socket is dropped and counted" 5 \
+	$((drops + 1)) jget 't["rx_drops"]'
 check "no daemon: ESP still flows" ping_ok peer $GW4 5
 # Sockets are shared by tunnels with the same address and port.
 gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
@@ -148,12 +140,10 @@ check_eq "and goes with the last" "$(socks4500 gw)" 0
 gw python3 -S -c 'import socket, time
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.bind(("::", 4500))
-time.sleep(30)' &
+time.sleep(30)  # holds the port until killed
+' &
 # Bound once ss lists it (python starts slowly in an emulated guest).
-for _ in $(seq 50); do
-	[ "$(socks4500 gw)" = 1 ] && break
-	sleep 0.1
-done
+busywait 5 output_is 1 socks4500 gw
 check_err "a port held by a socket without UDP_ENCAP is refused" \
 	'^esptun: tunnel add esp0 id 1: the local UDP port is held by a socket without UDP_ENCAP_ESPINUDP \(Address already in use\)$' \
 	gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
@@ -210,9 +200,8 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.0.0.254", 30000))
 s.sendto(bytes.fromhex("00002000000003e8") + bytes(8 + 40 + 16), ("10.0.0.1", 4500))'
-sleep 0.3
-check_eq "a forged packet from port 30000 fails authentication" \
-	"$(jget 't["rx_auth_fail"]')" $((fails + 1))
+wait_eq "a forged packet from port 30000 fails authentication" 5 \
+	$((fails + 1)) jget 't["rx_auth_fail"]'
 check_eq "and does not move the remote port" "$(jget 't["dport"]')" "$p1"
 
 # The NAT forgets its mapping and picks another port.
@@ -263,7 +252,7 @@ rm -f "$CAP"
 check_eq "show reports it" "$(jget 't["nat_keepalive"]')" 1
 check "show prints it" sh -c "ip netns exec gw esptun show esp0 | grep -q '^  encap: udp sport 4500 dport $p2 nat-keepalive 1s$'"
 gw esptun tunnel set esp0 id 1 nat-keepalive 0
-sleep 0.2
+sleep 0.2	# a keepalive already on its way was sent before the 0
 capture_start gw veth0 1 2.5 "$NATT"
 capture_wait
 check_eq "nat-keepalive 0: none in 2.5 s" "$(wc -l < "$CAP")" 0

@@ -50,7 +50,7 @@ check "root: esp0, esp1 and dummy0 in a netns" ip netns exec nlf bash -c "$setup
 check "host: esp0, esp1 and dummy0 in a netns" ip netns exec host bash -c "$setup"
 check "host: the baseline tunnels and SAs" ip netns exec host "$NLFUZZ" --setup-only esp0 esp1
 ready=$(mktemp)
-unshare -Urn sh -c "echo \$\$ > $ready; exec sleep 600" &
+unshare -Urn sh -c "echo \$\$ > $ready; exec sleep 600" &	# holds them until killed
 UNS=$!
 busywait 5 test -s "$ready" || fail "unshare -Urn did not start"
 rm -f "$ready"

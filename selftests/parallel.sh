@@ -113,7 +113,11 @@ gw python3 "$SELFTESTS/flows.py" sink $GW4 &
 sink_gw=$!
 peer python3 "$SELFTESTS/flows.py" sink $PEER4 &
 sink_peer=$!
-sleep 0.5
+# Bound, or the first datagrams would meet ICMP port unreachable.
+sinks_bound() {
+	[ -n "$(gw ss -Huan 'sport = :9')" ] && [ -n "$(peer ss -Huan 'sport = :9')" ]
+}
+busywait 10 sinks_bound || fail "the UDP sinks did not bind"
 
 # TX: 2000 datagrams from CPU 0, the socket's default buffer pacing them.
 tx0=$(ctr tx_packets)
@@ -126,11 +130,11 @@ wait_eq "2000 datagrams sent through the tunnel" 5 2000 \
 # veth counts as its own tx_dropped: that one is not esptun's to count.
 vdrop=$(($(link_stat gw veth0 tx.dropped) - vdrop0))
 [ "$vdrop" -eq 0 ] || log "the peer's backlog dropped $vdrop of them"
-for _ in $(seq 50); do
+decrypted() {
 	got=$(($(peer_xfrm_packets $SPI_OUT $GW_OUT $PEER_OUT) + vdrop))
-	[ "$got" -ge 2000 ] && break
-	sleep 0.1
-done
+	[ "$got" -ge 2000 ]
+}
+busywait 5 decrypted
 check_eq "the peer decrypted all the others" "$got" 2000
 [ "$got" -eq 2000 ] ||
 	log "the peer's XFRM errors: $(peer cat /proc/net/xfrm_stat | awk '$2 != 0' | tr '\n' ' ')"

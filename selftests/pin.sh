@@ -44,10 +44,10 @@ check "over tunnel 2 from its own BGP address: answered" \
 a1=$(tx 1) a2=$(tx 2)
 gw ping -q -c 60 -i 0.05 -W 2 $BGP1 > /tmp/pin.$$ 2>&1 &
 pid=$!
-sleep 0.5
+sleep 0.5	# time is the test: the pings run while tunnels come and go
 gw esptun tunnel set esp0 id 2 down
 aws_tunnel 3
-sleep 0.5
+sleep 0.5	# (as above)
 gw esptun tunnel set esp0 id 2 up
 gw esptun tunnel del esp0 id 3
 wait $pid

@@ -143,7 +143,7 @@ forge_icmp 0x3300 1200 $GW_OUT 10.0.0.3 udp
 wait_eq "ESP in UDP over IPv4: ICMP quoting the SPI sets mtu 1200" 5 "mtu 1200" \
 	route_mtu 10.0.0.3
 forge_icmp 0x4242 1100 $GW_OUT 10.0.0.3 udp
-sleep 1
+sleep 1	# what it does, if anything, is logged: time for it to be done
 log "ESP in UDP over IPv4, ICMP quoting another SPI (1100): $(route_mtu 10.0.0.3) (the UDP layer's doing)"
 check_eq "no auth/replay/malformed drops" \
 	"$(jget 't["rx_replay"] + t["rx_auth_fail"] + t["rx_malformed"]')" 0

@@ -32,7 +32,7 @@ traffic_start() {
 	iperf_pid=$!
 	gw ping -q -i 0.001 -c 11000 -W 2 $PEER4 > /tmp/rekey-ping.$$ 2>&1 &
 	ping_pid=$!
-	sleep 0.5
+	sleep 0.5	# time is the test: traffic already flowing when the rekeys start
 }
 
 # traffic_end: once it is over, SENT, RECEIVED (pings), RETRANS and BYTES

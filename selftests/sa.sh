@@ -112,7 +112,7 @@ check "traffic flows afterwards" gw ping -q -c 3 -i 0.1 -W 2 $PEER4
 # A tunnel deleted under traffic, then the device with a tunnel and SAs.
 gw ping -q -i 0.01 -c 300 -W 1 $PEER4 >/dev/null 2>&1 &
 load2=$!
-sleep 0.5
+sleep 0.5	# time is the test: under traffic
 check "delete a tunnel under traffic" ge tunnel del esp0 id 1
 wait $load2
 check_eq "no tunnel left" "$(jget 'len(d["tunnels"])')" 0
@@ -139,7 +139,7 @@ check "an SA on it" ge sa add esp0 tunnel 2 dir in spi 0x2999 key $KEY_IN
 check_eq "show lists both tunnels in id order" "$(jget '[x["id"] for x in d["tunnels"]]')" "[1, 2]"
 gw ping -q -i 0.01 -c 300 -W 1 $PEER4 >/dev/null 2>&1 &
 load2=$!
-sleep 0.5
+sleep 0.5	# time is the test: under traffic
 check "delete the device under traffic" ip -n gw link del esp0
 wait $load2
 leak_check "every device, tunnel and SA freed" 10

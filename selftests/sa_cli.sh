@@ -97,13 +97,10 @@ check "and deleted again" a esptun sa del esp0 dir in spi 0x2006
 MON=$(mktemp) HMON=$(mktemp)
 a esptun monitor --json > "$MON" 2>&1 &
 a esptun monitor > "$HMON" 2>&1 &
-sleep 0.5
+monitor_sync a "$MON" "$HMON" || fail "the monitors report no event"
 check "outbound SA 0x1002, soft-seconds 1, hard-seconds 2" \
 	a esptun sa add esp0 tunnel 1 dir out spi 0x1002 key "$(new_key)" soft-seconds 1 hard-seconds 2
-for _ in $(seq 60); do
-	grep -q '"expire":"hard"' "$MON" && break
-	sleep 0.1
-done
+busywait 6 grep -q '"expire":"hard"' "$MON"
 check "monitor --json: soft expiry" grep -q \
 	'{"event":"sa-expire","ifname":"esp0","ifindex":[0-9]*,"tunnel":1,"dir":"out","spi":4098,"expire":"soft","limit":"seconds"' "$MON"
 check "monitor --json: hard expiry" grep -q \

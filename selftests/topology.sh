@@ -175,10 +175,7 @@ capture_start() {
 	ip netns exec "$1" timeout "$limit" \
 		"${5:-$ESPTOOL}" capture "$2" "$3" "$secs" "$CAP.ready" > "$CAP" &
 	CAP_PID=$!
-	for _ in $(seq 100); do
-		[ -e "$CAP.ready" ] && break
-		sleep 0.1
-	done
+	busywait 10 test -e "$CAP.ready"
 }
 
 capture_wait() {

@@ -21,7 +21,7 @@ ip -n host link add esp0 type esptun
 # The unprivileged netns: a user namespace of its own, root mapped to
 # root (no capability over anything outside it).
 ready=$(mktemp)
-unshare -Urn sh -c "echo \$\$ > $ready; exec sleep 600" &
+unshare -Urn sh -c "echo \$\$ > $ready; exec sleep 600" &	# holds them until killed
 UNS=$!
 busywait 5 test -s "$ready" || fail "unshare -Urn did not start"
 rm -f "$ready"
