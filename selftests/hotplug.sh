@@ -76,8 +76,7 @@ print(int(j["end"]["sum_received"]["bytes"] / 1e6),
 # does not end waits for a tunnel that no longer carries its packets.
 _gone() { ! kill -0 "$1" 2>/dev/null; }
 ended() {
-	busywait $((secs + 30)) _gone "$2"
-	if kill -0 "$2" 2>/dev/null; then
+	if ! busywait $((secs + 30)) _gone "$2"; then
 		fail "$1 TCP did not end: the tunnel stalled"
 		log "tunnel: $(jget 't')"
 		log "gw -> peer ping: $(gw ping -c 2 -W 2 $PEER4 2>&1 | tail -n 2 | tr '\n' ' ')"

@@ -335,10 +335,10 @@ _py() {
 	if [ -z "${_py_dir:-}" ] || [ "$len" -gt 3800 ] ||
 	   ! { [ -p /dev/fd/1 ] || [ -c /dev/fd/1 ]; } ||
 	   ! { [ -p /dev/fd/2 ] || [ -c /dev/fd/2 ]; }; then
-		a=(python3 -S -c)
-		[ "$kind" = f ] && a=(python3)
-		[ -z "$ns" ] || a=(ip netns exec "$ns" "${a[@]}")
-		"${a[@]}" "$@"
+		local cmd=(python3 -S -c)
+		[ "$kind" = f ] && cmd=(python3)
+		[ -z "$ns" ] || cmd=(ip netns exec "$ns" "${cmd[@]}")
+		"${cmd[@]}" "$@"
 		return
 	fi
 	# The server opens the code's standard streams from /proc as copies

@@ -82,9 +82,10 @@ check "silence again: down again (a second event)" \
 
 # A peer's keepalive (an authentic dummy) counts as life; 100 more, with
 # the next sequence numbers, for later.
-mapfile -t more < <(pyfile "$ESPTOOL" build "$(aws_key in 1)" 0x2001 1001 --inner dummy \
-	--count 100)
-dummy=$(pyfile "$ESPTOOL" build "$(aws_key in 1)" 0x2001 1000 --inner dummy)
+mapfile -t more < <(pyfile "$ESPTOOL" build "$(aws_key in 1)" 0x2001 1000 --inner dummy \
+	--count 101)
+dummy=${more[0]}
+more=("${more[@]:1}")
 # Counted from here: on a loaded host tunnel 1 may have flapped already,
 # and an earlier event must not stand for the one awaited.
 t1() { grep -Ec -- "\"tunnel\":1,\"state\":\"$1\",\"cause\":\"liveness\"" "$MON"; }

@@ -20,16 +20,22 @@ def setns(fd, what):
         raise OSError(err, "setns %s: %s" % (what, os.strerror(err)))
 
 
+def enter(name):
+    """This thread into the namespace `ip netns` calls @name; OSError if
+    there is none."""
+    fd = os.open(os.path.join("/run/netns", name), os.O_RDONLY)
+    try:
+        setns(fd, name)
+    finally:
+        os.close(fd)
+
+
 def in_netns(name, fn):
     """fn() in the namespace `ip netns` calls @name, then back in this
     thread's own, also when fn raises."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
-        fd = os.open(os.path.join("/run/netns", name), os.O_RDONLY)
-        try:
-            setns(fd, name)
-        finally:
-            os.close(fd)
+        enter(name)
         try:
             return fn()
         finally:

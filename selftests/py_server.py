@@ -34,7 +34,7 @@ import runpy
 import sys
 import traceback
 
-from netns import setns
+from netns import enter, setns
 
 
 class LazyIn(io.TextIOBase):
@@ -113,16 +113,12 @@ def run(pid, fds, netns, kind, code, args, cache):
         if netns:
             # As ip netns exec does, and says, when there is none.
             try:
-                fd = os.open(os.path.join("/run/netns", netns), os.O_RDONLY)
+                enter(netns)
             except OSError as e:
                 print('Cannot open network namespace "%s": %s' % (netns, e.strerror),
                       file=err)
                 return 255
-            try:
-                setns(fd, netns)
-                entered = True
-            finally:
-                os.close(fd)
+            entered = True
         if kind == "f":
             run_file(code, args)
         else:
