@@ -49,6 +49,29 @@ boot warn env ESPTUN_VM_MODULE="$warn_ko" ESPTUN_VM_TOOLS=/usr/sbin \
 		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"
 		echo "MACHINE=$(cat /sys/class/dmi/id/product_name)"
 		test -d /sys/module/esptun_warn'
+# vm/guest holds the receive path's static keys on (README, the static
+# keys note): a ping and an RPS map set and cleared flip neither, which a
+# kprobe on jump_label_update() would see; once the holding ping is gone,
+# the next ping flips netstamp_needed_key, so the probe does see flips.
+boot keys "$run" sh -c '
+	t=/sys/kernel/tracing
+	echo "p:jl jump_label_update key=%di" > $t/kprobe_events &&
+		echo 1 > $t/events/kprobes/jl/enable || exit 9
+	flips() { # KEY: jump_label_update() calls for KEY so far
+		a=$(awk -v k="$1" "\$3 == k { print \$1 }" /proc/kallsyms)
+		grep -c "key=0x$a" $t/trace
+	}
+	ping -c 1 -q 127.0.0.1 > /dev/null
+	ip link add d9 type dummy
+	echo 1 > /sys/class/net/d9/queues/rx-0/rps_cpus
+	echo 0 > /sys/class/net/d9/queues/rx-0/rps_cpus
+	ip link del d9
+	sleep 1 # the key is flipped by a work item (netstamp_work), later
+	echo "held $(flips netstamp_needed_key) $(flips rps_needed)"
+	pkill -x ping # the holding one, the only ping left
+	ping -c 1 -q 127.0.0.1 > /dev/null
+	sleep 1 # the same work item
+	echo "released $(flips netstamp_needed_key)"'
 
 booted status
 rm -f "$ESPTUN_REPO/.vm-ro-probe"
@@ -98,6 +121,13 @@ check_eq "ESPTUN_TIMEOUT_SCALE reaches the guest" \
 case $(grep -m 1 '^MACHINE=' <<<"$out") in
 *Q35*) pass "ESPTUN_VM_MACHINE=q35 boots a q35" ;;
 *) fail "ESPTUN_VM_MACHINE=q35: $out" ;;
+esac
+booted keys
+check_eq "the guest holds netstamp_needed_key and rps_needed on: a ping and an RPS map flip neither" \
+	"$(grep -m 1 '^held ' <<<"$out" | tr -d '\r')" "held 0 0"
+case $(grep -m 1 '^released ' <<<"$out" | tr -d '\r') in
+"released "[1-9]*) pass "once the holding ping is gone, a ping flips netstamp_needed_key (the probe sees flips)" ;;
+*) fail "no flip seen after the holding ping ended: exit $rc: $out" ;;
 esac
 out=$(ESPTUN_VM_MODULE=$ESPTUN_REPO/no-such.ko "$run" true 2>&1); rc=$?
 check_eq "a missing ESPTUN_VM_MODULE fails before booting" "$rc" 125
