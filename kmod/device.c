@@ -60,7 +60,11 @@ static int esptun_dev_init(struct net_device *dev)
 	mutex_init(&esp->lock);
 	INIT_LIST_HEAD(&esp->tunnels);
 	hash_init(esp->pins);
-	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	/* Charged, as the rest of the device: a namespace's administrator
+	 * may be an unprivileged user's, and devices are not counted.
+	 */
+	dev->tstats = __netdev_alloc_pcpu_stats(struct pcpu_sw_netstats,
+						GFP_KERNEL_ACCOUNT);
 	if (!dev->tstats)
 		return -ENOMEM;
 	esp->stats = esptun_stats_alloc();

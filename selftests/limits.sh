@@ -5,7 +5,8 @@
 #
 # What a namespace's administrator (maybe an unprivileged user namespace's)
 # can make the kernel hold: 255 tunnels per device, max_sas_per_tunnel
-# inbound SAs per tunnel, and the memory charged to the caller's cgroup.
+# inbound SAs per tunnel, and the memory charged to the caller's cgroup
+# (devices are not counted: the memory they hold is charged too).
 # A full device still dumps completely, over several netlink messages.
 . "$(dirname "$0")/lib.sh"
 require_module
@@ -67,8 +68,18 @@ sh -c "echo \$\$ > $CG/esptun-limits/cgroup.procs
 after=$(cat $CG/esptun-limits/memory.current)
 check "20 tunnels are charged to the caller's cgroup ($(( (after - before) / 1024 )) KiB)" \
 	test $((after - before)) -ge $((20 * 32 * 1024))
-a ip link del esp1
-a ip link del esp0
+# Devices are not counted, as dummy's and veth's are not: what each one
+# holds is charged (the core's net_device, esptun's counters).
+mid=$after
+sh -c "echo \$\$ > $CG/esptun-limits/cgroup.procs
+	for i in \$(seq 2 21); do echo link add esp\$i type esptun; done |
+		ip -n a -batch -" || fail "20 devices from inside the cgroup"
+after=$(cat $CG/esptun-limits/memory.current)
+check "20 devices are charged to the caller's cgroup ($(( (after - mid) / 1024 )) KiB)" \
+	test $((after - mid)) -ge $((20 * 10 * 1024))
+for i in $(seq 0 21); do
+	echo "link del esp$i"
+done | ns_batch a
 # Freed after a grace period; per-CPU object caches may keep a little.
 half=$((before + (after - before) / 2))
 busywait 10 sh -c "[ \$(cat $CG/esptun-limits/memory.current) -lt $half ]"
