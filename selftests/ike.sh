@@ -40,12 +40,28 @@ PSK=0sdGhpcyBpcyBhIHRlc3Qga2V5IG9mIDMyIGJ5dGVzIQ==
 
 T=$(mktemp -d /tmp/ike.XXXXXX)
 chmod 755 "$T"	# FRR's daemons run as its user
-_ike_cleanup() {
-	local pid
+# The daemons go, then what they leave behind: BGP's TCP sessions ran
+# through the tunnels that charon's end takes down, so a killed bgpd's
+# sockets live on as orphans, sending a FIN nobody answers for minutes,
+# and each holds its namespace, and the esptun device in it, alive:
+# vm/run's objects check found the device 40 s after ike.sh had ended.
+# ss -K destroys them (a kernel with INET_DIAG_DESTROY, as Debian's).
+_dead() { ! kill -0 "$1" 2>/dev/null; }
+_ike_stop() {
+	local pid ns
 	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
 		kill "$pid" 2>/dev/null
 	done
+	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
+		busywait 15 _dead "$pid"
+	done
+	for ns in "${_netns[@]}"; do
+		ip netns exec "$ns" ss -K -t > /dev/null 2>&1
+	done
 	_cleanup
+}
+_ike_cleanup() {
+	_ike_stop
 	if [ "$_failed" -ne 0 ]; then
 		# IKE_LOGS=DIR keeps every log, e.g. /run/vm-out of the guest.
 		[ -z "${IKE_LOGS:-}" ] ||
@@ -110,11 +126,7 @@ topology() {
 }
 
 teardown() {
-	local pid
-	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
-		kill "$pid" 2>/dev/null
-	done
-	_cleanup
+	_ike_stop
 	_netns=()
 	rm -rf "${T:?}"/gw "${T:?}"/aws
 }
@@ -209,7 +221,6 @@ charon_stop() {
 	busywait 15 _dead "$pid" || fail "charon in $1 did not stop"
 	rm -f "$d/charon.pid"
 }
-_dead() { ! kill -0 "$1" 2>/dev/null; }
 
 sw() { # NS ARGS...: swanctl against NS's charon
 	local ns=$1

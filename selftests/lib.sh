@@ -281,8 +281,13 @@ ns_batch() {
 
 # Processes left running in them (sinks, monitors) are killed first: they
 # would hold the harness's output pipe open.
+# A namespace, and the esptun devices in it, outlives its name until its
+# last process has exited, which a killed daemon may take seconds to do
+# under TCG: wait for them, so that a test ends with its objects freed
+# (a zombie has left its namespace already).  Sockets that outlive their
+# process hold it too: see ike.sh's _ike_stop.
 _cleanup() {
-	local ns pids
+	local ns pids all=""
 	disown -a 2>/dev/null	# no "Terminated" notices for killed jobs
 	if [ -n "${_py_dir:-}" ]; then
 		kill "$_py_pid" 2>/dev/null
@@ -294,7 +299,21 @@ _cleanup() {
 		# shellcheck disable=SC2086
 		[ -n "$pids" ] && kill $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		all="$all $pids"
 	done
+	# shellcheck disable=SC2086
+	[ -z "${all// }" ] || busywait 30 _left_netns $all || {
+		echo "# cleanup: killing what is still in the test's namespaces:$all" >&2
+		# shellcheck disable=SC2086
+		kill -9 $all 2>/dev/null
+	}
+}
+_left_netns() { # PID...: has every PID left its network namespace?
+	local pid
+	for pid; do
+		[ -e "/proc/$pid/ns/net" ] && return 1
+	done
+	return 0
 }
 trap _cleanup EXIT
 

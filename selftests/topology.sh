@@ -27,7 +27,16 @@ ESPTOOL=${SELFTESTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/esptool.py
 ping_ok() {
 	local ns=$1 dst=$2 n=$3 out
 	out=$(ip netns exec "$ns" ping -q -c "$n" -i 0.05 -W 5 "$dst" 2>&1)
-	grep -q " $n received" <<<"$out" || { tail -n 2 <<<"$out"; return 1; }
+	grep -q " $n received" <<<"$out" && return 0
+	tail -n 2 <<<"$out"
+	# Where the lost ones went: in every namespace of the test, the
+	# counters of its esptun devices and XFRM's errors that are not 0.
+	for ns in "${_netns[@]}"; do
+		echo "[$ns]"
+		esptun -n "$ns" show 2>/dev/null
+		ip netns exec "$ns" awk '$2 != 0' /proc/net/xfrm_stat
+	done
+	return 1
 }
 
 gw() { in_ns gw "$@"; }
