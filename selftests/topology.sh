@@ -21,14 +21,14 @@ PEER6=fd11::1
 # Sourced without lib.sh too, for the keys and SPIs (bench/host-peer).
 ESPTOOL=${SELFTESTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/esptool.py
 
-# ping_ok NS DST N: all N pings answered.  Replies may take seconds in a
-# TCG guest on a loaded host (2 s was too short for one in a CI run); a
-# failure shows ping's summary.
+# ping_ok NS DST N: all N pings answered (pinger.py: exactly N sent,
+# every reply waited for up to 5 s after the last, which a TCG guest on a
+# loaded host may need; ping(8) waited for only two round trips once a
+# reply had come).  A failure shows which ones went missing.
 ping_ok() {
 	local ns=$1 dst=$2 n=$3 out
-	out=$(ip netns exec "$ns" ping -q -c "$n" -i 0.05 -W 5 "$dst" 2>&1)
-	grep -q " $n received" <<<"$out" && return 0
-	tail -n 2 <<<"$out"
+	out=$(pyfile -n "$ns" "$SELFTESTS/pinger.py" "$dst" "$n" 2>&1) && return 0
+	echo "$out"
 	# Where the lost ones went: in every namespace of the test, the
 	# counters of its esptun devices and XFRM's errors that are not 0.
 	for ns in "${_netns[@]}"; do
