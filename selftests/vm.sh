@@ -49,25 +49,48 @@ boot warn env ESPTUN_VM_MODULE="$warn_ko" ESPTUN_VM_TOOLS=/usr/sbin \
 		echo "SCALE=$ESPTUN_TIMEOUT_SCALE"
 		echo "MACHINE=$(cat /sys/class/dmi/id/product_name)"
 		test -d /sys/module/esptun_warn'
-# vm/guest holds the receive path's static keys on (README, the static
-# keys note): a ping and an RPS map set and cleared flip neither, which a
-# kprobe on jump_label_update() would see; once the holding ping is gone,
-# the next ping flips netstamp_needed_key, so the probe does see flips.
-boot keys "$run" sh -c '
+# vm/guest holds the static keys the tests used to flip on (README, the
+# static keys note): a ping, an RPS map set and cleared, ESP-in-UDP
+# sockets of both families opened and closed, and an nftables NAT chain
+# and filter chains in a namespace that then goes, flip none of them,
+# which a kprobe on jump_label_update() would see (nf_hooks_needed is an
+# array: any of its keys); once the holding ping is gone, the next ping
+# flips netstamp_needed_key, so the probe does see flips.
+boot keys "$run" bash -c '
 	t=/sys/kernel/tracing
 	echo "p:jl jump_label_update key=%di" > $t/kprobe_events &&
 		echo 1 > $t/events/kprobes/jl/enable || exit 9
-	flips() { # KEY: jump_label_update() calls for KEY so far
-		a=$(awk -v k="$1" "\$3 == k { print \$1 }" /proc/kallsyms)
-		grep -c "key=0x$a" $t/trace
+	addr() { echo $((16#$(awk -v k="$1" "\$3 == k { print \$1; exit }" /proc/kallsyms))); }
+	flips() { # KEY [BYTES]: jump_label_update() calls for KEY (and the
+		# BYTES after it) so far
+		local a n=0 k
+		a=$(addr "$1")
+		for k in $(grep -o "key=0x[0-9a-f]*" $t/trace); do
+			k=$((16#${k#key=0x}))
+			[ $k -ge $a ] && [ $k -lt $((a + ${2:-1})) ] && n=$((n + 1))
+		done
+		echo $n
 	}
 	ping -c 1 -q 127.0.0.1 > /dev/null
 	ip link add d9 type dummy
 	echo 1 > /sys/class/net/d9/queues/rx-0/rps_cpus
 	echo 0 > /sys/class/net/d9/queues/rx-0/rps_cpus
 	ip link del d9
-	sleep 1 # the key is flipped by a work item (netstamp_work), later
-	echo "held $(flips netstamp_needed_key) $(flips rps_needed)"
+	python3 -S -c "
+import socket
+for f in (socket.AF_INET, socket.AF_INET6):
+    socket.socket(f, socket.SOCK_DGRAM).setsockopt(socket.IPPROTO_UDP, 100, 2)"
+	ip netns add k9
+	ip netns exec k9 nft -f - <<-EOF
+	table ip nat { chain post { type nat hook postrouting priority srcnat; masquerade; } }
+	table ip f { chain in { type filter hook input priority 0; } }
+	EOF
+	ip netns del k9
+	sleep 2 # keys are flipped by work items (netstamp_work, netns cleanup)
+	# nf_hooks_needed: 13 families of 8 hooks, 16-byte keys.
+	echo "held $(flips netstamp_needed_key) $(flips rps_needed)" \
+		"$(flips udp_encap_needed_key) $(flips udpv6_encap_needed_key)" \
+		"$(flips nf_hooks_needed $((13 * 8 * 16)))"
 	pkill -x ping # the holding one, the only ping left
 	ping -c 1 -q 127.0.0.1 > /dev/null
 	sleep 1 # the same work item
@@ -123,8 +146,8 @@ case $(grep -m 1 '^MACHINE=' <<<"$out") in
 *) fail "ESPTUN_VM_MACHINE=q35: $out" ;;
 esac
 booted keys
-check_eq "the guest holds netstamp_needed_key and rps_needed on: a ping and an RPS map flip neither" \
-	"$(grep -m 1 '^held ' <<<"$out" | tr -d '\r')" "held 0 0"
+check_eq "the guest holds netstamp_needed_key, rps_needed, the UDP encap keys and nf_hooks_needed on: what the tests do flips none" \
+	"$(grep -m 1 '^held ' <<<"$out" | tr -d '\r')" "held 0 0 0 0 0"
 case $(grep -m 1 '^released ' <<<"$out" | tr -d '\r') in
 "released "[1-9]*) pass "once the holding ping is gone, a ping flips netstamp_needed_key (the probe sees flips)" ;;
 *) fail "no flip seen after the holding ping ended: exit $rc: $out" ;;
