@@ -31,6 +31,7 @@ ping_ok() {
 	echo "$out"
 	# Where the lost ones went: in every namespace of the test, the
 	# counters of its esptun devices and XFRM's errors that are not 0.
+	# shellcheck disable=SC2154 # lib.sh's, which the tests source first
 	for ns in "${_netns[@]}"; do
 		echo "[$ns]"
 		esptun -n "$ns" show 2>/dev/null
