@@ -46,15 +46,15 @@ chmod 755 "$T"	# FRR's daemons run as its user
 # and each holds its namespace, and the esptun device in it, alive:
 # vm/run's objects check found the device 40 s after ike.sh had ended.
 # ss -K destroys them (a kernel with INET_DIAG_DESTROY, as Debian's).
-_dead() { ! kill -0 "$1" 2>/dev/null; }
 _ike_stop() {
-	local pid ns
-	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in $(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null); do
-		busywait 15 _dead "$pid"
-	done
+	local pids ns
+	pids=$(cat "$T"/*/*.pid "$T"/*/frr/*.pid 2>/dev/null)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086
+		kill $pids 2>/dev/null
+		# shellcheck disable=SC2086
+		busywait 15 _left_netns $pids
+	fi
 	for ns in "${_netns[@]}"; do
 		ip netns exec "$ns" ss -K -t > /dev/null 2>&1
 	done
@@ -221,6 +221,7 @@ charon_stop() {
 	busywait 15 _dead "$pid" || fail "charon in $1 did not stop"
 	rm -f "$d/charon.pid"
 }
+_dead() { ! kill -0 "$1" 2>/dev/null; }
 
 sw() { # NS ARGS...: swanctl against NS's charon
 	local ns=$1
