@@ -15,9 +15,12 @@
  *    port, shared by the tunnels that use them) which does the same, and
  *    drops and counts what is not ESP: nobody would read it.
  *
- * The choice is made when a tunnel is added: an IKE daemon is to be
- * started before the tunnels that share its port (it cannot bind a port
- * esptun holds).
+ * The choice is made when a tunnel is added, unless the IKE daemon hands
+ * esptun its socket (ESPTUN_A_TUNNEL_ENCAP_SOCKET, as ovpn's userspace
+ * hands over its socket): an unbound one is bound in place of esptun's
+ * own, so that a daemon started after the tunnels gets the port
+ * (esptun_encap_handover()).  esptun keeps no reference to a daemon's
+ * socket: the daemon owns the port, as it does for XFRM.
  *
  * Transmit: a UDP header in front of the ESP header, from the tunnel's
  * local port to its remote one; IPv4 without a checksum (RFC 3948 3.1.2
@@ -27,6 +30,7 @@
  * tunnel's remote port there (esptun_encap_follow()).
  */
 #include <linux/ip.h>
+#include <linux/net.h>
 #include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -148,15 +152,14 @@ static int esptun_encap_err_lookup(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
- * The encap type of the UDP socket that packets from the tunnel's remote
- * end to its local port would reach, or -1 for none.
+ * The UDP socket that packets from the tunnel's remote end to its local
+ * port would reach, referenced, or NULL.
  */
-static int esptun_encap_holder(const struct esptun_tunnel *tun)
+static struct sock *esptun_encap_holder(const struct esptun_tunnel *tun)
 {
 	struct net *net = tun->esp->link_net;
 	const union esptun_addr *remote;
 	struct sock *sk;
-	int type = -1;
 
 	rcu_read_lock();
 	remote = &rcu_dereference(tun->path)->addrs.remote;
@@ -167,11 +170,7 @@ static int esptun_encap_holder(const struct esptun_tunnel *tun)
 		sk = udp6_lib_lookup(net, &remote->v6, tun->encap_dport,
 				     &tun->local.v6, tun->encap_sport, 0);
 	rcu_read_unlock();
-	if (sk) {
-		type = READ_ONCE(udp_sk(sk)->encap_type);
-		sock_put(sk);
-	}
-	return type;
+	return sk;
 }
 
 static struct esptun_encap_sock *
@@ -222,40 +221,246 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 	return es;
 }
 
+/* esptun's socket on the tunnel's local address and port, if it has one. */
+static struct esptun_encap_sock *
+esptun_encap_sock_find(struct esptun_net *en, const struct esptun_tunnel *tun)
+{
+	struct esptun_encap_sock *es;
+
+	lockdep_assert_held(&en->lock);
+	list_for_each_entry(es, &en->encap_socks, node)
+		if (es->family == tun->family && es->port == tun->encap_sport &&
+		    esptun_addr_eq(es->family, &es->local, &tun->local))
+			return es;
+	return NULL;
+}
+
+static void esptun_encap_sock_release(struct esptun_encap_sock *es)
+{
+	list_del(&es->node);
+	udp_tunnel_sock_release(es->sock);
+	esptun_object_gone(ESPTUN_OBJ_SOCKET);
+	kfree(es);
+}
+
+/*
+ * Whether the caller's socket @sk is bound where @tun receives: its local
+ * port, on its local address or any.
+ */
+static bool esptun_encap_bound_here(const struct esptun_tunnel *tun,
+				    struct sock *sk)
+{
+	if (inet_sk(sk)->inet_sport != tun->encap_sport)
+		return false;
+	if (tun->family == AF_INET)
+		return !inet_sk(sk)->inet_rcv_saddr ||
+		       inet_sk(sk)->inet_rcv_saddr == tun->local.v4;
+	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
+	       ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tun->local.v6);
+}
+
+/* sk_reuse is a bit-field: its neighbours change under the socket lock. */
+static void esptun_encap_reuse(struct sock *sk, unsigned char reuse)
+{
+	lock_sock(sk);
+	sk->sk_reuse = reuse;
+	release_sock(sk);
+}
+
+/*
+ * Binds the caller's @sock to @tun's local address and port, beside @es
+ * (esptun's socket there) if there is one: UDP lets a second socket bind
+ * a port when both allow reuse, so both do while it binds, and the port
+ * is never free for a third party to take before esptun closes its own.
+ */
+static int esptun_encap_bind(const struct esptun_tunnel *tun,
+			     struct socket *sock, struct esptun_encap_sock *es,
+			     struct netlink_ext_ack *extack)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sock *sk = sock->sk;
+	struct sockaddr *addr;
+	unsigned char reuse;
+	int len, ret;
+
+	if (tun->family == AF_INET) {
+		sin.sin_addr.s_addr = tun->local.v4;
+		sin.sin_port = tun->encap_sport;
+		addr = (struct sockaddr *)&sin;
+		len = sizeof(sin);
+	} else {
+		sin6.sin6_addr = tun->local.v6;
+		sin6.sin6_port = tun->encap_sport;
+		addr = (struct sockaddr *)&sin6;
+		len = sizeof(sin6);
+	}
+	lock_sock(sk);
+	reuse = sk->sk_reuse;
+	release_sock(sk);
+	if (es) {
+		esptun_encap_reuse(sk, SK_CAN_REUSE);
+		esptun_encap_reuse(es->sock->sk, SK_CAN_REUSE);
+	}
+	ret = kernel_bind(sock, addr, len);
+	if (es) {
+		esptun_encap_reuse(es->sock->sk, SK_NO_REUSE);
+		esptun_encap_reuse(sk, reuse);
+	}
+	if (ret == -EADDRNOTAVAIL)
+		NL_SET_ERR_MSG(extack,
+			       "cannot bind encap-socket: the local address is not configured");
+	else if (ret == -EADDRINUSE)
+		NL_SET_ERR_MSG(extack,
+			       "cannot bind encap-socket: another socket holds the local UDP port");
+	else if (ret)
+		NL_SET_ERR_MSG(extack, "cannot bind encap-socket");
+	return ret;
+}
+
+/* The checks of esptun_encap_handover() on the socket before any change. */
+static int esptun_encap_user_check(const struct esptun_tunnel *tun,
+				   struct sock *sk,
+				   struct netlink_ext_ack *extack)
+{
+	if (sk->sk_type != SOCK_DGRAM || sk->sk_protocol != IPPROTO_UDP ||
+	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)) {
+		NL_SET_ERR_MSG(extack, "encap-socket is not a UDP socket");
+		return -EINVAL;
+	}
+	if (sk->sk_family != tun->family) {
+		NL_SET_ERR_MSG(extack,
+			       "encap-socket is not of the tunnel's address family");
+		return -EINVAL;
+	}
+	if (!net_eq(sock_net(sk), tun->esp->link_net)) {
+		NL_SET_ERR_MSG(extack,
+			       "encap-socket is not in the tunnel's network namespace");
+		return -EINVAL;
+	}
+	if (READ_ONCE(udp_sk(sk)->encap_type) != UDP_ENCAP_ESPINUDP) {
+		NL_SET_ERR_MSG(extack, "encap-socket has no UDP_ENCAP_ESPINUDP");
+		return -EINVAL;
+	}
+	if (inet_sk(sk)->inet_num && !esptun_encap_bound_here(tun, sk)) {
+		NL_SET_ERR_MSG(extack,
+			       "encap-socket is bound to another port or address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * esptun_encap_handover() - the caller's socket takes the tunnel's port
+ * @tun: a UDP-encapsulated tunnel, linked or about to be, under
+ *	esptun_net.lock
+ * @fd: the caller's descriptor of a UDP_ENCAP_ESPINUDP socket (an IKE
+ *	daemon's): bound to the tunnel's local port, or to be bound there
+ * @extack: where to say why not
+ *
+ * Runs in the caller's process, where @fd means something.  From then on
+ * the tunnel receives through whichever UDP_ENCAP_ESPINUDP socket holds
+ * the port, as XFRM's SAs do, and the caller's holds it: esptun's own
+ * socket there closes, and every tunnel that received through it follows.
+ * Nothing changes on failure.
+ *
+ * Return: 0 or a negative errno.
+ */
+int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
+			  struct netlink_ext_ack *extack)
+{
+	struct esptun_net *en = esptun_net(tun->esp->link_net);
+	struct esptun_encap_sock *es;
+	struct esptun_tunnel *pos;
+	struct socket *sock;
+	struct sock *holder;
+	int ret;
+
+	lockdep_assert_held(&en->lock);
+	sock = sockfd_lookup(fd, &ret);
+	if (!sock) {
+		NL_SET_ERR_MSG(extack, "encap-socket is not a socket descriptor");
+		return ret;
+	}
+	ret = esptun_encap_user_check(tun, sock->sk, extack);
+	if (ret)
+		goto out;
+	es = esptun_encap_sock_find(en, tun);
+	if (!inet_sk(sock->sk)->inet_num) {
+		ret = esptun_encap_bind(tun, sock, es, extack);
+		if (ret)
+			goto out;
+	}
+	/* Bound elsewhere than asked (a cgroup's bind program can do that),
+	 * or beaten by a more specific socket: esptun's stays.
+	 */
+	holder = esptun_encap_holder(tun);
+	if (holder)
+		sock_put(holder);
+	if (holder != sock->sk || !esptun_encap_bound_here(tun, sock->sk)) {
+		NL_SET_ERR_MSG(extack,
+			       "encap-socket is not the socket the tunnel's packets reach");
+		ret = -EADDRINUSE;
+		goto out;
+	}
+	if (es) {
+		list_for_each_entry(pos, &en->tunnels, net_node) {
+			if (pos->encap_sock == es) {
+				pos->encap_sock = NULL;
+				es->users--;
+			}
+		}
+		WARN_ON_ONCE(es->users);
+		esptun_encap_sock_release(es);
+	}
+	tun->encap_sock = NULL;
+out:
+	sockfd_put(sock);
+	return ret;
+}
+
 /**
  * esptun_encap_attach() - give a new UDP-encapsulated tunnel its receiver
  * @tun: the tunnel, not yet linked, with addresses and ports set, under
  *	esptun_net.lock
+ * @fd: the caller's socket to hand the port to (esptun_encap_handover()),
+ *	or -1
  * @extack: where to say why not
  *
- * Shares esptun's socket on the tunnel's local address and port, or uses
- * the IKE daemon's UDP_ENCAP_ESPINUDP socket there, or binds a new one.
+ * Without @fd: shares esptun's socket on the tunnel's local address and
+ * port, or uses the IKE daemon's UDP_ENCAP_ESPINUDP socket there, or binds
+ * a new one.
  *
  * Return: 0 or a negative errno.
  */
-int esptun_encap_attach(struct esptun_tunnel *tun,
+int esptun_encap_attach(struct esptun_tunnel *tun, int fd,
 			struct netlink_ext_ack *extack)
 {
 	struct esptun_net *en = esptun_net(tun->esp->link_net);
 	struct esptun_encap_sock *es;
-	int holder;
+	struct sock *holder;
+	int type = -1;
 
 	lockdep_assert_held(&en->lock);
-	list_for_each_entry(es, &en->encap_socks, node) {
-		if (es->family == tun->family && es->port == tun->encap_sport &&
-		    esptun_addr_eq(es->family, &es->local, &tun->local)) {
-			es->users++;
-			tun->encap_sock = es;
-			return 0;
-		}
+	if (fd >= 0)
+		return esptun_encap_handover(tun, fd, extack);
+	es = esptun_encap_sock_find(en, tun);
+	if (es) {
+		es->users++;
+		tun->encap_sock = es;
+		return 0;
 	}
 	holder = esptun_encap_holder(tun);
-	if (holder == UDP_ENCAP_ESPINUDP) {
+	if (holder) {
+		type = READ_ONCE(udp_sk(holder)->encap_type);
+		sock_put(holder);
+	}
+	if (type == UDP_ENCAP_ESPINUDP) {
 		/* The daemon's socket decapsulates for esptun. */
 		tun->encap_sock = NULL;
 		return 0;
 	}
-	if (holder >= 0) {
+	if (holder) {
 		NL_SET_ERR_MSG(extack,
 			       "the local UDP port is held by a socket without UDP_ENCAP_ESPINUDP");
 		return -EADDRINUSE;
@@ -286,10 +491,7 @@ void esptun_encap_detach(struct esptun_tunnel *tun)
 	tun->encap_sock = NULL;
 	if (!es || --es->users)
 		return;
-	list_del(&es->node);
-	udp_tunnel_sock_release(es->sock);
-	esptun_object_gone(ESPTUN_OBJ_SOCKET);
-	kfree(es);
+	esptun_encap_sock_release(es);
 }
 
 /**

@@ -30,8 +30,10 @@ struct esptun_encap_sock {
 	unsigned int users;
 };
 
-int esptun_encap_attach(struct esptun_tunnel *tun,
+int esptun_encap_attach(struct esptun_tunnel *tun, int fd,
 			struct netlink_ext_ack *extack);
+int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
+			  struct netlink_ext_ack *extack);
 void esptun_encap_detach(struct esptun_tunnel *tun);
 void esptun_encap_push(const struct esptun_tunnel *tun,
 		       const union esptun_addr *remote, struct sk_buff *skb);

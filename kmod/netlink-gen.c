@@ -30,7 +30,7 @@ const struct nla_policy esptun_pin_nl_policy[ESPTUN_A_PIN_IPV6 + 1] = {
 	[ESPTUN_A_PIN_IPV6] = NLA_POLICY_EXACT_LEN(16),
 };
 
-const struct nla_policy esptun_tunnel_set_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KEEPALIVE + 1] = {
+const struct nla_policy esptun_tunnel_set_input_nl_policy[ESPTUN_A_TUNNEL_ENCAP_SOCKET + 1] = {
 	[ESPTUN_A_TUNNEL_ID] = { .type = NLA_U32, },
 	[ESPTUN_A_TUNNEL_WEIGHT] = NLA_POLICY_MIN(NLA_U8, 1),
 	[ESPTUN_A_TUNNEL_ADMIN_STATE] = NLA_POLICY_MAX(NLA_U8, ESPTUN_TUNNEL_STATE_UP),
@@ -41,6 +41,7 @@ const struct nla_policy esptun_tunnel_set_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KE
 	[ESPTUN_A_TUNNEL_REMOTE_IPV4] = { .type = NLA_BE32, },
 	[ESPTUN_A_TUNNEL_REMOTE_IPV6] = NLA_POLICY_EXACT_LEN(16),
 	[ESPTUN_A_TUNNEL_ENCAP_DPORT] = { .type = NLA_BE16, },
+	[ESPTUN_A_TUNNEL_ENCAP_SOCKET] = { .type = NLA_U32, },
 };
 
 const struct nla_policy esptun_tunnel_set_nl_policy[ESPTUN_A_TUNNEL + 1] = {
@@ -81,7 +82,7 @@ const struct nla_policy esptun_tunnel_del_nl_policy[ESPTUN_A_TUNNEL + 1] = {
 	[ESPTUN_A_TUNNEL] = NLA_POLICY_NESTED(esptun_tunnel_del_input_nl_policy),
 };
 
-const struct nla_policy esptun_tunnel_new_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KEEPALIVE + 1] = {
+const struct nla_policy esptun_tunnel_new_input_nl_policy[ESPTUN_A_TUNNEL_ENCAP_SOCKET + 1] = {
 	[ESPTUN_A_TUNNEL_ID] = { .type = NLA_U32, },
 	[ESPTUN_A_TUNNEL_LOCAL_IPV4] = { .type = NLA_BE32, },
 	[ESPTUN_A_TUNNEL_LOCAL_IPV6] = NLA_POLICY_EXACT_LEN(16),
@@ -95,6 +96,7 @@ const struct nla_policy esptun_tunnel_new_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KE
 	[ESPTUN_A_TUNNEL_ENCAP_SPORT] = { .type = NLA_BE16, },
 	[ESPTUN_A_TUNNEL_ENCAP_DPORT] = { .type = NLA_BE16, },
 	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE] = { .type = NLA_U16, },
+	[ESPTUN_A_TUNNEL_ENCAP_SOCKET] = { .type = NLA_U32, },
 };
 
 const struct nla_policy esptun_tunnel_new_nl_policy[ESPTUN_A_TUNNEL + 1] = {

@@ -13,13 +13,13 @@ extern const struct nla_policy esptun_spi_alloc_nl_policy[ESPTUN_A_SA + 1];
 extern const struct nla_policy esptun_sa_id_input_nl_policy[ESPTUN_A_SA_SPI + 1];
 extern const struct nla_policy esptun_sa_id_nl_policy[ESPTUN_A_SA + 1];
 extern const struct nla_policy esptun_pin_nl_policy[ESPTUN_A_PIN_IPV6 + 1];
-extern const struct nla_policy esptun_tunnel_set_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KEEPALIVE + 1];
+extern const struct nla_policy esptun_tunnel_set_input_nl_policy[ESPTUN_A_TUNNEL_ENCAP_SOCKET + 1];
 extern const struct nla_policy esptun_tunnel_set_nl_policy[ESPTUN_A_TUNNEL + 1];
 extern const struct nla_policy esptun_sa_new_input_nl_policy[ESPTUN_A_SA_HARD_SECONDS + 1];
 extern const struct nla_policy esptun_sa_new_nl_policy[ESPTUN_A_SA + 1];
 extern const struct nla_policy esptun_tunnel_del_input_nl_policy[ESPTUN_A_TUNNEL_ID + 1];
 extern const struct nla_policy esptun_tunnel_del_nl_policy[ESPTUN_A_TUNNEL + 1];
-extern const struct nla_policy esptun_tunnel_new_input_nl_policy[ESPTUN_A_TUNNEL_NAT_KEEPALIVE + 1];
+extern const struct nla_policy esptun_tunnel_new_input_nl_policy[ESPTUN_A_TUNNEL_ENCAP_SOCKET + 1];
 extern const struct nla_policy esptun_tunnel_new_nl_policy[ESPTUN_A_TUNNEL + 1];
 extern const struct nla_policy esptun_dev_nl_policy[ESPTUN_A_IFNAME + 1];
 

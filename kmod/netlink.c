@@ -26,7 +26,8 @@ static struct genl_family esptun_genl_family;
 #define ESPTUN_NL_FEATURES	(ESPTUN_FEATURE_ESN | ESPTUN_FEATURE_LIFETIME | \
 				 ESPTUN_FEATURE_PINS | ESPTUN_FEATURE_LIVENESS | \
 				 ESPTUN_FEATURE_UDP_ENCAP | \
-				 ESPTUN_FEATURE_SPI_ALLOC)
+				 ESPTUN_FEATURE_SPI_ALLOC | \
+				 ESPTUN_FEATURE_ENCAP_SOCKET)
 
 /*
  * Bumped on every tunnel or SA change of a device in the namespace: its
@@ -705,6 +706,12 @@ static int esptun_nl_encap_new(struct genl_info *info, struct nlattr **tb,
 				    "encap ports need encap udp");
 		return -EINVAL;
 	}
+	if (cfg->encap_fd >= 0) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET],
+				    "encap-socket needs encap udp");
+		return -EINVAL;
+	}
 	if (cfg->nat_keepalive >= 0) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE],
@@ -733,6 +740,19 @@ static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
 			     nla_get_u16(tb[ESPTUN_A_TUNNEL_NAT_KEEPALIVE]) : -1;
 	cfg->encap = tb[ESPTUN_A_TUNNEL_ENCAP] ?
 		     nla_get_u8(tb[ESPTUN_A_TUNNEL_ENCAP]) : -1;
+	cfg->encap_fd = -1;
+	if (tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET]) {
+		u32 fd = nla_get_u32(tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET]);
+
+		/* 6.1's policies bound a u32 only below S16_MAX. */
+		if (fd > INT_MAX) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET],
+					    "encap-socket is not a socket descriptor");
+			return -EBADF;
+		}
+		cfg->encap_fd = fd;
+	}
 	ret = esptun_nl_port(info, tb[ESPTUN_A_TUNNEL_ENCAP_SPORT],
 			     &cfg->encap_sport);
 	if (!ret)
@@ -856,6 +876,13 @@ int esptun_nl_tunnel_set_doit(struct sk_buff *skb, struct genl_info *info)
 		if (ret)
 			return ret;
 		cfg.remote = &remote;
+		/* Neither could be undone if the other then failed. */
+		if (cfg.encap_fd >= 0) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET],
+					    "encap-socket and a new remote address need two requests");
+			return -EINVAL;
+		}
 	}
 	tun = esptun_nl_tunnel(esp, tb[ESPTUN_A_TUNNEL_ID], info->extack);
 	if (!tun)

@@ -414,7 +414,7 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		goto err_unlock;
 	}
 	if (tun->encap) {
-		ret = esptun_encap_attach(tun, extack);
+		ret = esptun_encap_attach(tun, cfg->encap_fd, extack);
 		if (ret)
 			goto err_unlock;
 	}
@@ -558,6 +558,10 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 		NL_SET_ERR_MSG(extack, "encap-dport needs a tunnel with encap udp");
 		return -EINVAL;
 	}
+	if (cfg->encap_fd >= 0 && !tun->encap) {
+		NL_SET_ERR_MSG(extack, "encap-socket needs a tunnel with encap udp");
+		return -EINVAL;
+	}
 	/* Pins that another tunnel holds, or no memory for them, must refuse
 	 * the request before the remote end moves: all or nothing.
 	 */
@@ -568,9 +572,20 @@ int esptun_tunnel_set(struct esptun_tunnel *tun,
 		if (ret)
 			return ret;
 	}
-	/* The last thing that can fail. */
+	/* The last things that can fail: never both in one request. */
 	if (cfg->remote) {
 		ret = esptun_tunnel_set_remote(tun, cfg->remote, extack);
+		if (ret) {
+			esptun_pin_free_list(&pins);
+			return ret;
+		}
+	}
+	if (cfg->encap_fd >= 0) {
+		struct esptun_net *en = esptun_net(tun->esp->link_net);
+
+		mutex_lock(&en->lock);
+		ret = esptun_encap_handover(tun, cfg->encap_fd, extack);
+		mutex_unlock(&en->lock);
 		if (ret) {
 			esptun_pin_free_list(&pins);
 			return ret;

@@ -183,6 +183,8 @@ struct esptun_tunnel *esptun_tunnel_find(struct esptun_dev *esp, u32 id);
  *	unchanged (set)
  * @nat_keepalive: seconds between NAT keepalives, 0 for none
  * @remote: a new remote address, of the tunnel's family; set only
+ * @encap_fd: the caller's descriptor of a UDP socket that takes over the
+ *	tunnel's local port (esptun_encap_handover())
  */
 struct esptun_tunnel_config {
 	int weight;
@@ -195,6 +197,7 @@ struct esptun_tunnel_config {
 	__be16 encap_dport;
 	int nat_keepalive;
 	const union esptun_addr *remote;
+	int encap_fd;
 };
 
 int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,

@@ -71,7 +71,7 @@ has() { # PACKAGE ARCH PATH...: the package holds each PATH
 has esptun-tools amd64 usr/sbin/esptun usr/share/man/man8/esptun.8.gz \
 	usr/share/man/man5/esptun.conf.5.gz usr/share/bash-completion/completions/esptun \
 	lib/systemd/system/esptun@.service usr/libexec/esptun/esptun-setup
-has libesptun1 amd64 usr/lib/x86_64-linux-gnu/libesptun.so.1.2.0
+has libesptun1 amd64 usr/lib/x86_64-linux-gnu/libesptun.so.1.3.0
 has libesptun-dev amd64 usr/include/esptun.h usr/include/esptun/linux/esptun.h \
 	usr/lib/x86_64-linux-gnu/libesptun.a usr/lib/x86_64-linux-gnu/pkgconfig/libesptun.pc \
 	usr/share/man/man3/libesptun.3.gz

@@ -23,7 +23,7 @@ ENUMS = {
     'expire': {'soft': 0, 'hard': 1},
     'limit': {'bytes': 0, 'packets': 1, 'seconds': 2, 'seq': 3},
     'encap': {'none': 0, 'udp': 1},
-    'feature': {'esn': 1, 'lifetime': 2, 'pins': 4, 'liveness': 8, 'udp-encap': 16, 'spi-alloc': 32},
+    'feature': {'esn': 1, 'lifetime': 2, 'pins': 4, 'liveness': 8, 'udp-encap': 16, 'spi-alloc': 32, 'encap-socket': 64},
 }
 
 # set -> attribute -> (number, type, nested set or None)
@@ -95,6 +95,7 @@ SETS = {
         'encap-sport': (18, 'be16', None),
         'encap-dport': (19, 'be16', None),
         'nat-keepalive': (20, 'u16', None),
+        'encap-socket': (21, 'u32', None),
     },
     'pin': {
         'ipv4': (1, 'be32', None),
@@ -173,6 +174,7 @@ POLICIES = {
         'remote-ipv4': (4, 'be32', None, {}),
         'remote-ipv6': (5, 'binary', None, {'exact-len': 16}),
         'encap-dport': (19, 'be16', None, {}),
+        'encap-socket': (21, 'u32', None, {}),
     },
     'esptun-tunnel-set-input': {
         'ifindex': (1, 'u32', None, {'min': 1}),
@@ -221,6 +223,7 @@ POLICIES = {
         'encap-sport': (18, 'be16', None, {}),
         'encap-dport': (19, 'be16', None, {}),
         'nat-keepalive': (20, 'u16', None, {}),
+        'encap-socket': (21, 'u32', None, {}),
     },
     'esptun-tunnel-new-input': {
         'ifindex': (1, 'u32', None, {'min': 1}),

@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <esptun.h>
 
@@ -301,7 +305,8 @@ static void test_tunnels(void)
 						 ESPTUN_FEATURE_PINS |
 						 ESPTUN_FEATURE_LIVENESS |
 						 ESPTUN_FEATURE_UDP_ENCAP |
-						 ESPTUN_FEATURE_SPI_ALLOC),
+						 ESPTUN_FEATURE_SPI_ALLOC |
+						 ESPTUN_FEATURE_ENCAP_SOCKET),
 		      "the dump says what the module supports (0x%x)",
 		      list->devs[0]->features);
 	if (check(ti != NULL, "dev_dump DEV has tunnel 2")) {
@@ -370,6 +375,37 @@ static void test_tunnels(void)
 		  "tunnel_del of a missing tunnel");
 }
 
+/* The IKE daemon hands tunnel @t (UDP, esptun's socket on 4500) its own. */
+static void test_encap_socket(const struct esptun_tunnel_cfg *t)
+{
+	struct esptun_tunnel_cfg c = { .size = sizeof(c), .id = t->id,
+		.flags = ESPTUN_TUNNEL_HAS_ENCAP_SOCKET, .encap_socket = -1 };
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, type = UDP_ENCAP_ESPINUDP;
+
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &c), -EBADF,
+		  "encap_socket: not a file descriptor",
+		  "tunnel_set with a negative encap_socket (library)");
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (!check(fd >= 0 && !setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof(type)),
+		   "a UDP socket with UDP_ENCAP_ESPINUDP"))
+		return;
+	c.encap_socket = fd;
+	c.flags |= ESPTUN_TUNNEL_HAS_REMOTE;
+	c.remote = v4("198.51.100.4");
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL,
+		  "encap-socket and a new remote address need two requests",
+		  "tunnel_set with encap_socket and a remote");
+	c.flags &= ~ESPTUN_TUNNEL_HAS_REMOTE;
+	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL,
+		  "tunnel_set hands the tunnel's port to a socket");
+	check(!getsockname(fd, (struct sockaddr *)&sin, &len) &&
+	      sin.sin_addr.s_addr == t->local.v4.s_addr && ntohs(sin.sin_port) == 4500,
+	      "which the kernel bound to the tunnel's address and port 4500");
+	close(fd);
+}
+
 static void test_encap(void)
 {
 	struct esptun_tunnel_cfg t = { .size = sizeof(struct esptun_tunnel_cfg),
@@ -400,6 +436,7 @@ static void test_encap(void)
 	      ti->encap_dport == 14500 && ti->nat_keepalive == 20,
 	      "the dump shows encap udp, ports 4500 -> 14500, nat-keepalive 20");
 	esptun_dev_list_free(list);
+	test_encap_socket(&t);
 	check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 3), 0, NULL, "tunnel_del of the UDP tunnel");
 }
 

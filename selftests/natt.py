@@ -8,6 +8,15 @@
       datagram it receives (what XFRM's decapsulation leaves to it: IKE):
       src, sport, len, marker (the first 4 bytes are zero).  Creates
       OUT.ready once bound.  Runs until killed.
+  natt.py handover SOCK OUT CMD ATTR...
+      Creates the socket SOCK and sends the esptun request CMD ATTR... as
+      nlraw.py does, "@FD" in ATTR standing for the socket's descriptor, so
+      that the kernel finds it in this process.  SOCK: udp4 or udp6 (with
+      UDP_ENCAP_ESPINUDP, not bound), followed by ",bind=ADDR/PORT" (bound
+      first), ",noencap" or ",netns=NAME" (made in /run/netns/NAME); tcp6;
+      file (/dev/null); closed (a descriptor not open).  Prints nlraw.py's
+      answer, with "bound ADDR PORT" after "ok N"; then, with OUT not "-"
+      and the request done, goes on as the daemon command with the socket.
   natt.py ike DST PORT
       Sends an IKE-shaped datagram to DST:PORT: the non-ESP marker (4 zero
       bytes) and an IKE_SA_INIT header (RFC 7296 3.1).
@@ -17,6 +26,8 @@
       bytes), plen, t (seconds since start), outgoing; creates READY once
       listening.
 """
+import ctypes
+import errno
 import json
 import os
 import socket
@@ -27,17 +38,19 @@ import time
 UDP_ENCAP = 100
 UDP_ENCAP_ESPINUDP = 2
 ETH_P_ALL = 0x0003
+CLONE_NEWNET = 0x40000000
 
 
 def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def daemon(addr, port, out):
-    s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, int(port)))
-    s.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
+def daemon(addr, port, out, s=None):
+    if s is None:
+        s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, int(port)))
+        s.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
     open(out + ".ready", "w").close()
     while True:
         data, peer = s.recvfrom(65535)
@@ -45,6 +58,58 @@ def daemon(addr, port, out):
             f.write(json.dumps({"src": peer[0], "sport": peer[1],
                                 "len": len(data),
                                 "marker": data[:4] == b"\0\0\0\0"}) + "\n")
+
+
+def handover_sock(spec):
+    kind, *opts = spec.split(",")
+    if kind == "file":
+        return open(os.devnull, "rb")
+    if kind == "closed":
+        return None
+    if kind == "tcp6":
+        return socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    netns = [o[6:] for o in opts if o.startswith("netns=")]
+    if netns:
+        # Made in another namespace, then back to this one.
+        libc = ctypes.CDLL(None, use_errno=True)
+        here = os.open("/proc/self/ns/net", os.O_RDONLY)
+        there = os.open("/run/netns/" + netns[0], os.O_RDONLY)
+        if libc.setns(there, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns")
+    s = socket.socket(socket.AF_INET6 if kind == "udp6" else socket.AF_INET,
+                      socket.SOCK_DGRAM)
+    if netns:
+        if libc.setns(here, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns")
+        os.close(here)
+        os.close(there)
+    if "noencap" not in opts:
+        s.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
+    for o in opts:
+        if o.startswith("bind="):
+            addr, port = o[5:].rsplit("/", 1)
+            s.bind((addr, int(port)))
+    return s
+
+
+def handover(spec, out, cmd, *attrs):
+    import nlraw
+    import esptun_nl
+    s = handover_sock(spec)
+    fd = s.fileno() if s is not None else 1000
+    payload = b"".join(nlraw.encode(a.replace("@FD", str(fd))) for a in attrs)
+    genl = nlraw.Genl()
+    err, text, replies = genl.request(genl.family(esptun_nl.FAMILY),
+                                      esptun_nl.OPS[cmd], payload, nlraw.NLM_F_ACK)
+    if err:
+        print("error %s: %s" % (errno.errorcode.get(-err, str(-err)), text),
+              flush=True)
+        return 0
+    where = s.getsockname() if isinstance(s, socket.socket) else ("-", 0)
+    print("ok %d bound %s %d" % (len(replies), where[0], where[1]), flush=True)
+    if out != "-":
+        daemon(None, None, out, s)
+    return 0
 
 
 def ike(dst, port):
@@ -93,6 +158,8 @@ def capture(iface, count, seconds, ready):
 def main(argv):
     if len(argv) == 4 and argv[0] == "daemon":
         return daemon(*argv[1:])
+    if len(argv) >= 4 and argv[0] == "handover":
+        return handover(*argv[1:])
     if len(argv) == 3 and argv[0] == "ike":
         return ike(*argv[1:])
     if len(argv) == 5 and argv[0] == "capture":

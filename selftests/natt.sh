@@ -137,6 +137,94 @@ gw esptun tunnel del esp0 id 1
 check_eq "which outlives the first tunnel" "$(socks4500 gw)" 1
 gw esptun tunnel del esp0 id 2
 check_eq "and goes with the last" "$(socks4500 gw)" 0
+
+# --- A daemon started after the tunnels takes 4500 (encap-socket). ---
+log "an IKE daemon takes port 4500 from esptun"
+hexaddr() { py 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).packed.hex())' "$1"; }
+GWH=$(hexaddr $GW_OUT)
+gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
+gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 3000000
+gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
+gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
+gw esptun tunnel add esp0 id 3 local $GW_OUT remote fd00::4
+check_eq "esptun's socket holds 4500 for tunnels 1 and 2" "$(socks4500 gw)" 1
+check_eq "a daemon that binds 4500 now cannot" \
+	"$(py -n gw 'import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+try:
+    s.bind(("::", 4500))
+    print("bound")
+except OSError as e:
+    print(e.strerror)')" "Address already in use"
+# handover SOCK CMD TUNNEL-NEST-ATTRS: natt.py's answer, in gw.
+handover() {
+	pyfile -n gw "$NATT" handover "$1" - "$2" ifname:str:esp0 "tunnel:nest:$3"
+}
+while IFS='|' read -r sock cmd attrs want; do
+	check_eq "refused: $want" "$(handover "$sock" "$cmd" "$attrs")" "$want"
+done <<EOT
+udp6,noencap|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket has no UDP_ENCAP_ESPINUDP
+tcp6|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not a UDP socket
+udp4|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not of the tunnel's address family
+udp6,netns=peer|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not in the tunnel's network namespace
+udp6,bind=::/4501|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to another port or address
+file|tunnel-set|id/u32/1,encap-socket/u32/@FD|error ENOTSOCK: encap-socket is not a socket descriptor
+closed|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EBADF: encap-socket is not a socket descriptor
+udp6|tunnel-set|id/u32/1,encap-socket/u32/4294967295|error EBADF: encap-socket is not a socket descriptor
+udp6|tunnel-set|id/u32/1,encap-socket/u32/@FD,remote-ipv6/hex/$(hexaddr fd00::5)|error EINVAL: encap-socket and a new remote address need two requests
+udp6|tunnel-set|id/u32/3,encap-socket/u32/@FD|error EINVAL: encap-socket needs a tunnel with encap udp
+udp6|tunnel-new|id/u32/4,local-ipv6/hex/$GWH,remote-ipv6/hex/$(hexaddr fd00::6),encap-socket/u32/@FD|error EINVAL: encap-socket needs encap udp
+EOT
+check "after the refusals, esptun's socket still holds 4500" \
+	sh -c "[ \$(ip netns exec gw ss -Hunap 'sport = :4500' | grep -vc python3) = 1 ]"
+check_eq "and no tunnel was added" "$(jget 'len(d["tunnels"])')" 3
+
+# The daemon hands over an unbound socket: bound in esptun's place.
+rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready
+ip netns exec gw python3 "$NATT" handover udp6 /tmp/natt-gw.$$ tunnel-set \
+	ifname:str:esp0 tunnel:nest:id/u32/1,encap-socket/u32/@FD > /tmp/natt-ho.$$ &
+ho=$!
+busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the handover did not finish"
+check_eq "the daemon's socket is bound to the tunnel's address and port" \
+	"$(cat /tmp/natt-ho.$$)" "ok 0 bound $GW_OUT 4500"
+check "one socket on 4500: the daemon's, esptun's closed" \
+	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -c . | grep -qx 1 &&
+		ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
+pyfile -n peer "$NATT" ike $GW_OUT 4500
+wait_eq "IKE reaches the daemon now" 5 "[True]" \
+	py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$
+rx=$(jget 't["rx_packets"]')
+check "ESP through the daemon's socket reaches tunnel 1" ping_ok peer $GW4 10
+check_eq "exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
+kill $ho 2>/dev/null
+wait_eq "the daemon gone, nothing holds 4500" 5 0 socks4500 gw
+gw esptun tunnel del esp0 id 2
+gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
+check_eq "a port left free goes back to esptun at the next tunnel" "$(socks4500 gw)" 1
+check "whose socket tunnel 1 then receives through" ping_ok peer $GW4 5
+gw esptun tunnel del esp0 id 2
+gw esptun tunnel del esp0 id 1
+gw esptun tunnel del esp0 id 3
+check_eq "with the tunnels gone, so is its socket" "$(socks4500 gw)" 0
+
+# A daemon that bound the port itself names its socket when adding.
+rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready
+ip netns exec gw python3 "$NATT" handover udp6,bind=::/4500 /tmp/natt-gw.$$ \
+	tunnel-new ifname:str:esp0 \
+	"tunnel:nest:id/u32/1,local-ipv6/hex/$GWH,remote-ipv6/hex/$(hexaddr $PEER_OUT),encap/u8/1,encap-socket/u32/@FD" \
+	> /tmp/natt-ho.$$ &
+ho=$!
+busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the bound handover did not finish"
+check_eq "a bound socket is taken as it is" "$(cat /tmp/natt-ho.$$)" "ok 0 bound :: 4500"
+gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 4000000
+gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
+check "ESP through it reaches the new tunnel" ping_ok peer $GW4 5
+check "and esptun bound nothing" \
+	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -c . | grep -qx 1"
+gw esptun tunnel del esp0 id 1
+kill $ho 2>/dev/null
+wait_eq "the daemon gone, nothing holds 4500" 5 0 socks4500 gw
+rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready /tmp/natt-ho.$$
 gw python3 -S -c 'import socket, time
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.bind(("::", 4500))

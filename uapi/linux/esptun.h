@@ -49,7 +49,7 @@
  *   outbound SA.
  *   do request: IFINDEX, IFNAME, TUNNEL { ID, LOCAL_IPV4, LOCAL_IPV6,
  *   REMOTE_IPV4, REMOTE_IPV6, WEIGHT, PINS, KEEPALIVE, DEAD_AFTER, ENCAP,
- *   ENCAP_SPORT, ENCAP_DPORT, NAT_KEEPALIVE }
+ *   ENCAP_SPORT, ENCAP_DPORT, NAT_KEEPALIVE, ENCAP_SOCKET }
  *
  * ESPTUN_CMD_TUNNEL_DEL (do)
  *   Delete a tunnel and its SAs
@@ -76,7 +76,7 @@
  *   encapsulation cannot change: add a new tunnel.
  *   do request: IFINDEX, IFNAME, TUNNEL { ID, WEIGHT, ADMIN_STATE, PINS,
  *   KEEPALIVE, DEAD_AFTER, NAT_KEEPALIVE, REMOTE_IPV4, REMOTE_IPV6,
- *   ENCAP_DPORT }
+ *   ENCAP_DPORT, ENCAP_SOCKET }
  *
  * ESPTUN_CMD_TUNNEL_STATE_NTF (event), group "events"
  *   A tunnel started or stopped carrying traffic, and why: the tunnel nest
@@ -190,6 +190,8 @@ enum esptun_encap {
  * @ESPTUN_FEATURE_LIVENESS: keepalives and dead-after
  * @ESPTUN_FEATURE_UDP_ENCAP: ESP in UDP and NAT keepalives
  * @ESPTUN_FEATURE_SPI_ALLOC: SPI_ALLOC, and idle in SA replies
+ * @ESPTUN_FEATURE_ENCAP_SOCKET: tunnels take an IKE daemon's UDP socket
+ *   (ESPTUN_A_TUNNEL_ENCAP_SOCKET)
  */
 enum esptun_feature {
 	ESPTUN_FEATURE_ESN = 1,
@@ -198,6 +200,7 @@ enum esptun_feature {
 	ESPTUN_FEATURE_LIVENESS = 8,
 	ESPTUN_FEATURE_UDP_ENCAP = 16,
 	ESPTUN_FEATURE_SPI_ALLOC = 32,
+	ESPTUN_FEATURE_ENCAP_SOCKET = 64,
 };
 
 /*
@@ -384,8 +387,9 @@ enum {
  *   from a UDP_ENCAP_ESPINUDP socket an IKE daemon holds on the local port,
  *   or else from its own socket on it; non-ESP packets (IKE) are left to the
  *   daemon's socket. A port held by a socket without UDP_ENCAP_ESPINUDP is
- *   refused (EADDRINUSE). The tunnel's SAs take ESP in UDP only, as XFRM's.
- *   Fixed once the tunnel is added.
+ *   refused (EADDRINUSE). A daemon hands its socket over with encap-socket.
+ *   The tunnel's SAs take ESP in UDP only, as XFRM's. Fixed once the tunnel
+ *   is added.
  * ESPTUN_A_TUNNEL_ENCAP_SPORT (be16): With encap udp, the local UDP port
  *   (default 4500, 0 is refused)
  * ESPTUN_A_TUNNEL_ENCAP_DPORT (be16): With encap udp, the remote UDP port
@@ -394,6 +398,19 @@ enum {
  *   address does not move by itself (TUNNEL_SET moves either)
  * ESPTUN_A_TUNNEL_NAT_KEEPALIVE (u16): With encap udp, seconds between NAT
  *   keepalives (one 0xff byte in UDP); 0 is off
+ * ESPTUN_A_TUNNEL_ENCAP_SOCKET (u32): With encap udp, in TUNNEL_NEW and
+ *   TUNNEL_SET: a file descriptor, in the calling process, of a UDP socket of
+ *   the tunnel's family and transport namespace with UDP_ENCAP_ESPINUDP: the
+ *   IKE daemon's, which from then on holds the tunnel's local port, as XFRM's
+ *   daemon does. Bound, it must be on the tunnel's local port (on its local
+ *   address or any) and be the socket the remote end's packets reach. Not
+ *   bound, esptun binds it there, in place of esptun's own socket if esptun
+ *   holds that address and port: every tunnel that received through esptun's
+ *   socket then receives through the given one, with no moment in which the
+ *   port is free. esptun keeps no reference to it: when the daemon closes it,
+ *   the port is free, and ESP in UDP reaches esptun through whichever
+ *   UDP_ENCAP_ESPINUDP socket holds the port next. Not with a new remote
+ *   address in the same request. Never in replies.
  */
 enum {
 	ESPTUN_A_TUNNEL_ID = 1,
@@ -416,6 +433,7 @@ enum {
 	ESPTUN_A_TUNNEL_ENCAP_SPORT,
 	ESPTUN_A_TUNNEL_ENCAP_DPORT,
 	ESPTUN_A_TUNNEL_NAT_KEEPALIVE,
+	ESPTUN_A_TUNNEL_ENCAP_SOCKET,
 
 	__ESPTUN_A_TUNNEL_MAX,
 	ESPTUN_A_TUNNEL_MAX = (__ESPTUN_A_TUNNEL_MAX - 1)

@@ -38,6 +38,7 @@
 	X(PINS, "pins") \
 	X(LIVENESS, "liveness") \
 	X(UDP_ENCAP, "udp-encap") \
-	X(SPI_ALLOC, "spi-alloc")
+	X(SPI_ALLOC, "spi-alloc") \
+	X(ENCAP_SOCKET, "encap-socket")
 
 #endif

@@ -114,6 +114,7 @@ enum {
 	ESPTUN_TUNNEL_HAS_ENCAP_SPORT	= 1 << 7,	/* add only */
 	ESPTUN_TUNNEL_HAS_ENCAP_DPORT	= 1 << 8,	/* with ENCAP UDP */
 	ESPTUN_TUNNEL_HAS_REMOTE	= 1 << 9,	/* set only */
+	ESPTUN_TUNNEL_HAS_ENCAP_SOCKET	= 1 << 10,	/* with ENCAP UDP; 1.3 */
 };
 
 struct esptun_tunnel_cfg {
@@ -132,6 +133,8 @@ struct esptun_tunnel_cfg {
 	uint16_t encap_dport;		/* host order; without HAS: 4500 */
 	unsigned int npins;
 	struct esptun_addr pins[ESPTUN_MAX_PINS];
+	/* Since 1.3: */
+	int encap_socket;		/* a UDP socket to take the port */
 };
 
 /*
@@ -144,6 +147,12 @@ struct esptun_tunnel_cfg {
  * port encap_dport (each 4500 without its HAS flag); the kernel refuses
  * port 0, ports without UDP encapsulation, and a local port held by a
  * socket that is not UDP_ENCAP_ESPINUDP (-EADDRINUSE).
+ * ESPTUN_TUNNEL_HAS_ENCAP_SOCKET (add or set, with UDP encapsulation;
+ * module feature ESPTUN_FEATURE_ENCAP_SOCKET): the IKE daemon's UDP socket
+ * @cfg->encap_socket, with UDP_ENCAP_ESPINUDP, takes the tunnel's local
+ * port: if it is not bound, the kernel binds it there in place of its own
+ * socket (so a daemon started after the tunnels gets its port); if it is,
+ * it must be bound there.  The daemon keeps the socket and owns the port.
  *
  * Return: 0; -EEXIST (a tunnel with this id already exists, or one joins
  * these addresses, or a pin is another tunnel's), -EINVAL (addresses of
@@ -165,9 +174,11 @@ int esptun_tunnel_add(struct esptun *h, const struct esptun_dev *dev,
  * @cfg->remote (of the tunnel's family) and ESPTUN_TUNNEL_HAS_ENCAP_DPORT
  * (UDP encapsulation) its port, keeping the SAs: what an IKE daemon does
  * when MOBIKE or a NAT moves the peer.  The local address and the
- * encapsulation cannot change: add a new tunnel.  Return: 0; -ENOENT (no
- * tunnel with this id), -EEXIST (another tunnel joins the new addresses),
- * -EINVAL, -ENODEV.
+ * encapsulation cannot change: add a new tunnel.
+ * ESPTUN_TUNNEL_HAS_ENCAP_SOCKET: as for esptun_tunnel_add(), not with
+ * HAS_REMOTE.  Return: 0; -ENOENT (no tunnel with this id), -EEXIST
+ * (another tunnel joins the new addresses), -EINVAL, -ENODEV, -EADDRINUSE,
+ * -EBADF, -ENOTSOCK.
  */
 int esptun_tunnel_set(struct esptun *h, const struct esptun_dev *dev,
 		      const struct esptun_tunnel_cfg *cfg);

@@ -203,6 +203,10 @@ static int tunnel_request(struct esptun *h, int cmd,
 	if (cmd == ESPTUN_CMD_TUNNEL_SET && (f & ESPTUN_TUNNEL_HAS_REMOTE) &&
 	    (ret = check_addr(h, "remote", &cfg->remote)))
 		goto err;
+	if ((f & ESPTUN_TUNNEL_HAS_ENCAP_SOCKET) && cfg->encap_socket < 0) {
+		ret = lib_err(h, -EBADF, "encap_socket: not a file descriptor");
+		goto err;
+	}
 	if (f & ESPTUN_TUNNEL_HAS_PINS) {
 		if (cfg->npins > ESPTUN_MAX_PINS) {
 			ret = lib_err(h, -EINVAL, "at most %d pinned addresses",
@@ -238,7 +242,9 @@ static int tunnel_request(struct esptun *h, int cmd,
 	    ((f & ESPTUN_TUNNEL_HAS_ENCAP_DPORT) &&
 	     nla_put_u16(msg, ESPTUN_A_TUNNEL_ENCAP_DPORT, htons(cfg->encap_dport))) ||
 	    ((f & ESPTUN_TUNNEL_HAS_NAT_KEEPALIVE) &&
-	     nla_put_u16(msg, ESPTUN_A_TUNNEL_NAT_KEEPALIVE, cfg->nat_keepalive)))
+	     nla_put_u16(msg, ESPTUN_A_TUNNEL_NAT_KEEPALIVE, cfg->nat_keepalive)) ||
+	    ((f & ESPTUN_TUNNEL_HAS_ENCAP_SOCKET) &&
+	     nla_put_u32(msg, ESPTUN_A_TUNNEL_ENCAP_SOCKET, cfg->encap_socket)))
 		goto err;
 	nla_nest_end(msg, nest);
 	return talk(h, msg, NULL, NULL);

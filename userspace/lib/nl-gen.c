@@ -72,6 +72,7 @@ const struct nla_policy etn_tunnel_policy[ESPTUN_A_TUNNEL_MAX + 1] = {
 	[ESPTUN_A_TUNNEL_ENCAP_SPORT] = { .type = NLA_U16 },
 	[ESPTUN_A_TUNNEL_ENCAP_DPORT] = { .type = NLA_U16 },
 	[ESPTUN_A_TUNNEL_NAT_KEEPALIVE] = { .type = NLA_U16 },
+	[ESPTUN_A_TUNNEL_ENCAP_SOCKET] = { .type = NLA_U32 },
 };
 
 const struct nla_policy etn_pin_policy[ESPTUN_A_PIN_MAX + 1] = {
