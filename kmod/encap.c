@@ -362,7 +362,8 @@ static int esptun_encap_user_check(const struct esptun_tunnel *tun,
  * the tunnel receives through whichever UDP_ENCAP_ESPINUDP socket holds
  * the port, as XFRM's SAs do, and the caller's holds it: esptun's own
  * socket there closes, and every tunnel that received through it follows.
- * Nothing changes on failure.
+ * Nothing changes on failure, but for an unbound socket whose bind a
+ * cgroup's program moved elsewhere: it stays bound there.
  *
  * Return: 0 or a negative errno.
  */

@@ -85,6 +85,12 @@ struct private_kernel_esptun_ipsec_t {
 	linked_list_t *tunnels;
 	uint32_t next_id;
 	char *default_dev;
+	/* charon's UDP_ENCAP_ESPINUDP sockets (enable_udp_decap), IPv4 and
+	 * IPv6, handed to the tunnels on their port; under mutex. */
+	int decap_fd[2];
+	uint16_t decap_port[2];
+	/* Whether the module takes them (ESPTUN_FEATURE_ENCAP_SOCKET). */
+	bool encap_socket;
 };
 
 static bool host2addr(host_t *host, struct esptun_addr *a)
@@ -378,7 +384,7 @@ static status_t get_tunnel(private_kernel_esptun_ipsec_t *this,
 	struct esptun_tunnel_cfg cfg = { .size = sizeof(cfg) };
 	char *dev, *peer;
 	tunnel_t *tun;
-	int err;
+	int err, fam;
 
 	dev = peer_device(this, remote);
 	tun = find_tunnel(this, dev, local, remote);
@@ -398,12 +404,21 @@ static status_t get_tunnel(private_kernel_esptun_ipsec_t *this,
 	cfg.id = this->next_id;
 	if (encap)
 	{
+		fam = local->get_family(local) == AF_INET6;
 		cfg.encap = ESPTUN_ENCAP_UDP;
 		cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP;
 		if (local->get_port(local))
 		{
 			cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP_SPORT;
 			cfg.encap_sport = local->get_port(local);
+		}
+		/* The tunnel receives through charon's socket by name, not
+		 * through whatever socket holds the port. */
+		if (this->encap_socket && this->decap_fd[fam] >= 0 &&
+		    this->decap_port[fam] == (cfg.encap_sport ?: 4500))
+		{
+			cfg.flags |= ESPTUN_TUNNEL_HAS_ENCAP_SOCKET;
+			cfg.encap_socket = this->decap_fd[fam];
 		}
 		if (remote->get_port(remote))
 		{
@@ -437,8 +452,10 @@ static status_t get_tunnel(private_kernel_esptun_ipsec_t *this,
 	this->next_id++;
 	this->tunnels->insert_last(this->tunnels, tun);
 	DBG1(DBG_KNL, "esptun: added tunnel %u (%#H - %#H%s%s%s) on %s",
-	     tun->id, local, remote, encap ? ", UDP" : "", peer ? ", peer " : "",
-	     peer ?: "", dev);
+	     tun->id, local, remote,
+	     !encap ? "" : cfg.flags & ESPTUN_TUNNEL_HAS_ENCAP_SOCKET ?
+	     ", UDP on charon's socket" : ", UDP",
+	     peer ? ", peer " : "", peer ?: "", dev);
 	free(peer);
 	*out = tun;
 	return SUCCESS;
@@ -878,6 +895,13 @@ METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 		     port, strerror(errno));
 		return FALSE;
 	}
+	if (family == AF_INET || family == AF_INET6)
+	{
+		this->mutex->lock(this->mutex);
+		this->decap_fd[family == AF_INET6] = fd;
+		this->decap_port[family == AF_INET6] = port;
+		this->mutex->unlock(this->mutex);
+	}
 	return TRUE;
 }
 
@@ -1099,6 +1123,8 @@ static void flush_device(private_kernel_esptun_ipsec_t *this, const char *dev,
 	}
 	for (i = 0; i < list->n; i++)
 	{
+		if (list->devs[i]->features & ESPTUN_FEATURE_ENCAP_SOCKET)
+			this->encap_socket = TRUE;
 		for (j = 0; j < list->devs[i]->ntunnels; j++)
 		{
 			t = list->devs[i]->tunnels[j];
@@ -1168,6 +1194,7 @@ kernel_esptun_ipsec_t *kernel_esptun_ipsec_create(void)
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.tunnels = linked_list_create(),
 		.next_id = 1,
+		.decap_fd = { -1, -1 },
 		.ev_fd = -1,
 		.default_dev = strdup(lib->settings->get_str(lib->settings,
 					CONF ".device", "esp0", lib->ns)),
