@@ -23,6 +23,23 @@ daemon_start() {
 	busywait 10 test -e "$3.ready" || fail "daemon in $1 did not start"
 }
 
+# daemon_serves WHAT: the only socket on gw's port 4500 is the daemon's
+# (logging to /tmp/natt-gw.$$, empty so far); IKE from peer reaches it,
+# ESP reaches esptun's tunnel 1 through it and not the daemon.
+daemon_serves() {
+	local rx
+	check "$1: one socket on 4500, the daemon's" \
+		sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -c . | grep -qx 1 &&
+			ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
+	pyfile -n peer "$NATT" ike $GW_OUT 4500
+	wait_eq "$1: IKE (non-ESP marker) reaches the daemon" 5 "[True]" \
+		py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$
+	rx=$(jget 't["rx_packets"]')
+	check "$1: ESP through the daemon's socket reaches tunnel 1" ping_ok peer $GW4 10
+	check_eq "$1: esptun counted exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
+	check_eq "$1: and the daemon saw none of it" "$(wc -l < /tmp/natt-gw.$$)" 1
+}
+
 # ns_del NS...: delete namespaces, and the daemons in them, which would
 # keep them (and the harness's output pipe) alive.
 ns_del() {
@@ -105,16 +122,7 @@ daemon_start gw :: /tmp/natt-gw.$$
 gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
 gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 1000000
 gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
-check_eq "esptun uses the daemon's socket: one socket on 4500" "$(socks4500 gw)" 1
-check "the daemon's socket is the daemon's" \
-	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
-pyfile -n peer "$NATT" ike $GW_OUT 4500
-wait_eq "IKE (non-ESP marker) reaches the daemon" 5 "[True]" \
-	py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$
-rx=$(jget 't["rx_packets"]')
-check "ESP through the daemon's socket reaches esptun" ping_ok peer $GW4 10
-check_eq "esptun counted exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
-check_eq "and the daemon saw none of it" "$(wc -l < /tmp/natt-gw.$$)" 1
+daemon_serves "esptun uses the daemon's socket"
 gw esptun tunnel del esp0 id 1
 pids=$(ip netns pids gw)
 # shellcheck disable=SC2086
@@ -187,15 +195,7 @@ ho=$!
 busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the handover did not finish"
 check_eq "the daemon's socket is bound to the tunnel's address and port" \
 	"$(cat /tmp/natt-ho.$$)" "ok 0 bound $GW_OUT 4500"
-check "one socket on 4500: the daemon's, esptun's closed" \
-	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -c . | grep -qx 1 &&
-		ip netns exec gw ss -Hunap 'sport = :4500' | grep -q python3"
-pyfile -n peer "$NATT" ike $GW_OUT 4500
-wait_eq "IKE reaches the daemon now" 5 "[True]" \
-	py 'import json,sys; print([json.loads(l)["marker"] for l in open(sys.argv[1])])' /tmp/natt-gw.$$
-rx=$(jget 't["rx_packets"]')
-check "ESP through the daemon's socket reaches tunnel 1" ping_ok peer $GW4 10
-check_eq "exactly those" "$(jget 't["rx_packets"]')" $((rx + 10))
+daemon_serves "handed over (esptun's socket closed)"
 kill $ho 2>/dev/null
 wait_eq "the daemon gone, nothing holds 4500" 5 0 socks4500 gw
 gw esptun tunnel del esp0 id 2
@@ -218,9 +218,7 @@ busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the bound handover did not fi
 check_eq "a bound socket is taken as it is" "$(cat /tmp/natt-ho.$$)" "ok 0 bound :: 4500"
 gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 4000000
 gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
-check "ESP through it reaches the new tunnel" ping_ok peer $GW4 5
-check "and esptun bound nothing" \
-	sh -c "ip netns exec gw ss -Hunap 'sport = :4500' | grep -c . | grep -qx 1"
+daemon_serves "named at tunnel add"
 gw esptun tunnel del esp0 id 1
 kill $ho 2>/dev/null
 wait_eq "the daemon gone, nothing holds 4500" 5 0 socks4500 gw

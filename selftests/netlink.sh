@@ -20,7 +20,7 @@ check_eq "well-formed dump" "$(raw --dump dev-get)" "ok 2"
 check_eq "filtered dump" "$(raw --dump dev-get ifname:str:esp1)" "ok 1"
 check_eq "DEV_GET says what the module supports" \
 	"$(ip netns exec a esptun show esp0 --json | py 'import json,sys; print(" ".join(json.load(sys.stdin)[0]["features"]))')" \
-	"esn lifetime pins liveness udp-encap spi-alloc"
+	"esn lifetime pins liveness udp-encap spi-alloc encap-socket"
 
 expect() { # DESC EXPECTED-REGEX nlraw-args...
 	local desc=$1 pat=$2 out
