@@ -17,10 +17,11 @@
  *
  * The choice is made when a tunnel is added, unless the IKE daemon hands
  * esptun its socket (ESPTUN_A_TUNNEL_ENCAP_SOCKET, as ovpn's userspace
- * hands over its socket): an unbound one is bound in place of esptun's
- * own, so that a daemon started after the tunnels gets the port
- * (esptun_encap_handover()).  esptun keeps no reference to a daemon's
- * socket: the daemon owns the port, as it does for XFRM.
+ * hands over its socket).  esptun's sockets allow SO_REUSEPORT, so that a
+ * daemon started after the tunnels, running as the user who added them,
+ * can bind beside esptun's socket and then hand its own over: esptun's
+ * closes (esptun_encap_handover()).  esptun keeps no reference to a
+ * daemon's socket: the daemon owns the port, as it does for XFRM.
  *
  * Transmit: a UDP header in front of the ESP header, from the tunnel's
  * local port to its remote one; IPv4 without a checksum (RFC 3948 3.1.2
@@ -30,8 +31,8 @@
  * tunnel's remote port there (esptun_encap_follow()).
  */
 #include <linux/ip.h>
-#include <linux/net.h>
 #include <linux/ipv6.h>
+#include <linux/net.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <asm/unaligned.h>
@@ -213,6 +214,11 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 			NL_SET_ERR_MSG(extack, "cannot create the UDP socket");
 		return ERR_PTR(ret);
 	}
+	/* A daemon of the same user may bind beside it (SO_REUSEPORT) to
+	 * take the port over (esptun_encap_handover()); until then, as the
+	 * more specific socket or one of a group of two, it keeps receiving.
+	 */
+	sock_set_reuseport(es->sock->sk);
 	setup_udp_tunnel_sock(net, es->sock, &tcfg);
 	esptun_object_new(ESPTUN_OBJ_SOCKET);
 	es->family = tun->family;
@@ -228,10 +234,11 @@ esptun_encap_sock_find(struct esptun_net *en, const struct esptun_tunnel *tun)
 	struct esptun_encap_sock *es;
 
 	lockdep_assert_held(&en->lock);
-	list_for_each_entry(es, &en->encap_socks, node)
+	list_for_each_entry(es, &en->encap_socks, node) {
 		if (es->family == tun->family && es->port == tun->encap_sport &&
 		    esptun_addr_eq(es->family, &es->local, &tun->local))
 			return es;
+	}
 	return NULL;
 }
 
@@ -244,85 +251,20 @@ static void esptun_encap_sock_release(struct esptun_encap_sock *es)
 }
 
 /*
- * Whether the caller's socket @sk is bound where @tun receives: its local
- * port, on its local address or any.
+ * Whether the caller's socket @sk receives what @tun's remote end sends to
+ * its local port: bound there (on its local address or any), to no
+ * device, connected to nobody.  Read without the socket's lock, which the
+ * caller may hold as long as it likes: a bind or connect racing with the
+ * request makes the check fail, or the daemon's own socket change after
+ * it, as it may anyway.
  */
-static bool esptun_encap_bound_here(const struct esptun_tunnel *tun,
-				    struct sock *sk)
-{
-	if (inet_sk(sk)->inet_sport != tun->encap_sport)
-		return false;
-	if (tun->family == AF_INET)
-		return !inet_sk(sk)->inet_rcv_saddr ||
-		       inet_sk(sk)->inet_rcv_saddr == tun->local.v4;
-	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
-	       ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tun->local.v6);
-}
-
-/* sk_reuse is a bit-field: its neighbours change under the socket lock. */
-static void esptun_encap_reuse(struct sock *sk, unsigned char reuse)
-{
-	lock_sock(sk);
-	sk->sk_reuse = reuse;
-	release_sock(sk);
-}
-
-/*
- * Binds the caller's @sock to @tun's local address and port, beside @es
- * (esptun's socket there) if there is one: UDP lets a second socket bind
- * a port when both allow reuse, so both do while it binds, and the port
- * is never free for a third party to take before esptun closes its own.
- */
-static int esptun_encap_bind(const struct esptun_tunnel *tun,
-			     struct socket *sock, struct esptun_encap_sock *es,
-			     struct netlink_ext_ack *extack)
-{
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct sock *sk = sock->sk;
-	struct sockaddr *addr;
-	unsigned char reuse;
-	int len, ret;
-
-	if (tun->family == AF_INET) {
-		sin.sin_addr.s_addr = tun->local.v4;
-		sin.sin_port = tun->encap_sport;
-		addr = (struct sockaddr *)&sin;
-		len = sizeof(sin);
-	} else {
-		sin6.sin6_addr = tun->local.v6;
-		sin6.sin6_port = tun->encap_sport;
-		addr = (struct sockaddr *)&sin6;
-		len = sizeof(sin6);
-	}
-	lock_sock(sk);
-	reuse = sk->sk_reuse;
-	release_sock(sk);
-	if (es) {
-		esptun_encap_reuse(sk, SK_CAN_REUSE);
-		esptun_encap_reuse(es->sock->sk, SK_CAN_REUSE);
-	}
-	ret = kernel_bind(sock, addr, len);
-	if (es) {
-		esptun_encap_reuse(es->sock->sk, SK_NO_REUSE);
-		esptun_encap_reuse(sk, reuse);
-	}
-	if (ret == -EADDRNOTAVAIL)
-		NL_SET_ERR_MSG(extack,
-			       "cannot bind encap-socket: the local address is not configured");
-	else if (ret == -EADDRINUSE)
-		NL_SET_ERR_MSG(extack,
-			       "cannot bind encap-socket: another socket holds the local UDP port");
-	else if (ret)
-		NL_SET_ERR_MSG(extack, "cannot bind encap-socket");
-	return ret;
-}
-
-/* The checks of esptun_encap_handover() on the socket before any change. */
 static int esptun_encap_user_check(const struct esptun_tunnel *tun,
 				   struct sock *sk,
 				   struct netlink_ext_ack *extack)
 {
+	const struct inet_sock *inet = inet_sk(sk);
+	bool here;
+
 	if (sk->sk_type != SOCK_DGRAM || sk->sk_protocol != IPPROTO_UDP ||
 	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)) {
 		NL_SET_ERR_MSG(extack, "encap-socket is not a UDP socket");
@@ -342,9 +284,30 @@ static int esptun_encap_user_check(const struct esptun_tunnel *tun,
 		NL_SET_ERR_MSG(extack, "encap-socket has no UDP_ENCAP_ESPINUDP");
 		return -EINVAL;
 	}
-	if (inet_sk(sk)->inet_num && !esptun_encap_bound_here(tun, sk)) {
+	if (!READ_ONCE(inet->inet_num)) {
+		NL_SET_ERR_MSG(extack,
+			       "encap-socket is not bound (SO_REUSEPORT lets it bind beside esptun's socket)");
+		return -EINVAL;
+	}
+	if (tun->family == AF_INET) {
+		__be32 addr = READ_ONCE(inet->inet_rcv_saddr);
+
+		here = !addr || addr == tun->local.v4;
+	} else {
+		/* Too wide for READ_ONCE(); torn, it fails the check. */
+		struct in6_addr addr = data_race(sk->sk_v6_rcv_saddr);
+
+		here = ipv6_addr_any(&addr) ||
+		       ipv6_addr_equal(&addr, &tun->local.v6);
+	}
+	if (!here || READ_ONCE(inet->inet_sport) != tun->encap_sport) {
 		NL_SET_ERR_MSG(extack,
 			       "encap-socket is bound to another port or address");
+		return -EINVAL;
+	}
+	if (READ_ONCE(sk->sk_bound_dev_if) || READ_ONCE(inet->inet_dport)) {
+		NL_SET_ERR_MSG(extack,
+			       "encap-socket is bound to a device or connected");
 		return -EINVAL;
 	}
 	return 0;
@@ -355,15 +318,17 @@ static int esptun_encap_user_check(const struct esptun_tunnel *tun,
  * @tun: a UDP-encapsulated tunnel, linked or about to be, under
  *	esptun_net.lock
  * @fd: the caller's descriptor of a UDP_ENCAP_ESPINUDP socket (an IKE
- *	daemon's): bound to the tunnel's local port, or to be bound there
+ *	daemon's), bound to the tunnel's local port
  * @extack: where to say why not
  *
- * Runs in the caller's process, where @fd means something.  From then on
- * the tunnel receives through whichever UDP_ENCAP_ESPINUDP socket holds
- * the port, as XFRM's SAs do, and the caller's holds it: esptun's own
- * socket there closes, and every tunnel that received through it follows.
- * Nothing changes on failure, but for an unbound socket whose bind a
- * cgroup's program moved elsewhere: it stays bound there.
+ * Runs in the caller's process, where @fd means something.  The daemon
+ * binds its socket itself, with its own rights (CAP_NET_BIND_SERVICE, its
+ * security module's rules); beside esptun's socket if esptun holds the
+ * port, which SO_REUSEPORT allows a caller of the same user.  esptun's
+ * socket there then closes, and every tunnel that received through it
+ * receives through the daemon's, as XFRM's SAs do: esptun keeps no
+ * reference to it.  The socket's lock is never taken: the caller could
+ * hold it as long as it likes, and esptun's locks with it.
  *
  * Return: 0 or a negative errno.
  */
@@ -374,7 +339,6 @@ int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
 	struct esptun_encap_sock *es;
 	struct esptun_tunnel *pos;
 	struct socket *sock;
-	struct sock *holder;
 	int ret;
 
 	lockdep_assert_held(&en->lock);
@@ -384,26 +348,10 @@ int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
 		return ret;
 	}
 	ret = esptun_encap_user_check(tun, sock->sk, extack);
+	sockfd_put(sock);
 	if (ret)
-		goto out;
+		return ret;
 	es = esptun_encap_sock_find(en, tun);
-	if (!inet_sk(sock->sk)->inet_num) {
-		ret = esptun_encap_bind(tun, sock, es, extack);
-		if (ret)
-			goto out;
-	}
-	/* Bound elsewhere than asked (a cgroup's bind program can do that),
-	 * or beaten by a more specific socket: esptun's stays.
-	 */
-	holder = esptun_encap_holder(tun);
-	if (holder)
-		sock_put(holder);
-	if (holder != sock->sk || !esptun_encap_bound_here(tun, sock->sk)) {
-		NL_SET_ERR_MSG(extack,
-			       "encap-socket is not the socket the tunnel's packets reach");
-		ret = -EADDRINUSE;
-		goto out;
-	}
 	if (es) {
 		list_for_each_entry(pos, &en->tunnels, net_node) {
 			if (pos->encap_sock == es) {
@@ -411,13 +359,12 @@ int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
 				es->users--;
 			}
 		}
-		WARN_ON_ONCE(es->users);
-		esptun_encap_sock_release(es);
+		/* A tunnel not on the list would keep a freed socket. */
+		if (!WARN_ON_ONCE(es->users))
+			esptun_encap_sock_release(es);
 	}
 	tun->encap_sock = NULL;
-out:
-	sockfd_put(sock);
-	return ret;
+	return 0;
 }
 
 /**

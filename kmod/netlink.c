@@ -395,6 +395,26 @@ static bool esptun_nl_may_write_link_net(struct sk_buff *skb,
 	return false;
 }
 
+/*
+ * The key is in the request buffer, in each SA nest the request repeated
+ * (the last one counted): leave none there, nor in the copy of the request
+ * an error's ACK carries back.
+ */
+static void esptun_nl_wipe(struct genl_info *info)
+{
+	memzero_explicit(genlmsg_data(info->genlhdr),
+			 genlmsg_len(info->genlhdr));
+}
+
+/* @err for a request refused before its handler, SA_NEW's keys wiped. */
+static int esptun_nl_refuse(const struct genl_ops *ops, struct genl_info *info,
+			    int err)
+{
+	if (ops->cmd == ESPTUN_CMD_SA_NEW)
+		esptun_nl_wipe(info);
+	return err;
+}
+
 /**
  * esptun_nl_pre_doit() - find, hold and lock the device a command names
  * @ops: the command
@@ -414,20 +434,20 @@ static int esptun_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
 
 	dev = esptun_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev))
-		return PTR_ERR(dev);
+		return esptun_nl_refuse(ops, info, PTR_ERR(dev));
 	esp = netdev_priv(dev);
 	mutex_lock(&esp->lock);
 	if (esp->dead) {
 		mutex_unlock(&esp->lock);
 		dev_put(dev);
 		NL_SET_ERR_MSG(info->extack, "no such device");
-		return -ENODEV;
+		return esptun_nl_refuse(ops, info, -ENODEV);
 	}
 	if (esptun_nl_cmd_writes(ops->cmd) &&
 	    !esptun_nl_may_write_link_net(skb, esp, info->extack)) {
 		mutex_unlock(&esp->lock);
 		dev_put(dev);
-		return -EPERM;
+		return esptun_nl_refuse(ops, info, -EPERM);
 	}
 	info->user_ptr[0] = esp;
 	return 0;
@@ -744,7 +764,9 @@ static int esptun_nl_tunnel_config(struct genl_info *info, struct nlattr **tb,
 	if (tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET]) {
 		u32 fd = nla_get_u32(tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET]);
 
-		/* 6.1's policies bound a u32 only below S16_MAX. */
+		/* NLA_POLICY_MAX takes an s16 in 6.1; the generator makes no
+		 * range structures for NLA_POLICY_FULL_RANGE.
+		 */
 		if (fd > INT_MAX) {
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    tb[ESPTUN_A_TUNNEL_ENCAP_SOCKET],
@@ -947,12 +969,7 @@ int esptun_nl_sa_new_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!ret)
 		esptun_nl_changed(esp);
 wipe:
-	/* The key is in the request buffer, in each SA nest the request
-	 * repeated (the last one counted): leave none there, nor in the
-	 * copy of the request an error's ACK carries back.
-	 */
-	memzero_explicit(genlmsg_data(info->genlhdr),
-			 genlmsg_len(info->genlhdr));
+	esptun_nl_wipe(info);
 	return ret;
 }
 

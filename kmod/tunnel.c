@@ -413,15 +413,16 @@ int esptun_tunnel_add(struct esptun_dev *esp, u32 id, sa_family_t family,
 		ret = -EEXIST;
 		goto err_unlock;
 	}
+	ret = esptun_path_hash(en, path, extack);
+	if (ret)
+		goto err_unlock;
+	/* Last: a socket handed over closes esptun's, not to be undone. */
 	if (tun->encap) {
 		ret = esptun_encap_attach(tun, cfg->encap_fd, extack);
-		if (ret)
+		if (ret) {
+			esptun_path_unhash(en, path);
 			goto err_unlock;
-	}
-	ret = esptun_path_hash(en, path, extack);
-	if (ret) {
-		esptun_encap_detach(tun);
-		goto err_unlock;
+		}
 	}
 	list_add_tail_rcu(&tun->net_node, &en->tunnels);
 	mutex_unlock(&en->lock);

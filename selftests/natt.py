@@ -12,8 +12,9 @@
       Creates the socket SOCK and sends the esptun request CMD ATTR... as
       nlraw.py does, "@FD" in ATTR standing for the socket's descriptor, so
       that the kernel finds it in this process.  SOCK: udp4 or udp6 (with
-      UDP_ENCAP_ESPINUDP, not bound), followed by ",bind=ADDR/PORT" (bound
-      first), ",noencap" or ",netns=NAME" (made in /run/netns/NAME); tcp6;
+      UDP_ENCAP_ESPINUDP, not bound), followed by any of ",noencap",
+      ",netns=NAME" (made in /run/netns/NAME), ",reuseport", ",dev=IFACE"
+      (SO_BINDTODEVICE), ",bind=ADDR/PORT", ",connect=ADDR/PORT"; tcp6;
       file (/dev/null); closed (a descriptor not open).  Prints nlraw.py's
       answer, with "bound ADDR PORT" after "ok N"; then, with OUT not "-"
       and the request done, goes on as the daemon command with the socket.
@@ -85,10 +86,16 @@ def handover_sock(spec):
         os.close(there)
     if "noencap" not in opts:
         s.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
+    if "reuseport" in opts:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     for o in opts:
-        if o.startswith("bind="):
-            addr, port = o[5:].rsplit("/", 1)
-            s.bind((addr, int(port)))
+        if o.startswith("dev="):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, o[4:].encode())
+    for verb in ("bind=", "connect="):
+        for o in opts:
+            if o.startswith(verb):
+                addr, port = o[len(verb):].rsplit("/", 1)
+                getattr(s, verb[:-1])((addr, int(port)))
     return s
 
 

@@ -164,6 +164,15 @@ try:
     print("bound")
 except OSError as e:
     print(e.strerror)')" "Address already in use"
+check_eq "nor can another user's, even with SO_REUSEPORT" \
+	"$(gw setpriv --reuid 65534 --regid 65534 --clear-groups python3 -S -c 'import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+try:
+    s.bind(("::", 4500))
+    print("bound")
+except OSError as e:
+    print(e.strerror)')" "Address already in use"
 # handover SOCK CMD TUNNEL-NEST-ATTRS: natt.py's answer, in gw.
 handover() {
 	pyfile -n gw "$NATT" handover "$1" - "$2" ifname:str:esp0 "tunnel:nest:$3"
@@ -175,7 +184,10 @@ udp6,noencap|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket
 tcp6|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not a UDP socket
 udp4|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not of the tunnel's address family
 udp6,netns=peer|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not in the tunnel's network namespace
+udp6|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not bound (SO_REUSEPORT lets it bind beside esptun's socket)
 udp6,bind=::/4501|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to another port or address
+udp6,reuseport,dev=veth0,bind=::/4500|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to a device or connected
+udp6,reuseport,bind=::/4500,connect=$PEER_OUT/4500|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to a device or connected
 file|tunnel-set|id/u32/1,encap-socket/u32/@FD|error ENOTSOCK: encap-socket is not a socket descriptor
 closed|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EBADF: encap-socket is not a socket descriptor
 udp6|tunnel-set|id/u32/1,encap-socket/u32/4294967295|error EBADF: encap-socket is not a socket descriptor
@@ -187,14 +199,16 @@ check "after the refusals, esptun's socket still holds 4500" \
 	sh -c "[ \$(ip netns exec gw ss -Hunap 'sport = :4500' | grep -vc python3) = 1 ]"
 check_eq "and no tunnel was added" "$(jget 'len(d["tunnels"])')" 3
 
-# The daemon hands over an unbound socket: bound in esptun's place.
+# The daemon binds beside esptun's socket (SO_REUSEPORT) and hands its
+# own over: esptun's closes.
 rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready
-ip netns exec gw python3 "$NATT" handover udp6 /tmp/natt-gw.$$ tunnel-set \
+ip netns exec gw python3 "$NATT" handover udp6,reuseport,bind=::/4500 \
+	/tmp/natt-gw.$$ tunnel-set \
 	ifname:str:esp0 tunnel:nest:id/u32/1,encap-socket/u32/@FD > /tmp/natt-ho.$$ &
 ho=$!
 busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the handover did not finish"
-check_eq "the daemon's socket is bound to the tunnel's address and port" \
-	"$(cat /tmp/natt-ho.$$)" "ok 0 bound $GW_OUT 4500"
+check_eq "the daemon's socket, bound beside esptun's, is taken" \
+	"$(cat /tmp/natt-ho.$$)" "ok 0 bound :: 4500"
 daemon_serves "handed over (esptun's socket closed)"
 kill $ho 2>/dev/null
 wait_eq "the daemon gone, nothing holds 4500" 5 0 socks4500 gw

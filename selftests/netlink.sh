@@ -200,6 +200,12 @@ check_eq "an SA request naming no tunnel fails, its ACK carrying the request" \
 	"$(grep -c -e '^error ENOENT' -e '^echo ' <<<"$out")" 2
 check_eq "no key in the request after it, from either SA nest" \
 	"$(grep -ci -e "$k1" -e "$k2" <<<"$out")" 0
+# Nor when esptun refuses it before its handler (no such device; no
+# rights over the device's namespace: userns.sh).
+out=$(raw --echo sa-new ifname:str:nosuch0 \
+	"sa:nest:tunnel-id/u32/1,dir/u8/1,spi/be32/0x7777,key/hex/$k1")
+check_eq "no such device: refused, the ACK carrying the request without the key" \
+	"$(grep -c -e '^error ENODEV' -e '^echo ' <<<"$out") $(grep -ci -e "$k1" <<<"$out")" "2 0"
 
 # Dumps in one namespace are not interrupted (NLM_F_DUMP_INTR) by changes
 # in another: the generation count is per namespace, or a tenant's churn

@@ -56,6 +56,10 @@ check_err "inside: tunnel del refused" "$PERM" \
 	inside esptun tunnel del esp0 id 1
 check_err "inside: sa add refused" "$PERM" \
 	inside esptun sa add esp0 tunnel 1 dir out spi 0x100 key $KEY
+out=$(inside "$SELFTESTS/nlraw.py" --echo sa-new ifname:str:esp0 \
+	"sa:nest:tunnel-id/u32/1,dir/u8/1,spi/be32/0x100,key/hex/${KEY#0x}")
+check_eq "inside: refused SA's key wiped from the copy the ACK carries back" \
+	"$(grep -c -e '^error EPERM' -e '^echo ' <<<"$out") $(grep -ci -e "${KEY#0x}" <<<"$out")" "2 0"
 check_err "inside: sa del refused" "$PERM" \
 	inside esptun sa del esp0 dir in spi 0x101
 check "inside: sa get reads" inside esptun sa get esp0 dir in spi 0x101

@@ -399,17 +399,16 @@ enum {
  * ESPTUN_A_TUNNEL_NAT_KEEPALIVE (u16): With encap udp, seconds between NAT
  *   keepalives (one 0xff byte in UDP); 0 is off
  * ESPTUN_A_TUNNEL_ENCAP_SOCKET (u32): With encap udp, in TUNNEL_NEW and
- *   TUNNEL_SET: a file descriptor, in the calling process, of a UDP socket of
- *   the tunnel's family and transport namespace with UDP_ENCAP_ESPINUDP: the
- *   IKE daemon's, which from then on holds the tunnel's local port, as XFRM's
- *   daemon does. Bound, it must be on the tunnel's local port (on its local
- *   address or any) and be the socket the remote end's packets reach. Not
- *   bound, esptun binds it there, in place of esptun's own socket if esptun
- *   holds that address and port: every tunnel that received through esptun's
- *   socket then receives through the given one, with no moment in which the
- *   port is free. esptun keeps no reference to it: when the daemon closes it,
- *   the port is free, and ESP in UDP reaches esptun through whichever
- *   UDP_ENCAP_ESPINUDP socket holds the port next. Not with a new remote
+ *   TUNNEL_SET: a file descriptor, in the calling process, of the IKE
+ *   daemon's UDP socket, of the tunnel's family and transport namespace, with
+ *   UDP_ENCAP_ESPINUDP, bound by the daemon to the tunnel's local port (on
+ *   its local address or any), to no device, not connected. It holds the port
+ *   from then on, as XFRM's daemon does: esptun closes its own socket on that
+ *   address and port, and every tunnel that received through it receives
+ *   through the daemon's. esptun's sockets allow SO_REUSEPORT, so that a
+ *   daemon of the user who added the tunnels can bind beside one before
+ *   handing its own over. esptun keeps no reference to the daemon's socket:
+ *   when the daemon closes it, the port is free. Not with a new remote
  *   address in the same request. Never in replies.
  */
 enum {
