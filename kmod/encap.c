@@ -17,11 +17,12 @@
  *
  * The choice is made when a tunnel is added, unless the IKE daemon hands
  * esptun its socket (ESPTUN_A_TUNNEL_ENCAP_SOCKET, as ovpn's userspace
- * hands over its socket).  esptun's sockets allow SO_REUSEPORT, so that a
- * daemon started after the tunnels, running as the user who added them,
- * can bind beside esptun's socket and then hand its own over: esptun's
- * closes (esptun_encap_handover()).  esptun keeps no reference to a
- * daemon's socket: the daemon owns the port, as it does for XFRM.
+ * hands over its socket).  With encap_reuseport, esptun's sockets allow
+ * SO_REUSEPORT, so that a daemon started after the tunnels, running as
+ * the user who added them, can bind beside esptun's socket and then hand
+ * its own over: esptun's closes (esptun_encap_handover()).  esptun keeps
+ * no reference to a daemon's socket: the daemon owns the port, as it
+ * does for XFRM.
  *
  * Transmit: a UDP header in front of the ESP header, from the tunnel's
  * local port to its remote one; IPv4 without a checksum (RFC 3948 3.1.2
@@ -32,6 +33,7 @@
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -45,6 +47,20 @@
 #include "encap.h"
 #include "objects.h"
 #include "rx.h"
+
+/*
+ * Whether esptun's sockets allow SO_REUSEPORT, so that an IKE daemon
+ * started after the tunnels can bind beside one and then hand its own
+ * over (esptun_encap_handover()).  Off by default: the kernel lets any
+ * process of the socket's owner (whoever added the first tunnel on that
+ * address and port, root usually) join, capabilities or not, and a
+ * reuseport group's members share, or steer with a BPF program, what
+ * arrives.  Read when a socket is made.
+ */
+static bool encap_reuseport;
+module_param(encap_reuseport, bool, 0644);
+MODULE_PARM_DESC(encap_reuseport,
+		 "esptun's ESP-in-UDP sockets allow SO_REUSEPORT, for a late IKE daemon to take the port over (default N)");
 
 /* A tunnel of the socket's netns that @skb, received on it, is for. */
 static struct esptun_tunnel *esptun_encap_tunnel(struct sock *sk,
@@ -214,11 +230,8 @@ esptun_encap_sock_create(struct esptun_tunnel *tun,
 			NL_SET_ERR_MSG(extack, "cannot create the UDP socket");
 		return ERR_PTR(ret);
 	}
-	/* A daemon of the same user may bind beside it (SO_REUSEPORT) to
-	 * take the port over (esptun_encap_handover()); until then, as the
-	 * more specific socket or one of a group of two, it keeps receiving.
-	 */
-	sock_set_reuseport(es->sock->sk);
+	if (READ_ONCE(encap_reuseport))
+		sock_set_reuseport(es->sock->sk);
 	setup_udp_tunnel_sock(net, es->sock, &tcfg);
 	esptun_object_new(ESPTUN_OBJ_SOCKET);
 	es->family = tun->family;
@@ -286,7 +299,7 @@ static int esptun_encap_user_check(const struct esptun_tunnel *tun,
 	}
 	if (!READ_ONCE(inet->inet_num)) {
 		NL_SET_ERR_MSG(extack,
-			       "encap-socket is not bound (SO_REUSEPORT lets it bind beside esptun's socket)");
+			       "encap-socket is not bound (with encap_reuseport, SO_REUSEPORT binds it beside esptun's socket)");
 		return -EINVAL;
 	}
 	if (tun->family == AF_INET) {
@@ -324,7 +337,8 @@ static int esptun_encap_user_check(const struct esptun_tunnel *tun,
  * Runs in the caller's process, where @fd means something.  The daemon
  * binds its socket itself, with its own rights (CAP_NET_BIND_SERVICE, its
  * security module's rules); beside esptun's socket if esptun holds the
- * port, which SO_REUSEPORT allows a caller of the same user.  esptun's
+ * port, which SO_REUSEPORT allows a caller of the same user when
+ * encap_reuseport is on.  esptun's
  * socket there then closes, and every tunnel that received through it
  * receives through the daemon's, as XFRM's SAs do: esptun keeps no
  * reference to it.  The socket's lock is never taken: the caller could
@@ -339,6 +353,7 @@ int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
 	struct esptun_encap_sock *es;
 	struct esptun_tunnel *pos;
 	struct socket *sock;
+	struct sock *holder;
 	int ret;
 
 	lockdep_assert_held(&en->lock);
@@ -348,10 +363,24 @@ int esptun_encap_handover(struct esptun_tunnel *tun, int fd,
 		return ret;
 	}
 	ret = esptun_encap_user_check(tun, sock->sk, extack);
+	es = esptun_encap_sock_find(en, tun);
+	/* What the remote end's packets reach now: the caller's socket, or
+	 * esptun's (more specific, or in one reuseport group with it); not a
+	 * third socket, which closing esptun's would leave them to.
+	 */
+	if (!ret) {
+		holder = esptun_encap_holder(tun);
+		if (holder)
+			sock_put(holder);
+		if (holder != sock->sk && (!es || holder != es->sock->sk)) {
+			NL_SET_ERR_MSG(extack,
+				       "another socket receives the tunnel's packets on its port");
+			ret = -EADDRINUSE;
+		}
+	}
 	sockfd_put(sock);
 	if (ret)
 		return ret;
-	es = esptun_encap_sock_find(en, tun);
 	if (es) {
 		list_for_each_entry(pos, &en->tunnels, net_node) {
 			if (pos->encap_sock == es) {

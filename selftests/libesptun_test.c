@@ -400,15 +400,25 @@ static void test_encap_socket(const struct esptun_tunnel_cfg *t)
 	c.flags &= ~ESPTUN_TUNNEL_HAS_REMOTE;
 	check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &c), -EINVAL,
 		  "encap-socket is not bound", "tunnel_set with an unbound encap_socket");
+	/* Bound by the caller to a port no socket holds: a new tunnel there
+	 * receives through it.
+	 */
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr = t->local.v4;
-	sin.sin_port = htons(4500);
-	if (check(!setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &(int){ 1 }, sizeof(int)) &&
-		  !bind(fd, (struct sockaddr *)&sin, len),
-		  "SO_REUSEPORT binds it beside the kernel's socket on 4500"))
-		check_ret(esptun_tunnel_set(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL,
-			  "tunnel_set hands the tunnel's port to it");
+	sin.sin_port = htons(4501);
+	c = *t;
+	c.id = 4;
+	c.remote = v4("198.51.100.4");
+	c.encap_sport = 4501;
+	c.flags |= ESPTUN_TUNNEL_HAS_ENCAP_SOCKET;
+	c.encap_socket = fd;
+	if (check(!bind(fd, (struct sockaddr *)&sin, len), "the caller binds it to 4501")) {
+		check_ret(esptun_tunnel_add(h, ESPTUN_DEV_NAME(dev), &c), 0, NULL,
+			  "tunnel_add names it for the tunnel on 4501");
+		check_ret(esptun_tunnel_del(h, ESPTUN_DEV_NAME(dev), 4), 0, NULL,
+			  "tunnel_del of that tunnel");
+	}
 	close(fd);
 }
 

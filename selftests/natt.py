@@ -13,8 +13,10 @@
       nlraw.py does, "@FD" in ATTR standing for the socket's descriptor, so
       that the kernel finds it in this process.  SOCK: udp4 or udp6 (with
       UDP_ENCAP_ESPINUDP, not bound), followed by any of ",noencap",
-      ",netns=NAME" (made in /run/netns/NAME), ",reuseport", ",dev=IFACE"
-      (SO_BINDTODEVICE), ",bind=ADDR/PORT", ",connect=ADDR/PORT"; tcp6;
+      ",netns=NAME" (made in /run/netns/NAME), ",reuseport", ",reuseaddr",
+      ",dev=IFACE" (SO_BINDTODEVICE), ",bind=ADDR/PORT",
+      ",connect=ADDR/PORT", ",decoy=ADDR/PORT" (a second socket, with
+      SO_REUSEADDR, bound there for the request's time); tcp6;
       file (/dev/null); closed (a descriptor not open).  Prints nlraw.py's
       answer, with "bound ADDR PORT" after "ok N"; then, with OUT not "-"
       and the request done, goes on as the daemon command with the socket.
@@ -40,6 +42,8 @@ UDP_ENCAP = 100
 UDP_ENCAP_ESPINUDP = 2
 ETH_P_ALL = 0x0003
 CLONE_NEWNET = 0x40000000
+# Sockets handover() keeps open beside its own while the request runs.
+DECOYS = []
 
 
 def family_of(addr):
@@ -88,6 +92,8 @@ def handover_sock(spec):
         s.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
     if "reuseport" in opts:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if "reuseaddr" in opts:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     for o in opts:
         if o.startswith("dev="):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, o[4:].encode())
@@ -96,6 +102,13 @@ def handover_sock(spec):
             if o.startswith(verb):
                 addr, port = o[len(verb):].rsplit("/", 1)
                 getattr(s, verb[:-1])((addr, int(port)))
+    for o in opts:
+        if o.startswith("decoy="):
+            addr, port = o[6:].rsplit("/", 1)
+            d = socket.socket(s.family, socket.SOCK_DGRAM)
+            d.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            d.bind((addr, int(port)))
+            DECOYS.append(d)
     return s
 
 
@@ -108,6 +121,7 @@ def handover(spec, out, cmd, *attrs):
     genl = nlraw.Genl()
     err, text, replies = genl.request(genl.family(esptun_nl.FAMILY),
                                       esptun_nl.OPS[cmd], payload, nlraw.NLM_F_ACK)
+    del DECOYS[:]
     if err:
         print("error %s: %s" % (errno.errorcode.get(-err, str(-err)), text),
               flush=True)

@@ -150,6 +150,23 @@ check_eq "and goes with the last" "$(socks4500 gw)" 0
 log "an IKE daemon takes port 4500 from esptun"
 hexaddr() { py 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).packed.hex())' "$1"; }
 GWH=$(hexaddr $GW_OUT)
+# bind_beside [PREFIX...]: a SO_REUSEPORT bind of [::]:4500 in gw.
+bind_beside() {
+	"$@" python3 -S -c 'import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+try:
+    s.bind(("::", 4500))
+    print("bound")
+except OSError as e:
+    print(e.strerror)'
+}
+REUSE=/sys/module/esptun/parameters/encap_reuseport
+gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
+check_eq "encap_reuseport off (the default): not even root binds beside esptun's socket" \
+	"$(cat $REUSE) $(bind_beside ip netns exec gw)" "N Address already in use"
+gw esptun tunnel del esp0 id 2
+echo Y > $REUSE
 gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
 gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 3000000
 gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
@@ -164,15 +181,9 @@ try:
     print("bound")
 except OSError as e:
     print(e.strerror)')" "Address already in use"
-check_eq "nor can another user's, even with SO_REUSEPORT" \
-	"$(gw setpriv --reuid 65534 --regid 65534 --clear-groups python3 -S -c 'import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-try:
-    s.bind(("::", 4500))
-    print("bound")
-except OSError as e:
-    print(e.strerror)')" "Address already in use"
+check_eq "nor, with encap_reuseport, another user's with SO_REUSEPORT" \
+	"$(bind_beside ip netns exec gw setpriv --reuid 65534 --regid 65534 --clear-groups)" \
+	"Address already in use"
 # handover SOCK CMD TUNNEL-NEST-ATTRS: natt.py's answer, in gw.
 handover() {
 	pyfile -n gw "$NATT" handover "$1" - "$2" ifname:str:esp0 "tunnel:nest:$3"
@@ -184,7 +195,7 @@ udp6,noencap|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket
 tcp6|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not a UDP socket
 udp4|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not of the tunnel's address family
 udp6,netns=peer|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not in the tunnel's network namespace
-udp6|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not bound (SO_REUSEPORT lets it bind beside esptun's socket)
+udp6|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is not bound (with encap_reuseport, SO_REUSEPORT binds it beside esptun's socket)
 udp6,bind=::/4501|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to another port or address
 udp6,reuseport,dev=veth0,bind=::/4500|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to a device or connected
 udp6,reuseport,bind=::/4500,connect=$PEER_OUT/4500|tunnel-set|id/u32/1,encap-socket/u32/@FD|error EINVAL: encap-socket is bound to a device or connected
@@ -220,6 +231,14 @@ gw esptun tunnel del esp0 id 2
 gw esptun tunnel del esp0 id 1
 gw esptun tunnel del esp0 id 3
 check_eq "with the tunnels gone, so is its socket" "$(socks4500 gw)" 0
+echo N > $REUSE
+
+# A third socket, more specific than the daemon's, would receive instead.
+check_eq "refused: another socket receives the tunnel's packets" \
+	"$(handover "udp6,reuseaddr,bind=::/4500,decoy=$GW_OUT/4500" tunnel-new \
+		"id/u32/1,local-ipv6/hex/$GWH,remote-ipv6/hex/$(hexaddr $PEER_OUT),encap/u8/1,encap-socket/u32/@FD")" \
+	"error EADDRINUSE: another socket receives the tunnel's packets on its port"
+check_eq "and no tunnel was added" "$(jget 'len(d["tunnels"])')" 0
 
 # A daemon that bound the port itself names its socket when adding.
 rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready

@@ -405,11 +405,13 @@ enum {
  *   its local address or any), to no device, not connected. It holds the port
  *   from then on, as XFRM's daemon does: esptun closes its own socket on that
  *   address and port, and every tunnel that received through it receives
- *   through the daemon's. esptun's sockets allow SO_REUSEPORT, so that a
- *   daemon of the user who added the tunnels can bind beside one before
- *   handing its own over. esptun keeps no reference to the daemon's socket:
- *   when the daemon closes it, the port is free. Not with a new remote
- *   address in the same request. Never in replies.
+ *   through the daemon's. It must be the socket the tunnel's packets reach,
+ *   or esptun's must (EADDRINUSE). With the module parameter encap_reuseport,
+ *   esptun's sockets allow SO_REUSEPORT, so that a daemon of the user who
+ *   added the tunnels can bind beside one before handing its own over. esptun
+ *   keeps no reference to the daemon's socket: when the daemon closes it, the
+ *   port is free. Not with a new remote address in the same request. Never in
+ *   replies.
  */
 enum {
 	ESPTUN_A_TUNNEL_ID = 1,

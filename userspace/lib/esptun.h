@@ -151,8 +151,9 @@ struct esptun_tunnel_cfg {
  * module feature ESPTUN_FEATURE_ENCAP_SOCKET): the IKE daemon's UDP socket
  * @cfg->encap_socket, with UDP_ENCAP_ESPINUDP, bound by the daemon to the
  * tunnel's local port, takes the port: the kernel closes its own socket
- * there (a daemon of the same user binds beside it with SO_REUSEPORT
- * first).  The daemon keeps the socket and owns the port.
+ * there (with the module parameter encap_reuseport, a daemon of the same
+ * user binds beside it with SO_REUSEPORT first).  The daemon keeps the
+ * socket and owns the port.
  *
  * Return: 0; -EEXIST (a tunnel with this id already exists, or one joins
  * these addresses, or a pin is another tunnel's), -EINVAL (addresses of
@@ -178,7 +179,7 @@ int esptun_tunnel_add(struct esptun *h, const struct esptun_dev *dev,
  * ESPTUN_TUNNEL_HAS_ENCAP_SOCKET: as for esptun_tunnel_add(), not with
  * HAS_REMOTE.  Return: 0; -ENOENT (no tunnel with this id), -EEXIST
  * (another tunnel joins the new addresses), -EINVAL, -ENODEV, -EBADF,
- * -ENOTSOCK.
+ * -ENOTSOCK, -EADDRINUSE.
  */
 int esptun_tunnel_set(struct esptun *h, const struct esptun_dev *dev,
 		      const struct esptun_tunnel_cfg *cfg);
