@@ -338,11 +338,11 @@ static int esptun_encap_user_check(const struct esptun_tunnel *tun,
  * binds its socket itself, with its own rights (CAP_NET_BIND_SERVICE, its
  * security module's rules); beside esptun's socket if esptun holds the
  * port, which SO_REUSEPORT allows a caller of the same user when
- * encap_reuseport is on.  esptun's
- * socket there then closes, and every tunnel that received through it
- * receives through the daemon's, as XFRM's SAs do: esptun keeps no
- * reference to it.  The socket's lock is never taken: the caller could
- * hold it as long as it likes, and esptun's locks with it.
+ * encap_reuseport is on.  esptun's socket there then closes, and every
+ * tunnel that received through it receives through the daemon's, as
+ * XFRM's SAs do: esptun keeps no reference to it.  The socket's lock is
+ * never taken: the caller could hold it as long as it likes, and esptun's
+ * locks with it.
  *
  * Return: 0 or a negative errno.
  */

@@ -150,21 +150,34 @@ check_eq "and goes with the last" "$(socks4500 gw)" 0
 log "an IKE daemon takes port 4500 from esptun"
 hexaddr() { py 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).packed.hex())' "$1"; }
 GWH=$(hexaddr $GW_OUT)
-# bind_beside [PREFIX...]: a SO_REUSEPORT bind of [::]:4500 in gw.
-bind_beside() {
-	"$@" python3 -S -c 'import socket
+# bind4500 REUSEPORT PREFIX...: bind [::]:4500 (with SO_REUSEPORT if
+# REUSEPORT is 1) as PREFIX runs python3; print "bound" or the error.
+bind4500() {
+	local reuse=$1
+	shift
+	"$@" python3 -S -c 'import socket, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(sys.argv[1]))
 try:
     s.bind(("::", 4500))
     print("bound")
 except OSError as e:
-    print(e.strerror)'
+    print(e.strerror)' "$reuse"
+}
+# daemon_handover SOCK CMD TUNNEL-NEST-ATTRS: natt.py's handover in gw,
+# going on as a daemon (pid $ho, log /tmp/natt-gw.$$); its answer in
+# /tmp/natt-ho.$$.
+daemon_handover() {
+	rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready
+	ip netns exec gw python3 "$NATT" handover "$1" /tmp/natt-gw.$$ "$2" \
+		ifname:str:esp0 "tunnel:nest:$3" > /tmp/natt-ho.$$ &
+	ho=$!
+	busywait 10 test -e /tmp/natt-gw.$$.ready || fail "handover $1 $2 did not finish"
 }
 REUSE=/sys/module/esptun/parameters/encap_reuseport
 gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
 check_eq "encap_reuseport off (the default): not even root binds beside esptun's socket" \
-	"$(cat $REUSE) $(bind_beside ip netns exec gw)" "N Address already in use"
+	"$(cat $REUSE) $(bind4500 1 ip netns exec gw)" "N Address already in use"
 gw esptun tunnel del esp0 id 2
 echo Y > $REUSE
 gw esptun tunnel add esp0 id 1 local $GW_OUT remote $PEER_OUT encap udp
@@ -174,15 +187,9 @@ gw esptun tunnel add esp0 id 2 local $GW_OUT remote fd00::3 encap udp
 gw esptun tunnel add esp0 id 3 local $GW_OUT remote fd00::4
 check_eq "esptun's socket holds 4500 for tunnels 1 and 2" "$(socks4500 gw)" 1
 check_eq "a daemon that binds 4500 now cannot" \
-	"$(py -n gw 'import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-try:
-    s.bind(("::", 4500))
-    print("bound")
-except OSError as e:
-    print(e.strerror)')" "Address already in use"
+	"$(bind4500 0 ip netns exec gw)" "Address already in use"
 check_eq "nor, with encap_reuseport, another user's with SO_REUSEPORT" \
-	"$(bind_beside ip netns exec gw setpriv --reuid 65534 --regid 65534 --clear-groups)" \
+	"$(bind4500 1 ip netns exec gw setpriv --reuid 65534 --regid 65534 --clear-groups)" \
 	"Address already in use"
 # handover SOCK CMD TUNNEL-NEST-ATTRS: natt.py's answer, in gw.
 handover() {
@@ -212,12 +219,7 @@ check_eq "and no tunnel was added" "$(jget 'len(d["tunnels"])')" 3
 
 # The daemon binds beside esptun's socket (SO_REUSEPORT) and hands its
 # own over: esptun's closes.
-rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready
-ip netns exec gw python3 "$NATT" handover udp6,reuseport,bind=::/4500 \
-	/tmp/natt-gw.$$ tunnel-set \
-	ifname:str:esp0 tunnel:nest:id/u32/1,encap-socket/u32/@FD > /tmp/natt-ho.$$ &
-ho=$!
-busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the handover did not finish"
+daemon_handover udp6,reuseport,bind=::/4500 tunnel-set id/u32/1,encap-socket/u32/@FD
 check_eq "the daemon's socket, bound beside esptun's, is taken" \
 	"$(cat /tmp/natt-ho.$$)" "ok 0 bound :: 4500"
 daemon_serves "handed over (esptun's socket closed)"
@@ -241,13 +243,8 @@ check_eq "refused: another socket receives the tunnel's packets" \
 check_eq "and no tunnel was added" "$(jget 'len(d["tunnels"])')" 0
 
 # A daemon that bound the port itself names its socket when adding.
-rm -f /tmp/natt-gw.$$ /tmp/natt-gw.$$.ready
-ip netns exec gw python3 "$NATT" handover udp6,bind=::/4500 /tmp/natt-gw.$$ \
-	tunnel-new ifname:str:esp0 \
-	"tunnel:nest:id/u32/1,local-ipv6/hex/$GWH,remote-ipv6/hex/$(hexaddr $PEER_OUT),encap/u8/1,encap-socket/u32/@FD" \
-	> /tmp/natt-ho.$$ &
-ho=$!
-busywait 10 test -e /tmp/natt-gw.$$.ready || fail "the bound handover did not finish"
+daemon_handover udp6,bind=::/4500 tunnel-new \
+	"id/u32/1,local-ipv6/hex/$GWH,remote-ipv6/hex/$(hexaddr $PEER_OUT),encap/u8/1,encap-socket/u32/@FD"
 check_eq "a bound socket is taken as it is" "$(cat /tmp/natt-ho.$$)" "ok 0 bound :: 4500"
 gw esptun sa add esp0 tunnel 1 dir out spi $SPI_OUT key $KEY_OUT seq 4000000
 gw esptun sa add esp0 tunnel 1 dir in spi $SPI_IN key $KEY_IN
